@@ -1,0 +1,135 @@
+"""The library API: everything the command line does, returning data.
+
+>>> from classify import api
+>>> result = api.train(["labels"], "models/default")           # doctest: +SKIP
+>>> article = api.tag_text("Police seized 2 tonnes of cocaine.")  # doctest: +SKIP
+>>> article.topics, article.sentences[0].topic_scores            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from .data import Dataset, load_dataset
+from .evaluate import EvalReport, cross_validate, evaluate_model
+from .model import TrainOptions, train_model
+from .persist import load_model, save_model
+from .tagging import ArticleRule, ArticleTags, BatchItem, Tagger, Tags, tag_batch
+
+Log = Callable[[str], None]
+DEFAULT_DATA = "labels"
+LOCAL_MODEL = Path("models") / "default"
+
+
+def bundled_model_dir() -> Path:
+    """The default model shipped inside the installed package."""
+    return Path(str(resources.files("classify.bundled") / "default"))
+
+
+def default_model_dir() -> Path:
+    """``$CLASSIFY_MODEL``, else ``./models/default`` if it holds a model, else the bundled one."""
+    env = os.environ.get("CLASSIFY_MODEL")
+    if env:
+        return Path(env)
+    if (LOCAL_MODEL / "meta.json").is_file():
+        return LOCAL_MODEL
+    return bundled_model_dir()
+
+
+@dataclass
+class TrainResult:
+    model_dir: str
+    records: int
+    topic_labels: list[str]
+    stance_labels: list[str]
+    info: dict
+    warnings: list[str] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_data(paths: Sequence[str | Path] | None = None,
+              schema: str | Path | None = None) -> Dataset:
+    return load_dataset(list(paths) if paths else [DEFAULT_DATA], schema)
+
+
+def build_meta(data: Dataset, info: dict, opts: TrainOptions, model_topics: list[str],
+               thresholds: Iterable[float], stance_labels: list[str]) -> dict:
+    descriptions = data.schema.topics if data.schema else {}
+    rule = ArticleRule()
+    return {
+        "labels": {"topics": {t: descriptions.get(t, "") for t in model_topics},
+                   "stance": stance_labels},
+        "thresholds": {t: round(float(v), 4) for t, v in zip(model_topics, thresholds,
+                                                              strict=True)},
+        "article_rule": {"params": asdict(rule), "text": rule.describe()},
+        "data": {"sha256": data.sha256(), "records": len(data.records),
+                 "topic_records": len(data.topic_records),
+                 "stance_records": len(data.stance_records), "files": data.files},
+        "training": {"options": asdict(opts), **info},
+        "cv_note": "internal CV scores: C and thresholds were chosen on these same folds; "
+                   "run 'classify evaluate' for an unbiased estimate",
+    }
+
+
+def train(data: Sequence[str | Path] | None = None, model_dir: str | Path = LOCAL_MODEL,
+          opts: TrainOptions | None = None, schema: str | Path | None = None,
+          log: Log = lambda _: None) -> TrainResult:
+    """Train on labelled data and save the model atomically into ``model_dir``."""
+    opts = opts or TrainOptions()
+    dataset = load_data(data, schema)
+    for w in dataset.warnings:
+        log(f"warning: {w}")
+    model = train_model(dataset.records, dataset.topic_labels, dataset.stance_labels, opts, log)
+    topics = model.topics.labels if model.topics else []
+    stances = model.stance.labels if model.stance else []
+    meta = build_meta(dataset, model.info, opts, topics,
+                      model.topics.thresholds if model.topics else [], stances)
+    full = save_model(model, model_dir, meta)
+    return TrainResult(model_dir=str(model_dir), records=len(dataset.records),
+                       topic_labels=topics, stance_labels=stances, info=model.info,
+                       warnings=dataset.warnings, meta=full)
+
+
+def load_tagger(model_dir: str | Path | None = None, trust: bool = False) -> Tagger:
+    return Tagger.load(model_dir or default_model_dir(), trust=trust)
+
+
+def tag_text(text: str, model_dir: str | Path | None = None, name: str = "<text>",
+             explain: bool = True, tagger: Tagger | None = None) -> ArticleTags:
+    """Tag an article: per-sentence topics and stance with scores, and article-level tags."""
+    return (tagger or load_tagger(model_dir)).tag_article(text, name, explain)
+
+
+def tag_records(records: Iterable[dict], model_dir: str | Path | None = None,
+                explain: bool = False, tagger: Tagger | None = None) -> list[Tags]:
+    """Tag records (dicts with ``text`` and optional ``id``), each as one unit."""
+    tagger = tagger or load_tagger(model_dir)
+    items = (BatchItem(f"record {i}", None if r.get("id") is None else str(r.get("id")),
+                       r.get("text"), None if isinstance(r.get("text"), str)
+                       and r["text"].strip() else f"record {i}: missing or empty 'text'")
+             for i, r in enumerate(records, 1))
+    return list(tag_batch(tagger, items, explain))
+
+
+def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,
+             opts: TrainOptions | None = None, schema: str | Path | None = None,
+             log: Log = lambda _: None) -> EvalReport:
+    """Grouped, stratified k-fold cross-validation of training on ``data``."""
+    dataset = load_data(data, schema)
+    for w in dataset.warnings:
+        log(f"warning: {w}")
+    return cross_validate(dataset, folds, opts, log)
+
+
+def evaluate_on(model_dir: str | Path, test: Sequence[str | Path], trust: bool = False
+                ) -> EvalReport:
+    """Score a trained model on held-out labelled data."""
+    model, meta = load_model(model_dir, trust=trust)
+    return evaluate_model(model, meta, load_dataset(list(test)), str(model_dir))

@@ -1,0 +1,395 @@
+"""Command line: a thin layer over :mod:`classify.api`."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import signal
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__, api
+from .data import read_text
+from .errors import ClassifyError, DataError
+from .model import TrainOptions
+from .output import FORMATS, Writer
+from .persist import write_output_file
+from .report import render, summary_lines
+from .tagging import BatchItem, Tagger, iter_batch, tag_batch
+
+PROG = "classify"
+
+
+def _err(msg: str) -> None:
+    print(f"{PROG}: {msg}", file=sys.stderr, flush=True)
+
+
+def _log(quiet: bool):
+    return (lambda _: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+
+
+def _progress(total: int | None, unit: str, desc: str):
+    """A tqdm progress bar on stderr when it is a terminal; silent otherwise."""
+    from tqdm import tqdm
+    return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, leave=False,
+                disable=not sys.stderr.isatty(), dynamic_ncols=True)
+
+
+# ---------------------------------------------------------------- train
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    opts = TrainOptions(C=args.C, cv_folds=args.cv_folds, char_ngrams=not args.no_char,
+                        seed=args.seed, fast=args.fast, jobs=args.jobs)
+    log = _log(args.quiet or args.json)
+    log(f"training on {', '.join(args.data or [api.DEFAULT_DATA])} ...")
+    res = api.train(args.data, args.model, opts, args.schema, log=_log(args.quiet))
+    if args.json:
+        print(json.dumps({k: v for k, v in res.to_dict().items() if k != "meta"}, indent=2,
+                         ensure_ascii=False))
+        return 0
+    meta = res.meta
+    print(f"trained on {res.records:,} records "
+          f"({meta['data']['topic_records']:,} with topics, "
+          f"{meta['data']['stance_records']:,} with stance)")
+    if "topics" in res.info:
+        t = res.info["topics"]
+        print(f"topics ({len(res.topic_labels)}): {_short_list(res.topic_labels)}")
+        cv = (f"; internal CV micro-F1 {t['micro_f1']:.3f} macro-F1 {t['macro_f1']:.3f}"
+              if "micro_f1" in t else "")
+        how = "fixed" if args.C is not None or args.fast else \
+            f"chosen by {t['folds']}-fold internal CV"
+        print(f"  C={t['C']:g} ({how}){cv}")
+    if "stance" in res.info:
+        s = res.info["stance"]
+        cv = f"; internal CV macro-F1 {s['macro_f1']:.3f}" if "macro_f1" in s else ""
+        print(f"stance ({len(res.stance_labels)}): {', '.join(res.stance_labels)}")
+        print(f"  C={s['C']:g} class_weight={s['class_weight']}{cv}")
+    print(f"model saved to {res.model_dir} ({meta['model_file']}, meta.json)")
+    print("(internal CV scores are optimistic; run 'classify evaluate' for honest ones)")
+    return 0
+
+
+def _short_list(items: list[str], n: int = 12) -> str:
+    return ", ".join(items[:n]) + (f", ... (+{len(items) - n} more)" if len(items) > n else "")
+
+
+# ---------------------------------------------------------------- tag
+
+
+def _iter_inputs(inputs: list[str], failures: list[str]) -> Iterator[Path | str]:
+    for name in inputs:
+        if name == "-":
+            yield "-"
+            continue
+        p = Path(name)
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*") if not any(
+                part.startswith(".") for part in f.relative_to(p).parts))
+            files = [f for f in files if not f.is_dir()]
+            if not files:
+                failures.append(f"{p}: directory holds no files to tag")
+                _err(f"error: {failures[-1]}")
+            yield from files
+        elif p.exists():
+            yield p
+        else:
+            failures.append(f"{p}: no such file or directory")
+            _err(f"error: {failures[-1]}")
+
+
+def _stdin_bytes() -> io.BufferedReader:
+    if sys.stdin is None or sys.stdin.isatty():
+        raise DataError("-: standard input is a terminal; pipe text in or name a file")
+    return sys.stdin.buffer
+
+
+def _is_batch(path: Path | str, first_line: bytes, mode: str) -> bool:
+    if mode != "auto":
+        return mode == "jsonl"
+    if isinstance(path, Path):
+        return path.suffix.lower() == ".jsonl"
+    stripped = first_line.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not stripped.startswith(b"{"):
+        return False
+    try:
+        return isinstance(json.loads(stripped), dict)
+    except ValueError:
+        return False
+
+
+def _tag_batch_source(tagger: Tagger, writer: Writer, name: str, lines, args,
+                      skipped: list[str]) -> None:
+    def checked(items: Iterator[BatchItem]) -> Iterator[BatchItem]:
+        for it in items:
+            if it.error is not None:
+                if not args.skip_invalid:
+                    raise DataError(f"{it.error} (use --skip-invalid to tag the rest)")
+                skipped.append(it.error)
+            yield it
+
+    bar = _progress(None, "rec", name)
+    try:
+        items = checked(iter_batch(lines, name))
+        model_dir = str(args.model or api.default_model_dir())
+        for i, t in enumerate(tag_batch(tagger, items, args.explain, args.jobs, model_dir,
+                                        args.trust), 1):
+            writer.record(name, i, t)
+            bar.update(1)
+    finally:
+        bar.close()
+
+
+def cmd_tag(args: argparse.Namespace) -> int:
+    tagger = api.load_tagger(args.model, trust=args.trust)
+    out: TextIO = sys.stdout
+    writer = Writer(out, args.format, tagger.topic_labels, tagger.stance_labels, args.explain)
+    failures: list[str] = []
+    skipped: list[str] = []
+    writer.begin()
+    for src in _iter_inputs(args.inputs, failures):
+        name = "<stdin>" if src == "-" else str(src)
+        try:
+            if src == "-":
+                stream = _stdin_bytes()
+                first = stream.peek(65536).split(b"\n", 1)[0] if hasattr(stream, "peek") \
+                    else b""
+                if _is_batch(src, first, args.input_format):
+                    _tag_batch_source(tagger, writer, name, stream, args, skipped)
+                    continue
+                from .data import decode_bytes
+                text = decode_bytes(stream.read(), name)
+            elif _is_batch(src, b"", args.input_format):
+                try:
+                    fh = open(src, "rb")  # noqa: SIM115 - closed below
+                except OSError as e:
+                    raise DataError(f"{src}: cannot read: {e.strerror}") from None
+                with fh:
+                    _tag_batch_source(tagger, writer, name, fh, args, skipped)
+                continue
+            else:
+                text = read_text(Path(src))
+            if not text.strip():
+                raise DataError(f"{name}: empty input, nothing to tag")
+            writer.article(tagger.tag_article(text, name, explain=args.explain
+                                              or args.format == "text"))
+        except DataError as e:
+            failures.append(str(e))
+            _err(f"error: {e}")
+    writer.end()
+    if skipped:
+        _err(f"skipped {len(skipped)} invalid record(s): " + "; ".join(skipped[:5])
+             + (" ..." if len(skipped) > 5 else ""))
+    if failures:
+        if len(failures) > 1:
+            _err(f"{len(failures)} input(s) failed; the others were tagged")
+        return 1
+    return 0
+
+
+# ---------------------------------------------------------------- evaluate
+
+
+def _report_format(path: str) -> str:
+    suffix = Path(path).suffix.lower()
+    formats = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html",
+               ".json": "json", ".txt": "text"}
+    if suffix not in formats:
+        raise DataError(f"{path}: --report must end in .md, .html, .json or .txt")
+    return formats[suffix]
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.report:
+        _report_format(args.report)  # fail before the long work, not after
+    log = _log(args.quiet or args.json)
+    if args.test:
+        model_dir = args.model or api.default_model_dir()
+        rep = api.evaluate_on(model_dir, args.test, trust=args.trust)
+    else:
+        if args.model:
+            raise DataError("--model needs --test (held-out data); without --model, "
+                            "evaluate cross-validates training on --data")
+        opts = TrainOptions(C=args.C, char_ngrams=not args.no_char, seed=args.seed,
+                            fast=args.fast, jobs=args.jobs)
+        rep = api.evaluate(args.data, args.folds, opts, args.schema, log=log)
+    if args.report:
+        write_output_file(args.report, render(rep, _report_format(args.report)))
+        log(f"report written to {args.report}")
+    if args.json:
+        sys.stdout.write(render(rep, "json"))
+    else:
+        sys.stdout.write(render(rep, "text") if not args.report
+                         else "\n".join(summary_lines(rep)) + "\n")
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    pass
+
+
+def _positive(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def _positive_float(value: str) -> float:
+    x = float(value)
+    if not x > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return x
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=PROG, formatter_class=_Formatter,
+        description="Tag news text with topics (multi-label) and stance, sentence by sentence "
+                    "and per article, with TF-IDF + linear models.",
+        epilog="examples:\n  classify tag seeds/000_f5626b0ffdcc9b6c.txt\n"
+               "  classify train --data labels/ --model models/default\n"
+               "  classify evaluate --report report.html\n\n"
+               "'classify COMMAND --help' explains each command.")
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def training_flags(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--data", action="append", metavar="PATH",
+                        help="labelled JSONL/CSV file or directory; repeatable "
+                             f"(default: {api.DEFAULT_DATA}/)")
+        sp.add_argument("--schema", metavar="FILE",
+                        help="label schema JSON (default: schema.json inside a --data dir)")
+        sp.add_argument("--C", type=_positive_float, default=None,
+                        help="fix the regularisation strength instead of choosing it by "
+                             "internal cross-validation")
+        sp.add_argument("--fast", action="store_true",
+                        help="no C search: fixed C and 2-fold threshold tuning on at most "
+                             "10,000 records (several times faster on big data)")
+        sp.add_argument("--no-char", action="store_true",
+                        help="word n-grams only (smaller, faster model)")
+        sp.add_argument("--seed", type=int, default=0, help="random seed (folds, solvers)")
+        sp.add_argument("--jobs", type=_positive, default=1,
+                        help="parallel threads for fitting the per-topic models")
+        sp.add_argument("--quiet", action="store_true", help="no progress messages")
+
+    t = sub.add_parser(
+        "train", formatter_class=_Formatter, help="train a model from labelled sentences",
+        description="Train the topic and stance models on labelled records and save them "
+                    "atomically into a model directory (model-<hash>.joblib + meta.json). "
+                    "C is chosen by grouped internal cross-validation unless --C is given; "
+                    "per-topic thresholds are tuned on out-of-fold probabilities.",
+        epilog="examples:\n  classify train\n"
+               "  classify train --data mydata.jsonl --model /tmp/m --json\n"
+               "  classify train --data big.csv --fast --jobs 2")
+    training_flags(t)
+    t.add_argument("--model", default=str(api.LOCAL_MODEL), metavar="DIR",
+                   help="model directory to write")
+    t.add_argument("--cv-folds", type=int, default=3,
+                   help="internal cross-validation folds for choosing C and thresholds")
+    t.add_argument("--json", action="store_true", help="print the summary as JSON")
+    t.set_defaults(func=cmd_train)
+
+    g = sub.add_parser(
+        "tag", formatter_class=_Formatter, help="tag articles or JSONL records",
+        description="Tag text. A text file is an article: it is split into sentences, each "
+                    "sentence gets topics and stance with scores, and the article gets its "
+                    "overall topics by the rule stored in the model. A .jsonl file is a batch "
+                    "of records ({\"text\": ..., \"id\": ...}), each tagged whole: with "
+                    "--format jsonl the output has one line per record, in input order, with "
+                    "id, topics, topic_scores, stance, stance_scores. '-' reads stdin.",
+        epilog="examples:\n  classify tag seeds/000_f5626b0ffdcc9b6c.txt\n"
+               "  classify tag articles/ --format csv > tags.csv\n"
+               "  classify tag records.jsonl --format jsonl --jobs 2 > tags.jsonl\n"
+               "  echo 'Customs seized heroin at Heathrow.' | classify tag - --format json")
+    g.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="text file, directory of them, .jsonl batch, or - for stdin")
+    g.add_argument("--model", metavar="DIR", default=None,
+                   help="model directory (default: $CLASSIFY_MODEL, ./models/default, or the "
+                        "bundled model)")
+    g.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    g.add_argument("--explain", action="store_true",
+                   help="add the n-grams that pushed each label (always on in text format)")
+    g.add_argument("--input-format", choices=("auto", "text", "jsonl"), default="auto",
+                   help="how to read inputs: by extension (.jsonl = batch) / sniffing stdin")
+    g.add_argument("--skip-invalid", action="store_true",
+                   help="in a JSONL batch, report invalid lines (as a line with 'error') and "
+                        "tag the rest instead of stopping")
+    g.add_argument("--jobs", type=_positive, default=1,
+                   help="worker processes for JSONL batches")
+    g.add_argument("--trust", action="store_true",
+                   help="load a model directory without meta.json (unverified pickle)")
+    g.set_defaults(func=cmd_tag)
+
+    e = sub.add_parser(
+        "evaluate", formatter_class=_Formatter, help="cross-validate, or score a model",
+        description="Without --model: k-fold cross-validation of the whole training "
+                    "procedure, keeping each source in one fold and stratifying the labels; "
+                    "thresholds and C are tuned inside each training fold only. With --model "
+                    "and --test: score a trained model on held-out labelled data. Prints per-"
+                    "label precision/recall/F1, micro/macro F1, the stance confusion matrix "
+                    "and the worst errors.",
+        epilog="examples:\n  classify evaluate --report report.html\n"
+               "  classify evaluate --data labels/ --folds 10 --json\n"
+               "  classify evaluate --model models/default --test dev.jsonl --report dev.md")
+    training_flags(e)
+    e.add_argument("--folds", type=int, default=5, help="cross-validation folds")
+    e.add_argument("--report", metavar="FILE",
+                   help="write a report: .md (Markdown), .html (self-contained page), .json")
+    e.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    e.add_argument("--model", metavar="DIR", help="trained model to score (needs --test)")
+    e.add_argument("--test", action="append", metavar="PATH",
+                   help="held-out labelled data for --model; repeatable")
+    e.add_argument("--trust", action="store_true",
+                   help="load a model directory without meta.json (unverified pickle)")
+    e.set_defaults(func=cmd_evaluate)
+    return p
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    _err(f"warning: {' '.join(str(message).split())}")
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.showwarning = _show_warning
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8", errors="replace")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except ClassifyError as e:
+        _err(f"error: {e}")
+        return e.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. '| head -1'): stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except MemoryError:
+        _err("error: out of memory")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""Honest quality estimates: grouped cross-validation, and scoring a model on held-out data.
+
+In cross-validation every outer fold trains a complete model on the other folds with
+``train_model`` (its own vocabulary, its own internal CV for C and thresholds) and scores the
+held-out fold, so no threshold or hyper-parameter ever sees the records it is scored on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+from .data import Dataset, Record
+from .model import Model, TrainOptions, topic_matrix, train_model
+from .splits import METHOD, grouped_folds
+
+N_ERRORS = 20
+
+
+@dataclass
+class Predictions:
+    """Per-record predictions aligned with ``records``."""
+
+    records: list[Record]
+    topic_labels: list[str]
+    stance_labels: list[str]
+    topic_proba: np.ndarray  # (n, L)
+    topic_pred: np.ndarray  # (n, L) bool
+    stance_proba: np.ndarray  # (n, S)
+
+
+@dataclass
+class EvalReport:
+    mode: str  # "cross-validation" or "held-out"
+    n_records: int
+    description: str
+    topics: dict | None = None
+    stance: dict | None = None
+    errors: list[dict] = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def predict(model: Model, records: Sequence[Record]) -> Predictions:
+    X = model.transform([r.text for r in records])
+    n = len(records)
+    if model.topics is not None:
+        P = model.topics.proba(X)
+        D = model.topics.decide(P)
+        tl = model.topics.labels
+    else:
+        P, D, tl = np.zeros((n, 0)), np.zeros((n, 0), bool), []
+    S = model.stance.proba(X) if model.stance is not None else np.zeros((n, 0))
+    sl = model.stance.labels if model.stance is not None else []
+    return Predictions(list(records), tl, sl, P, D, S)
+
+
+def _topic_metrics(records: Sequence[Record], pred: Predictions) -> dict | None:
+    idx = [i for i, r in enumerate(records) if r.topics is not None]
+    if not idx or not pred.topic_labels:
+        return None
+    labels = pred.topic_labels
+    Y = topic_matrix([records[i] for i in idx], labels) if all(
+        t in labels for i in idx for t in records[i].topics or ()) else \
+        _lenient_topic_matrix([records[i] for i in idx], labels)
+    D = pred.topic_pred[idx]
+    p, r, f, s = precision_recall_fscore_support(Y, D, average=None, zero_division=0)
+    mp, mr, mf, _ = precision_recall_fscore_support(Y, D, average="micro", zero_division=0)
+    Mp, Mr, Mf, _ = precision_recall_fscore_support(Y, D, average="macro", zero_division=0)
+    return {
+        "n": len(idx),
+        "labels": {lab: {"precision": float(p[j]), "recall": float(r[j]), "f1": float(f[j]),
+                         "support": int(s[j])} for j, lab in enumerate(labels)},
+        "micro": {"precision": float(mp), "recall": float(mr), "f1": float(mf)},
+        "macro": {"precision": float(Mp), "recall": float(Mr), "f1": float(Mf)},
+        "exact_match": float((Y == D).all(axis=1).mean()),
+    }
+
+
+def _lenient_topic_matrix(records: Sequence[Record], labels: Sequence[str]) -> np.ndarray:
+    """Gold matrix over the model's labels; gold topics the model does not know are dropped."""
+    known = set(labels)
+    trimmed = [Record(r.text, tuple(t for t in r.topics or () if t in known), r.stance,
+                      r.source, r.id, r.where) for r in records]
+    return topic_matrix(trimmed, labels)
+
+
+def _stance_metrics(records: Sequence[Record], pred: Predictions) -> dict | None:
+    idx = [i for i, r in enumerate(records) if r.stance is not None]
+    if not idx or not pred.stance_labels:
+        return None
+    labels = pred.stance_labels
+    gold_names = [records[i].stance for i in idx]
+    all_labels = labels + sorted({g for g in gold_names if g not in labels})
+    gold = np.array([all_labels.index(g) for g in gold_names])
+    guess = np.argmax(pred.stance_proba[idx], axis=1)
+    ids = list(range(len(all_labels)))
+    p, r, f, s = precision_recall_fscore_support(gold, guess, labels=ids, zero_division=0)
+    cm = confusion_matrix(gold, guess, labels=ids)
+    return {
+        "n": len(idx),
+        "labels": {lab: {"precision": float(p[j]), "recall": float(r[j]), "f1": float(f[j]),
+                         "support": int(s[j])} for j, lab in enumerate(all_labels)},
+        "macro_f1": float(np.mean(f[:len(labels)])),
+        "accuracy": float((gold == guess).mean()),
+        "confusion": {"labels": all_labels, "matrix": cm.tolist(),
+                      "note": "rows are gold classes, columns predicted"},
+    }
+
+
+def _worst_errors(records: Sequence[Record], pred: Predictions, k: int = N_ERRORS
+                  ) -> list[dict]:
+    """The k most confident mistakes (a wrong topic or stance, by the model's own score)."""
+    rows = []
+    tl, sl = pred.topic_labels, pred.stance_labels
+    for i, r in enumerate(records):
+        severity = 0.0
+        predicted = [tl[j] for j in np.flatnonzero(pred.topic_pred[i])] if tl else []
+        if r.topics is not None and tl:
+            gold = set(r.topics)
+            for j, lab in enumerate(tl):
+                if pred.topic_pred[i, j] and lab not in gold:
+                    severity = max(severity, float(pred.topic_proba[i, j]))
+                elif not pred.topic_pred[i, j] and lab in gold:
+                    severity = max(severity, 1 - float(pred.topic_proba[i, j]))
+            topic_wrong = set(predicted) != gold
+        else:
+            topic_wrong = False
+        guess = sl[int(np.argmax(pred.stance_proba[i]))] if sl else None
+        stance_wrong = r.stance is not None and guess is not None and guess != r.stance
+        if stance_wrong:
+            severity = max(severity, float(pred.stance_proba[i].max()))
+        if topic_wrong or stance_wrong:
+            rows.append({"text": r.text, "source": r.source, "where": r.where,
+                         "gold_topics": list(r.topics or []), "pred_topics": predicted,
+                         "gold_stance": r.stance, "pred_stance": guess,
+                         "severity": round(severity, 4)})
+    rows.sort(key=lambda row: -row["severity"])
+    return rows[:k]
+
+
+def score(records: Sequence[Record], pred: Predictions) -> tuple[dict | None, dict | None,
+                                                                  list[dict]]:
+    return (_topic_metrics(records, pred), _stance_metrics(records, pred),
+            _worst_errors(records, pred))
+
+
+def cross_validate(data: Dataset, folds: int = 5, opts: TrainOptions | None = None,
+                   log: Callable[[str], None] = lambda _: None) -> EvalReport:
+    """k-fold grouped, stratified cross-validation of the full training procedure."""
+    opts = opts or TrainOptions()
+    records = data.records
+    splits = grouped_folds(records, data.topic_labels, data.stance_labels, folds, opts.seed)
+    n = len(records)
+    topic_labels = list(data.topic_labels)
+    P = np.zeros((n, len(topic_labels)))
+    D = np.zeros((n, len(topic_labels)), dtype=bool)
+    S = np.zeros((n, len(data.stance_labels)))
+    stance_index = {s: j for j, s in enumerate(data.stance_labels)}
+    for k, (train_idx, test_idx) in enumerate(splits, 1):
+        log(f"fold {k}/{len(splits)}: training on {len(train_idx)} records, "
+            f"scoring {len(test_idx)}")
+        train = [records[i] for i in train_idx]
+        tlabels = topic_labels if any(r.topics for r in train) else []
+        model = train_model(train, tlabels, data.stance_labels, opts)
+        fold = predict(model, [records[i] for i in test_idx])
+        for j, lab in enumerate(fold.topic_labels):
+            jj = topic_labels.index(lab)
+            P[test_idx, jj] = fold.topic_proba[:, j]
+            D[test_idx, jj] = fold.topic_pred[:, j]
+        for j, lab in enumerate(fold.stance_labels):
+            S[test_idx, stance_index[lab]] = fold.stance_proba[:, j]
+    pred = Predictions(records, topic_labels, list(data.stance_labels), P, D, S)
+    topics, stance, errors = score(records, pred)
+    return EvalReport(
+        mode="cross-validation", n_records=n,
+        description=f"{len(splits)}-fold {METHOD}. Each fold trains a full model (vocabulary, "
+                    "C and per-topic thresholds chosen by CV inside the training folds only) "
+                    "and scores the held-out fold.",
+        topics=topics, stance=stance, errors=errors,
+        settings={"folds": len(splits), "seed": opts.seed, "data": data.files,
+                  "data_sha256": data.sha256()})
+
+
+def evaluate_model(model: Model, meta: dict, data: Dataset, model_dir: str) -> EvalReport:
+    """Score a trained model on held-out labelled data."""
+    pred = predict(model, data.records)
+    topics, stance, errors = score(data.records, pred)
+    return EvalReport(
+        mode="held-out", n_records=len(data.records),
+        description=f"model {model_dir} (trained on {meta.get('data', {}).get('records', '?')} "
+                    f"records) scored on {len(data.records)} held-out records",
+        topics=topics, stance=stance, errors=errors,
+        settings={"model": model_dir, "data": data.files, "data_sha256": data.sha256()})

@@ -1,0 +1,391 @@
+"""Features and linear models: TF-IDF n-grams, one-vs-rest topics, multi-class stance.
+
+Training, in ``train_model``:
+1. One TF-IDF vocabulary over all training texts (word 1-2-grams, plus character 2-5-grams
+   within word boundaries when enabled).
+2. Internal cross-validation (grouped by source, stratified; see ``splits``) on at most
+   ``max_cv_records`` records picks the regularisation strength C from a grid and gives
+   out-of-fold probabilities.
+3. Per-topic thresholds are tuned on those out-of-fold probabilities: the F1-best threshold of
+   each topic is shrunk toward the single best global threshold in proportion to how few
+   positives the topic has, so rare topics do not get a threshold fitted to noise.
+4. Cardinality from the data: if every training record has a topic, a prediction always has at
+   least one (the topic closest to its threshold); if every record has exactly one, exactly one.
+5. Stance: one multinomial logistic regression; C and class weighting (none or balanced, for
+   skewed classes) are chosen by out-of-fold macro-F1.
+The fitted weights are kept as plain arrays, so prediction is one sparse matrix product.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from joblib import Parallel, delayed
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from .data import Record
+from .errors import DataError
+from .splits import grouped_folds, n_sources
+
+TOPIC_C_GRID = (2.0, 8.0, 32.0)
+STANCE_C_GRID = (1.0, 4.0, 16.0)
+DEFAULT_C = 8.0
+DEFAULT_STANCE_C = 4.0
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
+SHRINK_PRIOR = 10  # pseudo-positives pulling a topic's threshold toward the global one
+
+Log = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class TrainOptions:
+    C: float | None = None  # fixed C for topics and stance; None = choose by internal CV
+    cv_folds: int = 3
+    char_ngrams: bool = True
+    seed: int = 0
+    fast: bool = False  # no C search, 2-fold threshold tuning on a subsample
+    max_cv_records: int = 20000
+    jobs: int = 1
+
+
+# ---------------------------------------------------------------- features
+
+
+class Features:
+    """TF-IDF over word 1-2-grams and (optionally) character 2-5-grams."""
+
+    def __init__(self, char_ngrams: bool, n_docs: int) -> None:
+        min_df = 2 if n_docs >= 2000 else 1
+        common = dict(sublinear_tf=True, strip_accents="unicode", lowercase=True,
+                      dtype=np.float32)
+        self.word = TfidfVectorizer(ngram_range=(1, 2), min_df=min_df, max_df=0.9,
+                                    max_features=400_000,
+                                    token_pattern=r"(?u)\b\w[\w'\-]*\w\b|\b\w\b", **common)
+        self.char = (TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=min_df,
+                                     max_features=300_000, **common) if char_ngrams else None)
+        self._names: np.ndarray | None = None
+
+    def fit_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        parts = [self.word.fit_transform(texts)]
+        if self.char is not None:
+            parts.append(self.char.fit_transform(texts))
+        return sp.hstack(parts, format="csr") if len(parts) > 1 else parts[0]
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        parts = [self.word.transform(texts)]
+        if self.char is not None:
+            parts.append(self.char.transform(texts))
+        return sp.hstack(parts, format="csr") if len(parts) > 1 else parts[0]
+
+    @property
+    def names(self) -> np.ndarray:
+        if self._names is None:
+            names = [self.word.get_feature_names_out()]
+            if self.char is not None:
+                names.append(np.array([f"«{n}»" for n in self.char.get_feature_names_out()]))
+            self._names = np.concatenate(names)
+        return self._names
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_names"] = None
+        for vec in (state["word"], state["char"]):
+            if vec is not None and hasattr(vec, "stop_words_"):
+                vec.stop_words_ = None  # large and only informative; not needed to predict
+        return state
+
+
+# ---------------------------------------------------------------- linear parts
+
+
+@dataclass
+class TopicModel:
+    labels: list[str]
+    coef: np.ndarray  # (L, V) float32
+    intercept: np.ndarray  # (L,)
+    thresholds: np.ndarray  # (L,)
+    min_topics: int = 0
+    max_topics: int | None = None
+    C: float = DEFAULT_C
+
+    def proba(self, X: sp.csr_matrix) -> np.ndarray:
+        z = np.asarray(X @ self.coef.T) + self.intercept
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+    def decide(self, P: np.ndarray) -> np.ndarray:
+        return decide_topics(P, self.thresholds, self.min_topics, self.max_topics)
+
+
+@dataclass
+class StanceModel:
+    labels: list[str]
+    coef: np.ndarray  # (S, V)
+    intercept: np.ndarray  # (S,)
+    C: float = DEFAULT_STANCE_C
+    class_weight: str | None = None
+
+    def proba(self, X: sp.csr_matrix) -> np.ndarray:
+        z = np.asarray(X @ self.coef.T) + self.intercept
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class Model:
+    features: Features
+    topics: TopicModel | None
+    stance: StanceModel | None
+    info: dict = field(default_factory=dict)
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        return self.features.transform(list(texts))
+
+    def explain(self, X_row: sp.csr_matrix, part: str, label: int, k: int = 3) -> list[str]:
+        """The k features that push row ``X_row`` most toward ``label`` (weight x value)."""
+        m = self.topics if part == "topics" else self.stance
+        if m is None or X_row.nnz == 0:
+            return []
+        contrib = X_row.data * m.coef[label, X_row.indices]
+        order = np.argsort(-contrib)[:k]
+        names = self.features.names
+        return [str(names[X_row.indices[i]]) for i in order if contrib[i] > 0]
+
+
+def decide_topics(P: np.ndarray, thresholds: np.ndarray, min_topics: int,
+                  max_topics: int | None) -> np.ndarray:
+    """Boolean (n, L) decisions from probabilities, thresholds and the cardinality rule."""
+    if max_topics == 1:
+        out = np.zeros_like(P, dtype=bool)
+        if P.shape[1]:
+            out[np.arange(len(P)), np.argmax(P / thresholds, axis=1)] = True
+        return out
+    out = P >= thresholds
+    if min_topics and P.shape[1]:
+        empty = ~out.any(axis=1)
+        if empty.any():
+            best = np.argmax(P[empty] / thresholds, axis=1)
+            out[np.flatnonzero(empty), best] = True
+    return out
+
+
+def _fit_binary(X: sp.csr_matrix, y: np.ndarray, C: float, seed: int
+                ) -> tuple[np.ndarray, float]:
+    pos = int(y.sum())
+    if pos == 0 or pos == len(y):  # nothing to separate: constant log-odds
+        p = (pos + 0.5) / (len(y) + 1.0)
+        return np.zeros(X.shape[1], dtype=np.float32), math.log(p / (1 - p))
+    lr = LogisticRegression(C=C, solver="liblinear", random_state=seed, max_iter=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        lr.fit(X, y)
+    return lr.coef_[0].astype(np.float32), float(lr.intercept_[0])
+
+
+def fit_topics(X: sp.csr_matrix, Y: np.ndarray, labels: list[str], C: float, seed: int,
+               jobs: int) -> TopicModel:
+    res = Parallel(n_jobs=jobs, prefer="threads")(
+        delayed(_fit_binary)(X, Y[:, j], C, seed) for j in range(Y.shape[1]))
+    coef = np.vstack([r[0] for r in res]) if res else np.zeros((0, X.shape[1]), np.float32)
+    return TopicModel(labels=list(labels), coef=coef,
+                      intercept=np.array([r[1] for r in res], dtype=np.float64),
+                      thresholds=np.full(len(labels), 0.5), C=C)
+
+
+def fit_stance(X: sp.csr_matrix, y: np.ndarray, labels: list[str], C: float,
+               class_weight: str | None, seed: int) -> StanceModel:
+    lr = LogisticRegression(C=C, class_weight=class_weight, max_iter=1000, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        lr.fit(X, y)
+    coef, intercept = lr.coef_.astype(np.float32), lr.intercept_.astype(np.float64)
+    if len(labels) == 2:  # binary LR: one row; make it a two-row softmax
+        coef = np.vstack([np.zeros_like(coef[0]), coef[0]])
+        intercept = np.array([0.0, intercept[0]])
+    return StanceModel(labels=list(labels), coef=coef, intercept=intercept, C=C,
+                       class_weight=class_weight)
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def f1_scores(Y: np.ndarray, pred: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """micro-F1, macro-F1 and per-label F1 for boolean (n, L) arrays."""
+    tp = (Y & pred).sum(0).astype(float)
+    fp = (~Y & pred).sum(0).astype(float)
+    fn = (Y & ~pred).sum(0).astype(float)
+    denom = 2 * tp + fp + fn
+    per = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+    d = 2 * tp.sum() + fp.sum() + fn.sum()
+    micro = float(2 * tp.sum() / d) if d else 0.0
+    # A label with no gold and no predicted positives is perfect, not zero.
+    per = np.where(denom == 0, 1.0, per)
+    return micro, float(per.mean()) if len(per) else 0.0, per
+
+
+def tune_thresholds(P: np.ndarray, Y: np.ndarray, min_topics: int,
+                    max_topics: int | None) -> np.ndarray:
+    """Per-label thresholds from out-of-fold probabilities, shrunk toward a global one."""
+    L = P.shape[1]
+    if max_topics == 1 or L == 0:
+        return np.full(L, 0.5)  # top-1 decisions: thresholds only break ties
+    scores = []
+    per_label = []
+    for t in THRESHOLD_GRID:
+        pred = decide_topics(P, np.full(L, t), min_topics, max_topics)
+        micro, _, per = f1_scores(Y, pred)
+        scores.append(micro)
+        per_label.append(per)
+    t_global = float(THRESHOLD_GRID[int(np.argmax(scores))])
+    per_label_arr = np.array(per_label)  # (T, L)
+    n_pos = Y.sum(0)
+    out = np.empty(L)
+    for j in range(L):
+        col = per_label_arr[:, j]
+        best = np.flatnonzero(col >= col.max() - 1e-9)
+        # among ties take the threshold closest to the global one
+        t_best = float(THRESHOLD_GRID[best[np.argmin(np.abs(THRESHOLD_GRID[best] - t_global))]])
+        out[j] = (n_pos[j] * t_best + SHRINK_PRIOR * t_global) / (n_pos[j] + SHRINK_PRIOR)
+    return out
+
+
+def stance_macro_f1(y: np.ndarray, pred: np.ndarray, n_classes: int) -> float:
+    Y = np.eye(n_classes, dtype=bool)[y]
+    Pd = np.eye(n_classes, dtype=bool)[pred]
+    return f1_scores(Y, Pd)[1]
+
+
+# ---------------------------------------------------------------- training
+
+
+def topic_matrix(records: Sequence[Record], labels: Sequence[str]) -> np.ndarray:
+    index = {t: j for j, t in enumerate(labels)}
+    Y = np.zeros((len(records), len(labels)), dtype=bool)
+    for i, r in enumerate(records):
+        for t in r.topics or ():
+            Y[i, index[t]] = True
+    return Y
+
+
+def _cv_subset(records: Sequence[Record], opts: TrainOptions) -> np.ndarray:
+    idx = np.arange(len(records))
+    limit = opts.max_cv_records if not opts.fast else min(opts.max_cv_records, 10000)
+    if len(idx) > limit:
+        idx = np.sort(np.random.default_rng(opts.seed).permutation(idx)[:limit])
+    return idx
+
+
+def _folds(records: Sequence[Record], topics: Sequence[str], stances: Sequence[str],
+           opts: TrainOptions, log: Log) -> list[tuple[np.ndarray, np.ndarray]]:
+    k = 2 if opts.fast else opts.cv_folds
+    k = min(k, n_sources(records))
+    if k < 2:
+        log("too few sources for internal cross-validation: using default C and thresholds")
+        return []
+    try:
+        return grouped_folds(records, topics, stances, k, opts.seed)
+    except DataError:
+        return []
+
+
+def train_topics(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
+                 opts: TrainOptions, log: Log) -> tuple[TopicModel, dict]:
+    Y = topic_matrix(records, labels)
+    counts = Y.sum(1)
+    min_topics = 1 if counts.min() >= 1 else 0
+    max_topics = 1 if counts.max() == 1 and counts.min() == 1 else None
+    sub = _cv_subset(records, opts)
+    sub_records = [records[i] for i in sub]
+    folds = _folds(sub_records, labels, [], opts, log)
+    grid = [opts.C] if opts.C is not None else ([DEFAULT_C] if opts.fast else TOPIC_C_GRID)
+    best: tuple[float, float, np.ndarray, dict] | None = None
+    Xs, Ys = X[sub], Y[sub]
+    for C in grid if folds else []:
+        P = np.zeros(Ys.shape)
+        for tr, te in folds:
+            m = fit_topics(Xs[tr], Ys[tr], labels, C, opts.seed, opts.jobs)
+            P[te] = m.proba(Xs[te])
+        th = tune_thresholds(P, Ys, min_topics, max_topics)
+        micro, macro, _ = f1_scores(Ys, decide_topics(P, th, min_topics, max_topics))
+        score = (micro + macro) / 2
+        log(f"  topics C={C:g}: internal CV micro-F1 {micro:.3f} macro-F1 {macro:.3f}")
+        if best is None or score > best[0] + 1e-9:
+            best = (score, C, th, {"micro_f1": micro, "macro_f1": macro})
+    if best is None:
+        C, th, cv = (opts.C or DEFAULT_C), np.full(len(labels), 0.5), {}
+    else:
+        _, C, th, cv = best
+    model = fit_topics(X, Y, labels, C, opts.seed, opts.jobs)
+    model.thresholds, model.min_topics, model.max_topics = th, min_topics, max_topics
+    return model, {"C": C, **cv, "folds": len(folds), "cv_records": int(len(sub))}
+
+
+def train_stance(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
+                 opts: TrainOptions, log: Log) -> tuple[StanceModel, dict]:
+    index = {s: i for i, s in enumerate(labels)}
+    y = np.array([index[r.stance] for r in records])
+    present = sorted(set(y.tolist()))
+    if len(present) < 2:
+        raise DataError(f"stance needs at least two classes in the data, found only "
+                        f"{labels[present[0]]!r}")
+    labels = [labels[i] for i in present]  # schema classes absent from the data are dropped
+    remap = {old: new for new, old in enumerate(present)}
+    y = np.array([remap[v] for v in y])
+    sub = _cv_subset(records, opts)
+    folds = _folds([records[i] for i in sub], [], labels, opts, log)
+    Cs = [opts.C] if opts.C is not None else ([DEFAULT_STANCE_C] if opts.fast else STANCE_C_GRID)
+    best: tuple[float, float, str | None] | None = None
+    Xs, ys = X[sub], y[sub]
+    for C in Cs if folds else []:
+        for cw in (None, "balanced"):
+            pred = np.zeros(len(ys), dtype=int)
+            for tr, te in folds:
+                if len(set(ys[tr].tolist())) < len(labels):
+                    continue  # a fold lacks a class; the others still score
+                m = fit_stance(Xs[tr], ys[tr], labels, C, cw, opts.seed)
+                pred[te] = np.argmax(m.proba(Xs[te]), axis=1)
+            f1 = stance_macro_f1(ys, pred, len(labels))
+            log(f"  stance C={C:g} class_weight={cw}: internal CV macro-F1 {f1:.3f}")
+            if best is None or f1 > best[0] + 1e-9:
+                best = (f1, C, cw)
+    if best is None:
+        f1, C, cw = float("nan"), (opts.C or DEFAULT_STANCE_C), "balanced"
+    else:
+        f1, C, cw = best
+    model = fit_stance(X, y, labels, C, cw, opts.seed)
+    cv = {"macro_f1": f1} if best is not None else {}
+    return model, {"C": C, "class_weight": cw, **cv, "folds": len(folds)}
+
+
+def train_model(records: Sequence[Record], topic_labels: list[str], stance_labels: list[str],
+                opts: TrainOptions | None = None, log: Log = _quiet) -> Model:
+    """Fit features, the topic part (if the data has topics) and the stance part (if stance)."""
+    opts = opts or TrainOptions()
+    topic_recs = [r for r in records if r.topics is not None] if topic_labels else []
+    stance_recs = [r for r in records if r.stance is not None] if stance_labels else []
+    if not topic_recs and not stance_recs:
+        raise DataError("no labelled records to train on: every record lacks topics and stance")
+    features = Features(opts.char_ngrams, len(records))
+    X = features.fit_transform([r.text for r in records])
+    log(f"features: {X.shape[1]:,} n-grams from {len(records):,} records")
+    row = {id(r): i for i, r in enumerate(records)}
+    info: dict = {}
+    topics = stance = None
+    if topic_recs:
+        Xt = X[[row[id(r)] for r in topic_recs]]
+        topics, info["topics"] = train_topics(Xt, topic_recs, topic_labels, opts, log)
+    if stance_recs:
+        Xs = X[[row[id(r)] for r in stance_recs]]
+        stance, info["stance"] = train_stance(Xs, stance_recs, stance_labels, opts, log)
+    return Model(features=features, topics=topics, stance=stance, info=info)

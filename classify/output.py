@@ -1,0 +1,136 @@
+"""Writing tagging results as text, JSON, JSONL or CSV, streaming."""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import TextIO
+
+from .tagging import ArticleTags, Tags
+
+FORMATS = ("text", "json", "jsonl", "csv")
+
+
+def _dumps(obj: object) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def sentence_dict(article: str, index: int, t: Tags, explain: bool) -> dict:
+    d = {"type": "sentence", "article": article, "index": index, "start": t.start,
+         "end": t.end, "text": t.text, "topics": t.topics, "topic_scores": t.topic_scores,
+         "stance": t.stance, "stance_scores": t.stance_scores}
+    if explain:
+        d["why"] = t.why
+    return d
+
+
+def article_dict(a: ArticleTags) -> dict:
+    return {"type": "article", "article": a.name, "sentences": len(a.sentences),
+            "topics": a.topics, "topic_support": a.topic_support, "stance": a.stance,
+            "stance_scores": a.stance_scores, "rule": a.rule}
+
+
+class Writer:
+    """Streams results to ``out`` in one of ``FORMATS``."""
+
+    def __init__(self, out: TextIO, fmt: str, topic_labels: list[str],
+                 stance_labels: list[str], explain: bool = False) -> None:
+        self.out, self.fmt, self.explain = out, fmt, explain
+        self.topic_labels, self.stance_labels = topic_labels, stance_labels
+        self.count = 0
+        self.csv: csv.writer | None = None  # type: ignore[valid-type]
+
+    def begin(self) -> None:
+        if self.fmt == "json":
+            self.out.write("[")
+        elif self.fmt == "csv":
+            self.csv = csv.writer(self.out, lineterminator="\n")
+            self.csv.writerow(["input", "unit", "index", "id", "start", "end", "text", "topics",
+                               "stance", *(f"p_{t}" for t in self.topic_labels),
+                               *(f"p_stance_{s}" for s in self.stance_labels), "error"])
+
+    def _json_item(self, obj: dict) -> None:
+        self.out.write(("\n" if self.count == 0 else ",\n") + _dumps(obj))
+        self.count += 1
+
+    def _csv_row(self, name: str, unit: str, index: int | str, t: Tags | ArticleTags) -> None:
+        assert self.csv is not None
+        ident = getattr(t, "id", None)
+        start = getattr(t, "start", None)
+        end = getattr(t, "end", None)
+        text = t.text if isinstance(t, Tags) else ""
+        ts = t.topic_scores if isinstance(t, Tags) else {
+            k: v["max_score"] for k, v in t.topic_support.items()}
+        self.csv.writerow([name, unit, index, ident if ident is not None else "",
+                           "" if start is None else start, "" if end is None else end, text,
+                           ";".join(t.topics), t.stance or "",
+                           *(ts.get(k, "") for k in self.topic_labels),
+                           *(t.stance_scores.get(k, "") for k in self.stance_labels),
+                           getattr(t, "error", None) or ""])
+
+    def article(self, a: ArticleTags) -> None:
+        if self.fmt == "jsonl":
+            for i, t in enumerate(a.sentences, 1):
+                self.out.write(_dumps(sentence_dict(a.name, i, t, self.explain)) + "\n")
+            self.out.write(_dumps(article_dict(a)) + "\n")
+        elif self.fmt == "json":
+            d = article_dict(a)
+            d["sentence_tags"] = [sentence_dict(a.name, i, t, self.explain)
+                                  for i, t in enumerate(a.sentences, 1)]
+            self._json_item(d)
+        elif self.fmt == "csv":
+            for i, t in enumerate(a.sentences, 1):
+                self._csv_row(a.name, "sentence", i, t)
+            self._csv_row(a.name, "article", "", a)
+        else:
+            self.out.write(render_article_text(a, self.topic_labels) + "\n")
+
+    def record(self, name: str, index: int, t: Tags) -> None:
+        if self.fmt == "jsonl":
+            self.out.write(_dumps(t.record(self.explain)) + "\n")
+        elif self.fmt == "json":
+            self._json_item(t.record(self.explain))
+        elif self.fmt == "csv":
+            self._csv_row(name, "record", index, t)
+        else:
+            label = t.id if t.id is not None else f"{name}#{index}"
+            if t.error:
+                self.out.write(f"{label}\tERROR {t.error}\n")
+            else:
+                self.out.write(f"{label}\t{_tag_summary(t)}\t{_snippet(t.text, 80)}\n")
+
+    def end(self) -> None:
+        if self.fmt == "json":
+            self.out.write("\n]\n" if self.count else "]\n")
+        self.out.flush()
+
+
+def _snippet(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _tag_summary(t: Tags) -> str:
+    topics = ", ".join(f"{lab} {t.topic_scores[lab]:.2f}" for lab in t.topics) or "no topic"
+    stance = f" | {t.stance} {t.stance_scores[t.stance]:.2f}" if t.stance else ""
+    return f"[{topics}{stance}]"
+
+
+def render_article_text(a: ArticleTags, topic_labels: list[str]) -> str:
+    n = len(a.sentences)
+    lines = [f"== {a.name} ({n} sentence{'s' if n != 1 else ''})"]
+    if topic_labels:
+        tops = ", ".join(f"{lab} ({int(a.topic_support[lab]['sentences'])} sentences)"
+                         for lab in a.topics) or "none"
+        lines.append(f"article topics: {tops}")
+    if a.stance:
+        scores = ", ".join(f"{k} {v:.2f}" for k, v in a.stance_scores.items())
+        lines.append(f"article stance: {a.stance} ({scores})")
+    lines.append(f"rule: {a.rule}")
+    lines.append("")
+    for i, t in enumerate(a.sentences, 1):
+        lines.append(f"{i:3d}. {_tag_summary(t)} {_snippet(t.text, 110)}")
+        reasons = "; ".join(f"{lab} <- {', '.join(ws)}" for lab, ws in t.why.items() if ws)
+        if reasons:
+            lines.append(f"       why: {reasons}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,197 @@
+"""Saving and loading model directories: atomic, locked, hash-checked.
+
+A model directory holds ``model-<hash>.joblib`` (the pickled model) and ``meta.json`` (label
+sets, thresholds, data hash, versions, scores, and the SHA-256 of the model file). Saving writes
+the new model file under a new name, then replaces ``meta.json`` atomically: that rename is the
+single commit point, so a crash or kill at any moment leaves either the old model or the new
+one, never a mix. Concurrent writers are serialised by an exclusive lock on ``.lock``.
+Loading checks the SHA-256 before unpickling anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import io
+import json
+import os
+import platform
+import sys
+import tempfile
+import warnings
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import joblib
+import numpy
+import scipy
+import sklearn
+
+from . import __version__
+from .errors import ModelError
+from .model import Model
+
+META = "meta.json"
+FORMAT = 1
+
+
+def library_versions() -> dict[str, str]:
+    return {"classify": __version__, "python": platform.python_version(),
+            "scikit-learn": sklearn.__version__, "numpy": numpy.__version__,
+            "scipy": scipy.__version__, "joblib": joblib.__version__}
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    with open(directory / ".lock", "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file and rename; no partial file on failure."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_output_file(path: str | Path, text: str) -> None:
+    """Atomically write a report or other output file, with a one-line error on failure."""
+    path = Path(path)
+    try:
+        if str(path).startswith("/dev/"):  # devices cannot be renamed onto: write directly
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            return
+        atomic_write_bytes(path, text.encode("utf-8"))
+    except OSError as e:
+        raise ModelError(f"{path}: cannot write: {e.strerror or e}") from None
+
+
+def save_model(model: Model, directory: str | Path, meta: dict) -> dict:
+    """Save ``model`` with ``meta`` into ``directory``; returns the full meta written."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        buf = io.BytesIO()
+        joblib.dump(model, buf, compress=3)
+        blob = buf.getvalue()
+        digest = hashlib.sha256(blob).hexdigest()
+        name = f"model-{digest[:16]}.joblib"
+        full = {"format": FORMAT, **meta, "model_file": name, "model_sha256": digest,
+                "versions": library_versions(),
+                "created": datetime.now(UTC).isoformat(timespec="seconds")}
+        with _locked(directory):
+            atomic_write_bytes(directory / name, blob)
+            try:
+                atomic_write_bytes(directory / META, (json.dumps(full, indent=2,
+                                                                 ensure_ascii=False)
+                                                      + "\n").encode("utf-8"))
+            except BaseException:
+                _remove_unless_current(directory, name)
+                raise
+            _fsync_dir(directory)
+            for old in directory.glob("model-*.joblib"):
+                if old.name != name:
+                    old.unlink(missing_ok=True)
+            for tmp in directory.glob(".tmp-*"):
+                tmp.unlink(missing_ok=True)
+    except OSError as e:
+        raise ModelError(f"{directory}: cannot save model: {e.strerror or e}") from None
+    return full
+
+
+def _remove_unless_current(directory: Path, name: str) -> None:
+    try:
+        current = json.loads((directory / META).read_text(encoding="utf-8")).get("model_file")
+    except (OSError, ValueError):
+        current = None
+    if current != name:
+        (directory / name).unlink(missing_ok=True)
+
+
+def read_meta(directory: str | Path) -> dict:
+    directory = Path(directory)
+    path = directory / META
+    if not directory.is_dir():
+        raise ModelError(f"{directory}: no model directory here (train one with "
+                         f"'classify train --model {directory}')")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{path}: missing; the model cannot be verified (a partial model "
+                         "directory? pass --trust to load an unverified pickle)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelError(f"{path}: unreadable model metadata: {e}") from None
+    if not isinstance(meta, dict) or "model_file" not in meta or "model_sha256" not in meta:
+        raise ModelError(f"{path}: not a classify model metadata file")
+    return meta
+
+
+def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]:
+    """Load and verify a model directory; returns (model, meta).
+
+    With ``trust=True`` a directory without ``meta.json`` is loaded from its single joblib file
+    without any check: only for files from a source you trust (they are pickles).
+    """
+    directory = Path(directory)
+    try:
+        meta = read_meta(directory)
+    except ModelError:
+        if not trust or not directory.is_dir():
+            raise
+        candidates = sorted(directory.glob("*.joblib"))
+        if len(candidates) != 1:
+            raise ModelError(f"{directory}: --trust needs exactly one .joblib file here, "
+                             f"found {len(candidates)}") from None
+        warnings.warn(f"{directory}: loading an unverified model (--trust)", stacklevel=2)
+        meta = {"model_file": candidates[0].name, "model_sha256": None}
+    path = directory / str(meta["model_file"])
+    try:
+        blob = path.read_bytes()
+    except OSError as e:
+        raise ModelError(f"{path}: cannot read model file: {e.strerror or e} (partial model "
+                         "directory?)") from None
+    if meta["model_sha256"] is not None and \
+            hashlib.sha256(blob).hexdigest() != meta["model_sha256"]:
+        raise ModelError(f"{path}: SHA-256 does not match {directory / META}; the file was "
+                         "modified or corrupted, refusing to load it")
+    trained_with = meta.get("versions", {}).get("scikit-learn")
+    if trained_with and trained_with != sklearn.__version__:
+        warnings.warn(f"{directory}: model trained with scikit-learn {trained_with}, running "
+                      f"{sklearn.__version__}; retrain if results look wrong", stacklevel=2)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # sklearn's own pickle-version warnings
+            model = joblib.load(io.BytesIO(blob))
+    except Exception as e:  # a pickle can fail in many ways
+        raise ModelError(f"{path}: cannot load model: {type(e).__name__}: {e}"[:300]) from None
+    if not isinstance(model, Model):
+        raise ModelError(f"{path}: not a classify model")
+    return model, meta
+
+
+def describe_python() -> str:
+    return f"{sys.implementation.name} {platform.python_version()}"

@@ -1,0 +1,274 @@
+"""Tagging: sentences and articles, and batches of records, with scores and reasons."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .data import decode_bytes
+from .errors import DataError
+from .model import Model
+from .persist import load_model
+from .sentences import split_sentences
+
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class ArticleRule:
+    """A topic holds for an article when enough of its sentences carry it."""
+
+    min_sentences: int = 2
+    short_article: int = 6  # articles this short need only one sentence
+
+    def needed(self, n_sentences: int) -> int:
+        return 1 if n_sentences <= self.short_article else self.min_sentences
+
+    def describe(self) -> str:
+        return (f"a topic holds for the article when at least {self.min_sentences} of its "
+                f"sentences carry it (1 for articles of {self.short_article} sentences or "
+                "fewer); article stance is the class with the highest mean sentence probability")
+
+
+@dataclass
+class Tags:
+    """Tags for one unit of text (a sentence, or a batch record tagged whole)."""
+
+    text: str
+    topics: list[str]
+    topic_scores: dict[str, float]
+    stance: str | None
+    stance_scores: dict[str, float]
+    why: dict[str, list[str]] = field(default_factory=dict)
+    id: str | None = None
+    start: int | None = None
+    end: int | None = None
+    error: str | None = None
+
+    def record(self, explain: bool = False) -> dict:
+        """The batch output contract: id, topics, topic_scores, stance, stance_scores."""
+        out: dict = {"id": self.id, "topics": self.topics, "topic_scores": self.topic_scores,
+                     "stance": self.stance, "stance_scores": self.stance_scores}
+        if explain:
+            out["why"] = self.why
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+@dataclass
+class ArticleTags:
+    name: str
+    sentences: list[Tags]
+    topics: list[str]
+    topic_support: dict[str, dict[str, float]]  # label -> sentences, share, max_score
+    stance: str | None
+    stance_scores: dict[str, float]
+    rule: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _round(x: float) -> float:
+    return round(float(x), 4)
+
+
+class Tagger:
+    """A loaded model plus the article rule; tags texts, articles and record batches."""
+
+    def __init__(self, model: Model, meta: dict) -> None:
+        self.model = model
+        self.meta = meta
+        self.rule = ArticleRule(**meta.get("article_rule", {}).get("params", {}))
+
+    @classmethod
+    def load(cls, directory: str | Path, trust: bool = False) -> Tagger:
+        return cls(*load_model(directory, trust=trust))
+
+    @property
+    def topic_labels(self) -> list[str]:
+        return self.model.topics.labels if self.model.topics else []
+
+    @property
+    def stance_labels(self) -> list[str]:
+        return self.model.stance.labels if self.model.stance else []
+
+    def tag_texts(self, texts: Sequence[str], explain: bool = False) -> list[Tags]:
+        """Tag each text as one unit."""
+        if not texts:
+            return []
+        X = self.model.transform(texts)
+        m = self.model
+        if m.topics is not None:
+            P = m.topics.proba(X)
+            D = m.topics.decide(P)
+        else:
+            P = np.zeros((len(texts), 0))
+            D = P.astype(bool)
+        S = m.stance.proba(X) if m.stance is not None else np.zeros((len(texts), 0))
+        tl, sl = self.topic_labels, self.stance_labels
+        out = []
+        for i, text in enumerate(texts):
+            chosen = np.flatnonzero(D[i])
+            chosen = chosen[np.argsort(-P[i, chosen])]
+            stance_i = int(np.argmax(S[i])) if S.shape[1] else None
+            why: dict[str, list[str]] = {}
+            if explain:
+                row = X[i]
+                for j in chosen:
+                    why[tl[j]] = m.explain(row, "topics", int(j))
+                if stance_i is not None:
+                    why[sl[stance_i]] = m.explain(row, "stance", stance_i)
+            out.append(Tags(
+                text=text, topics=[tl[j] for j in chosen],
+                topic_scores={tl[j]: _round(P[i, j]) for j in range(len(tl))},
+                stance=sl[stance_i] if stance_i is not None else None,
+                stance_scores={sl[j]: _round(S[i, j]) for j in range(len(sl))}, why=why))
+        return out
+
+    def tag_article(self, text: str, name: str = "<text>", explain: bool = False
+                    ) -> ArticleTags:
+        """Split into sentences, tag each, and decide the article's topics and stance."""
+        sents = split_sentences(text)
+        if not sents:
+            raise DataError(f"{name}: empty input, nothing to tag")
+        tags = []
+        for lo in range(0, len(sents), BATCH):
+            chunk = sents[lo:lo + BATCH]
+            for s, t in zip(chunk, self.tag_texts([s.text for s in chunk], explain),
+                            strict=True):
+                t.start, t.end = s.start, s.end
+                tags.append(t)
+        return self.aggregate(name, tags)
+
+    def aggregate(self, name: str, tags: list[Tags]) -> ArticleTags:
+        n = len(tags)
+        need = self.rule.needed(n)
+        support: dict[str, dict[str, float]] = {}
+        topics = []
+        for label in self.topic_labels:
+            k = sum(label in t.topics for t in tags)
+            support[label] = {"sentences": k, "share": _round(k / n),
+                              "max_score": max(t.topic_scores[label] for t in tags)}
+            if k >= need:
+                topics.append(label)
+        topics.sort(key=lambda lab: (-support[lab]["sentences"], -support[lab]["max_score"]))
+        sl = self.stance_labels
+        scores = {s: _round(math.fsum(t.stance_scores[s] for t in tags) / n) for s in sl}
+        stance = max(sl, key=lambda s: scores[s]) if sl else None
+        return ArticleTags(name=name, sentences=tags, topics=topics, topic_support=support,
+                           stance=stance, stance_scores=scores, rule=self.rule.describe())
+
+
+# ---------------------------------------------------------------- batches (JSONL records)
+
+
+@dataclass
+class BatchItem:
+    where: str
+    id: str | None
+    text: str | None
+    error: str | None = None
+
+
+def iter_batch(lines: Iterable[bytes], name: str) -> Iterator[BatchItem]:
+    """Decode a JSONL batch line by line; invalid lines become items with an error."""
+    for lineno, raw in enumerate(lines, 1):
+        where = f"{name}:{lineno}"
+        if lineno == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
+        if not raw.strip():
+            continue
+        try:
+            line = decode_bytes(raw, where)
+            obj = json.loads(line)
+        except DataError as e:
+            yield BatchItem(where, None, None, str(e))
+            continue
+        except json.JSONDecodeError as e:
+            yield BatchItem(where, None, None, f"{where}: malformed JSON: {e.msg} "
+                                               f"(column {e.colno})")
+            continue
+        if not isinstance(obj, dict):
+            yield BatchItem(where, None, None, f"{where}: record must be a JSON object")
+            continue
+        rid = obj.get("id")
+        rid = None if rid is None else str(rid)
+        text = obj.get("text")
+        if not isinstance(text, str) or not text.strip():
+            yield BatchItem(where, rid, None, f"{where}: missing or empty 'text'")
+            continue
+        yield BatchItem(where, rid, text)
+
+
+def _tag_items(tagger: Tagger, items: list[BatchItem], explain: bool) -> list[Tags]:
+    good = [it for it in items if it.error is None]
+    tagged = iter(tagger.tag_texts([it.text or "" for it in good], explain))
+    out = []
+    for it in items:
+        if it.error is None:
+            t = next(tagged)
+            t.id = it.id
+        else:
+            t = Tags(text="", topics=[], topic_scores={}, stance=None, stance_scores={},
+                     id=it.id, error=it.error)
+        out.append(t)
+    return out
+
+
+_WORKER: Tagger | None = None
+
+
+def _init_worker(model_dir: str, trust: bool) -> None:
+    global _WORKER
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _WORKER = Tagger.load(model_dir, trust=trust)
+
+
+def _worker_tag(items: list[BatchItem], explain: bool) -> list[Tags]:
+    assert _WORKER is not None
+    return _tag_items(_WORKER, items, explain)
+
+
+def _chunks(items: Iterable[BatchItem], size: int) -> Iterator[list[BatchItem]]:
+    chunk: list[BatchItem] = []
+    for it in items:
+        chunk.append(it)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def tag_batch(tagger: Tagger, items: Iterable[BatchItem], explain: bool = False,
+              jobs: int = 1, model_dir: str | None = None, trust: bool = False,
+              batch_size: int = BATCH) -> Iterator[Tags]:
+    """Tag records in input order, streaming in batches (memory stays flat).
+
+    With ``jobs > 1`` batches go to worker processes (each loads the model from
+    ``model_dir``); at most ``2 * jobs`` batches are in flight at once.
+    """
+    chunks = _chunks(items, batch_size)
+    if jobs <= 1 or model_dir is None:
+        for chunk in chunks:
+            yield from _tag_items(tagger, chunk, explain)
+        return
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+                             initargs=(model_dir, trust)) as pool:
+        pending: list[Future] = []
+        for chunk in chunks:
+            pending.append(pool.submit(_worker_tag, chunk, explain))
+            if len(pending) >= 2 * jobs:
+                yield from pending.pop(0).result()
+        for fut in pending:
+            yield from fut.result()
