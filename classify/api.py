@@ -13,12 +13,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .data import Dataset, load_dataset
-from .evaluate import EvalReport, cross_validate, evaluate_model
 from .model import TrainOptions, train_model
 from .persist import load_model, save_model
 from .tagging import ArticleRule, ArticleTags, BatchItem, Tagger, Tags, tag_batch
+
+if TYPE_CHECKING:  # evaluation pulls in sklearn.metrics: imported only when used
+    from .evaluate import EvalReport
 
 Log = Callable[[str], None]
 DEFAULT_DATA = "labels"
@@ -122,6 +125,8 @@ def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,
              opts: TrainOptions | None = None, schema: str | Path | None = None,
              log: Log = lambda _: None) -> EvalReport:
     """Grouped, stratified k-fold cross-validation of training on ``data``."""
+    from .evaluate import cross_validate
+
     dataset = load_data(data, schema)
     for w in dataset.warnings:
         log(f"warning: {w}")
@@ -131,5 +136,7 @@ def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,
 def evaluate_on(model_dir: str | Path, test: Sequence[str | Path], trust: bool = False
                 ) -> EvalReport:
     """Score a trained model on held-out labelled data."""
+    from .evaluate import evaluate_model
+
     model, meta = load_model(model_dir, trust=trust)
     return evaluate_model(model, meta, load_dataset(list(test)), str(model_dir))

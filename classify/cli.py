@@ -19,7 +19,6 @@ from .errors import ClassifyError, DataError
 from .model import TrainOptions
 from .output import FORMATS, Writer
 from .persist import write_output_file
-from .report import render, summary_lines
 from .tagging import BatchItem, Tagger, iter_batch, tag_batch
 
 PROG = "classify"
@@ -205,6 +204,8 @@ def _report_format(path: str) -> str:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .report import render, summary_lines
+
     if args.report:
         _report_format(args.report)  # fail before the long work, not after
     log = _log(args.quiet or args.json)

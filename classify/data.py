@@ -19,7 +19,7 @@ SCHEMA_NAME = "schema.json"
 
 @dataclass(frozen=True)
 class Record:
-    """One labelled unit of text. ``topics``/``stance`` are None when the data does not carry them."""
+    """One labelled unit of text; ``topics``/``stance`` are None when the data lacks them."""
 
     text: str
     topics: tuple[str, ...] | None
@@ -86,7 +86,8 @@ def load_schema(path: Path) -> Schema:
         stances = list(stances)
     if not isinstance(topics, dict) or not isinstance(stances, list):
         raise DataError(f"{path}: 'topics' must be an object or list, 'stance' a list")
-    return Schema(topics={str(k): str(v) for k, v in topics.items()}, stances=[str(s) for s in stances])
+    return Schema(topics={str(k): str(v) for k, v in topics.items()},
+                  stances=[str(s) for s in stances])
 
 
 # ---------------------------------------------------------------- records
@@ -197,6 +198,10 @@ def _merge_schema(a: Schema | None, b: Schema) -> Schema:
                   stances=list(dict.fromkeys([*a.stances, *b.stances])))
 
 
+def _labels(r: Record) -> tuple[frozenset[str] | None, str | None]:
+    return (None if r.topics is None else frozenset(r.topics)), r.stance
+
+
 def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = None) -> Dataset:
     """Load labelled records from files/directories, validating every line.
 
@@ -215,8 +220,7 @@ def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = N
             key = " ".join(rec.text.split())
             first = seen.get(key)
             if first is not None:
-                if (first.topics and set(first.topics)) != (rec.topics and set(rec.topics)) or \
-                        first.stance != rec.stance:
+                if _labels(first) != _labels(rec):
                     warnings.append(f"{rec.where}: same sentence as {first.where} but labelled "
                                     "differently; keeping the first")
                 continue

@@ -17,17 +17,14 @@ import io
 import json
 import os
 import platform
-import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import joblib
-import numpy
-import scipy
-import sklearn
 
 from . import __version__
 from .errors import ModelError
@@ -37,10 +34,17 @@ META = "meta.json"
 FORMAT = 1
 
 
+def _version(dist: str) -> str:
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def library_versions() -> dict[str, str]:
+    """Versions that matter for unpickling, read without importing the libraries."""
     return {"classify": __version__, "python": platform.python_version(),
-            "scikit-learn": sklearn.__version__, "numpy": numpy.__version__,
-            "scipy": scipy.__version__, "joblib": joblib.__version__}
+            **{d: _version(d) for d in ("scikit-learn", "numpy", "scipy", "joblib")}}
 
 
 @contextlib.contextmanager
@@ -179,9 +183,10 @@ def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]
         raise ModelError(f"{path}: SHA-256 does not match {directory / META}; the file was "
                          "modified or corrupted, refusing to load it")
     trained_with = meta.get("versions", {}).get("scikit-learn")
-    if trained_with and trained_with != sklearn.__version__:
+    running = _version("scikit-learn")
+    if trained_with and trained_with != running:
         warnings.warn(f"{directory}: model trained with scikit-learn {trained_with}, running "
-                      f"{sklearn.__version__}; retrain if results look wrong", stacklevel=2)
+                      f"{running}; retrain if results look wrong", stacklevel=2)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # sklearn's own pickle-version warnings
@@ -192,6 +197,3 @@ def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]
         raise ModelError(f"{path}: not a classify model")
     return model, meta
 
-
-def describe_python() -> str:
-    return f"{sys.implementation.name} {platform.python_version()}"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 import json
+from typing import TYPE_CHECKING
 
-from .evaluate import EvalReport
+if TYPE_CHECKING:
+    from .evaluate import EvalReport
 
 HOW_TO_READ = (
     "Precision: of the sentences the model gave a label, the share that truly carry it. "

@@ -39,7 +39,7 @@ OPENERS = {
     "however", "meanwhile", "according", "last", "earlier", "later", "officials", "police",
     "after", "before", "when", "while", "if", "as", "for", "since", "some", "many", "most",
     "one", "two", "three", "both", "all", "no", "not", "under", "over", "about", "what", "who",
-    "why", "how", "yet", "so", "also", "still", "then", "now", "here", "such", "his", "mr",
+    "why", "how", "yet", "so", "also", "still", "then", "now", "here", "such", "mr",
     "mrs", "ms", "dr", "president", "prime", "minister", "authorities",
 }
 

@@ -114,23 +114,27 @@ class Tagger:
             D = P.astype(bool)
         S = m.stance.proba(X) if m.stance is not None else np.zeros((len(texts), 0))
         tl, sl = self.topic_labels, self.stance_labels
+        P_list = np.round(P, 4).tolist()
+        S_list = np.round(S, 4).tolist()
+        stance_idx = np.argmax(S, axis=1).tolist() if S.shape[1] else [None] * len(texts)
         out = []
         for i, text in enumerate(texts):
-            chosen = np.flatnonzero(D[i])
-            chosen = chosen[np.argsort(-P[i, chosen])]
-            stance_i = int(np.argmax(S[i])) if S.shape[1] else None
+            p_row = P_list[i]
+            chosen = sorted(np.flatnonzero(D[i]).tolist(), key=lambda j: -p_row[j]) \
+                if D.shape[1] else []
+            stance_i = stance_idx[i]
             why: dict[str, list[str]] = {}
             if explain:
                 row = X[i]
                 for j in chosen:
-                    why[tl[j]] = m.explain(row, "topics", int(j))
+                    why[tl[j]] = m.explain(row, "topics", j)
                 if stance_i is not None:
                     why[sl[stance_i]] = m.explain(row, "stance", stance_i)
             out.append(Tags(
                 text=text, topics=[tl[j] for j in chosen],
-                topic_scores={tl[j]: _round(P[i, j]) for j in range(len(tl))},
+                topic_scores=dict(zip(tl, p_row, strict=True)),
                 stance=sl[stance_i] if stance_i is not None else None,
-                stance_scores={sl[j]: _round(S[i, j]) for j in range(len(sl))}, why=why))
+                stance_scores=dict(zip(sl, S_list[i], strict=True)), why=why))
         return out
 
     def tag_article(self, text: str, name: str = "<text>", explain: bool = False
@@ -187,8 +191,10 @@ def iter_batch(lines: Iterable[bytes], name: str) -> Iterator[BatchItem]:
         if not raw.strip():
             continue
         try:
-            line = decode_bytes(raw, where)
-            obj = json.loads(line)
+            try:
+                obj = json.loads(raw)  # bytes: UTF-8/16/32 detected by json itself
+            except UnicodeDecodeError:
+                obj = json.loads(decode_bytes(raw, where))
         except DataError as e:
             yield BatchItem(where, None, None, str(e))
             continue
