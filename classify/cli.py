@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__, api
-from .data import read_text
+from .data import batch_lines, read_text
 from .errors import ClassifyError, DataError
 from .model import TrainOptions
 from .output import FORMATS, Writer
@@ -159,7 +159,8 @@ def cmd_tag(args: argparse.Namespace) -> int:
                 first = stream.peek(65536).split(b"\n", 1)[0] if hasattr(stream, "peek") \
                     else b""
                 if _is_batch(src, first, args.input_format):
-                    _tag_batch_source(tagger, writer, name, stream, args, skipped)
+                    _tag_batch_source(tagger, writer, name, batch_lines(stream, name), args,
+                                      skipped)
                     continue
                 from .data import decode_bytes
                 text = decode_bytes(stream.read(), name)
@@ -169,7 +170,8 @@ def cmd_tag(args: argparse.Namespace) -> int:
                 except OSError as e:
                     raise DataError(f"{src}: cannot read: {e.strerror}") from None
                 with fh:
-                    _tag_batch_source(tagger, writer, name, fh, args, skipped)
+                    _tag_batch_source(tagger, writer, name, batch_lines(fh, name), args,
+                                      skipped)
                 continue
             else:
                 text = read_text(Path(src))
@@ -363,6 +365,12 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     signal.signal(signal.SIGTERM, _on_sigterm)
@@ -384,9 +392,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # The reader went away (e.g. '| head -1'): stop quietly.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _silence_stdout()
         return 0
+    except OSError as e:  # e.g. stdout on a full disk
+        _silence_stdout()
+        _err(f"error: {getattr(e, 'filename', None) or 'output'}: {e.strerror or e}")
+        return 1
     except MemoryError:
         _err("error: out of memory")
         return 1

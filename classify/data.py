@@ -271,6 +271,28 @@ def decode_bytes(data: bytes, name: str) -> str:
         return data.decode("latin-1")
 
 
+def batch_lines(raw: io.BufferedIOBase, name: str) -> Iterator[bytes]:
+    """Lines of a JSONL batch as UTF-8-compatible bytes, streaming.
+
+    UTF-16/32 input (with a byte-order mark) is decoded and re-encoded as UTF-8 line by line;
+    anything else is passed through for ``json.loads`` to decode (UTF-8, or per line cp1252).
+    """
+    head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
+    for bom, enc in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                     (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if head.startswith(bom):
+            text = io.TextIOWrapper(raw, encoding=enc, newline="")  # type: ignore[arg-type]
+            try:
+                for line in text:
+                    yield line.encode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DataError(f"{name}: invalid {enc} text: {e.reason}") from None
+            finally:
+                text.detach()
+            return
+    yield from raw
+
+
 def read_text(path: Path) -> str:
     try:
         data = path.read_bytes()

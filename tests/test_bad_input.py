@@ -1,0 +1,381 @@
+"""Bad input through the CLI: one-line errors naming the file, no tracebacks, right exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import (
+    STANCES,
+    TOPICS,
+    assert_clean_error,
+    error_lines,
+    make_records,
+    run_cli,
+    run_main,
+    write_jsonl,
+)
+
+from classify.sentences import MAX_CHARS
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00"
+       b"\x00\x1f\xf3\xffa\x00\x00\x00\x19tEXtSoftware\x00Adobe ImageReadyq\xc9e<" * 4)
+
+
+def tag(model, *inputs, fmt="json", extra=(), **kw):
+    return run_cli(["tag", *inputs, "--model", model, "--format", fmt, *extra], **kw)
+
+
+# ---------------------------------------------------------------- unusable text inputs
+
+
+@pytest.mark.parametrize("name, content", [
+    ("empty.txt", b""),
+    ("blank.txt", b"   \n\t\n  \r\n"),
+    ("image.png", PNG),
+    ("nul.txt", b"Police seized heroin.\x00\x00\x00 More text."),
+])
+def test_unusable_file_gives_one_line_error(model_dir, tmp_path, name, content):
+    f = tmp_path / name
+    f.write_bytes(content)
+    p = tag(model_dir, f)
+    assert_clean_error(p.returncode, p.stderr, str(f))
+    assert len(error_lines(p.stderr)) == 1, p.stderr
+
+
+def test_empty_stdin(model_dir):
+    p = tag(model_dir, "-", input=b"")
+    assert p.returncode != 0
+    assert "Traceback" not in p.stderr
+    assert any("stdin" in ln or " -:" in ln for ln in error_lines(p.stderr)), p.stderr
+
+
+def test_whitespace_stdin(model_dir):
+    p = tag(model_dir, "-", input=b"  \n \n")
+    assert p.returncode != 0 and "Traceback" not in p.stderr
+    assert error_lines(p.stderr), p.stderr
+
+
+def test_missing_input_file(model_dir, tmp_path):
+    p = tag(model_dir, tmp_path / "nope.txt")
+    assert_clean_error(p.returncode, p.stderr, str(tmp_path / "nope.txt"))
+
+
+# ---------------------------------------------------------------- encodings that must work
+
+
+def _sentences(out: str) -> list[str]:
+    return [s["text"] for s in json.loads(out)[0]["sentence_tags"]]
+
+
+@pytest.mark.parametrize("encoding, text", [
+    ("latin-1", "Le café de l'aéroport a fermé. Die Zöllner fanden Heroin."),
+    ("cp1252", "Officials said \u201cthe airline\u2019s fares rose\u201d by 5\u20ac. "
+               "Police seized heroin \u2013 again."),
+    ("utf-8-sig", "Police seized heroin at the airport. Migrants crossed the border."),
+    ("utf-16", "Police seized heroin at the airport. Migrants crossed the border \u00e0 pied."),
+    ("utf-16-be", "Police seized heroin at the airport. Refugees arrived."),
+])
+def test_encodings_tag_fine(model_dir, tmp_path, encoding, text):
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    f = tmp_path / "article.txt"
+    f.write_bytes(data)
+    p = tag(model_dir, f)
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    sents = _sentences(p.stdout)
+    assert len(sents) == 2 and " ".join(sents) == text
+    assert "\ufeff" not in p.stdout
+
+
+def test_cp1252_jsonl_batch(model_dir, tmp_path):
+    """A JSONL batch in Windows-1252 is decoded (line by line) and tagged."""
+    f = tmp_path / "b.jsonl"
+    f.write_bytes('{"id": "a", "text": "The caf\u00e9 at the airport \u2013 closed."}\n'
+                  .encode("cp1252") + b'{"id": "b", "text": "Police seized heroin."}\n')
+    p = tag(model_dir, f, fmt="jsonl")
+    assert p.returncode == 0, p.stderr
+    assert [json.loads(x)["id"] for x in p.stdout.splitlines()] == ["a", "b"]
+
+
+def test_utf16_jsonl_batch(model_dir, tmp_path):
+    f = tmp_path / "b.jsonl"
+    f.write_bytes(('{"id": "a", "text": "Police seized heroin."}\n'
+                   '{"id": "b", "text": "The airline cancelled flights."}\n').encode("utf-16"))
+    p = tag(model_dir, f, fmt="jsonl")
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    assert [json.loads(x)["id"] for x in p.stdout.splitlines()] == ["a", "b"]
+
+
+def test_long_line_without_punctuation(model_dir, tmp_path):
+    words = ["heroin", "airport", "border", "militants", "budget", "river"]
+    text = " ".join(words[i % len(words)] for i in range(30_000))  # ~200 KB, one line
+    assert len(text) > 200_000
+    f = tmp_path / "long.txt"
+    f.write_text(text, encoding="utf-8")
+    p = tag(model_dir, f, fmt="jsonl")
+    assert p.returncode == 0, p.stderr
+    rows = [json.loads(x) for x in p.stdout.splitlines()]
+    sents = [r for r in rows if r["type"] == "sentence"]
+    assert len(sents) > 1
+    assert all(len(s["text"]) <= MAX_CHARS for s in sents)
+    assert rows[-1]["type"] == "article" and rows[-1]["sentences"] == len(sents)
+
+
+# ---------------------------------------------------------------- directories
+
+
+@pytest.mark.parametrize("bad", ["binary", "symlink"])
+def test_directory_with_one_bad_file(model_dir, tmp_path, bad):
+    d = tmp_path / "articles"
+    d.mkdir()
+    (d / "a.txt").write_text("Police seized heroin at the port.", encoding="utf-8")
+    (d / "c.txt").write_text("The airline added flights to Rome.", encoding="utf-8")
+    if bad == "binary":
+        badf = d / "b.png"
+        badf.write_bytes(PNG)
+    else:
+        badf = d / "b.txt"
+        badf.symlink_to(tmp_path / "does-not-exist.txt")
+    p = tag(model_dir, d)
+    assert_clean_error(p.returncode, p.stderr, str(badf))
+    arts = json.loads(p.stdout)
+    assert [a["article"] for a in arts] == [str(d / "a.txt"), str(d / "c.txt")]
+
+
+def test_several_inputs_one_missing(model_dir, tmp_path):
+    good = tmp_path / "good.txt"
+    good.write_text("Police seized heroin at the port.", encoding="utf-8")
+    p = tag(model_dir, good, tmp_path / "missing.txt")
+    assert_clean_error(p.returncode, p.stderr, str(tmp_path / "missing.txt"))
+    assert [a["article"] for a in json.loads(p.stdout)] == [str(good)]
+
+
+# ---------------------------------------------------------------- JSONL batches
+
+
+def _batch_with_bad_middle(tmp_path):
+    f = tmp_path / "batch.jsonl"
+    f.write_text('{"id": "a", "text": "Police seized heroin."}\n'
+                 '{"id": "b", "text": "Broken line\n'
+                 '{"id": "c", "text": "The airline cancelled flights."}\n', encoding="utf-8")
+    return f
+
+
+def test_batch_malformed_middle_line(model_dir, tmp_path):
+    f = _batch_with_bad_middle(tmp_path)
+    p = tag(model_dir, f, fmt="jsonl")
+    assert_clean_error(p.returncode, p.stderr, f"{f}:2")
+    assert "--skip-invalid" in p.stderr
+
+
+def test_batch_skip_invalid(model_dir, tmp_path):
+    f = _batch_with_bad_middle(tmp_path)
+    p = tag(model_dir, f, fmt="jsonl", extra=["--skip-invalid"])
+    assert "Traceback" not in p.stderr
+    out = [json.loads(x) for x in p.stdout.splitlines()]
+    tagged = [o for o in out if "error" not in o]
+    assert [o["id"] for o in tagged] == ["a", "c"]
+    for o in tagged:
+        assert set(o["topic_scores"]) == set(TOPICS) and o["stance"] in STANCES
+    errors = [o for o in out if "error" in o]
+    assert len(errors) <= 1 and all(f"{f}:2" in o["error"] for o in errors)
+    assert len(out) == 3, "one output line per input record (invalid ones with 'error')"
+    assert out[1]["error"]
+    skip = [ln for ln in p.stderr.splitlines() if "skipped" in ln]
+    assert skip and f"{f}:2" in skip[0], p.stderr
+
+
+@pytest.mark.parametrize("line", ['{"id": "x"}', '{"id": "x", "text": ""}', '[1, 2, 3]',
+                                  '{"id": "x", "text": 5}', '"just a string"'])
+def test_batch_invalid_record(model_dir, tmp_path, line):
+    f = tmp_path / "b.jsonl"
+    f.write_text('{"text": "Police seized heroin."}\n' + line + "\n", encoding="utf-8")
+    p = tag(model_dir, f, fmt="jsonl")
+    assert_clean_error(p.returncode, p.stderr, f"{f}:2")
+
+
+def test_closed_pipe(model_dir, tmp_path):
+    recs = [{"id": i, "text": f"Police seized {i} kilos of heroin at the airport."}
+            for i in range(6000)]
+    f = write_jsonl(tmp_path / "big.jsonl", recs)
+    err = tmp_path / "err.txt"
+    cmd = (f"'{sys.executable}' -m classify.cli tag '{f}' --model '{model_dir}' "
+           f"--format jsonl 2>'{err}' | head -1; echo \"rc=${{PIPESTATUS[0]}}\"")
+    p = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120,
+                       env={k: v for k, v in os.environ.items() if k != "CLASSIFY_MODEL"})
+    lines = p.stdout.splitlines()
+    assert json.loads(lines[0])["id"] == "0"
+    stderr = err.read_text(encoding="utf-8")
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+    assert lines[-1] in ("rc=0", "rc=141"), (lines[-1], stderr)
+
+
+# ---------------------------------------------------------------- models
+
+
+def test_missing_model_dir(tmp_path):
+    art = tmp_path / "a.txt"
+    art.write_text("Police seized heroin.", encoding="utf-8")
+    p = tag(tmp_path / "no-model", art)
+    assert_clean_error(p.returncode, p.stderr, str(tmp_path / "no-model"))
+
+
+def test_model_dir_without_meta_refused_then_trusted(model_copy, tmp_path):
+    (model_copy / "meta.json").unlink()
+    art = tmp_path / "a.txt"
+    art.write_text("Police seized heroin at the airport.", encoding="utf-8")
+    p = tag(model_copy, art)
+    assert_clean_error(p.returncode, p.stderr, str(model_copy / "meta.json"))
+    assert "--trust" in p.stderr
+    p = tag(model_copy, art, extra=["--trust"])
+    assert p.returncode == 0, p.stderr
+    assert "warning" in p.stderr and "unverified" in p.stderr
+    assert json.loads(p.stdout)[0]["sentences"] == 1
+
+
+def test_model_file_modified_refused(model_copy, tmp_path):
+    meta = json.loads((model_copy / "meta.json").read_text(encoding="utf-8"))
+    mf = model_copy / meta["model_file"]
+    data = bytearray(mf.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    mf.write_bytes(bytes(data))
+    art = tmp_path / "a.txt"
+    art.write_text("Police seized heroin.", encoding="utf-8")
+    p = tag(model_copy, art)
+    assert_clean_error(p.returncode, p.stderr, str(mf))
+    assert "SHA-256" in p.stderr
+    assert p.stdout.strip() in ("", "[")
+
+
+def test_model_file_missing(model_copy, tmp_path):
+    meta = json.loads((model_copy / "meta.json").read_text(encoding="utf-8"))
+    (model_copy / meta["model_file"]).unlink()
+    art = tmp_path / "a.txt"
+    art.write_text("Police seized heroin.", encoding="utf-8")
+    p = tag(model_copy, art)
+    assert_clean_error(p.returncode, p.stderr, meta["model_file"])
+
+
+def test_meta_json_corrupt(model_copy, tmp_path):
+    (model_copy / "meta.json").write_text('{"model_file": ', encoding="utf-8")
+    art = tmp_path / "a.txt"
+    art.write_text("Police seized heroin.", encoding="utf-8")
+    p = tag(model_copy, art)
+    assert_clean_error(p.returncode, p.stderr, str(model_copy / "meta.json"))
+
+
+def test_meta_claims_other_sklearn_version(model_copy, tmp_path):
+    path = model_copy / "meta.json"
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta["versions"]["scikit-learn"] = "0.0.1"
+    path.write_text(json.dumps(meta), encoding="utf-8")
+    art = tmp_path / "a.txt"
+    art.write_text("Police seized heroin at the airport.", encoding="utf-8")
+    p = tag(model_copy, art)
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    warn = [ln for ln in p.stderr.splitlines() if "warning" in ln and "0.0.1" in ln]
+    assert warn and "scikit-learn" in warn[0], p.stderr
+    assert json.loads(p.stdout)[0]["sentences"] == 1
+
+
+# ---------------------------------------------------------------- training data problems
+
+
+def test_label_with_one_example(tmp_path):
+    recs = make_records(n_per_topic=12)
+    recs.append({"text": "Pirates boarded a cargo ship off the coast.", "topics": ["piracy"],
+                 "stance": "neutral", "source": "src-1"})
+    f = write_jsonl(tmp_path / "d.jsonl", recs)
+    r = run_main(["train", "--data", str(f), "--model", str(tmp_path / "m"), "--fast",
+                  "--quiet"])
+    assert r.code == 0, r.err
+    meta = json.loads((tmp_path / "m" / "meta.json").read_text(encoding="utf-8"))
+    assert "piracy" in meta["labels"]["topics"]
+    r = run_main(["evaluate", "--data", str(f), "--folds", "2", "--fast", "--quiet", "--json"])
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["topics"]["labels"]["piracy"]["support"] == 1
+
+
+def test_stance_class_with_one_example(tmp_path):
+    recs = [{"text": r["text"], "topics": r["topics"], "stance": "neutral",
+             "source": r["source"]} for r in make_records(n_per_topic=8)]
+    recs[0]["stance"] = "critical"
+    f = write_jsonl(tmp_path / "d.jsonl", recs)
+    r = run_main(["train", "--data", str(f), "--model", str(tmp_path / "m"), "--fast",
+                  "--quiet"])
+    assert r.code == 0, r.err
+    assert "Traceback" not in r.err
+
+
+def test_all_records_unlabelled(tmp_path):
+    f = write_jsonl(tmp_path / "d.jsonl", [{"text": f"Sentence {i} here.", "source": "a"}
+                                           for i in range(5)])
+    p = run_cli(["train", "--data", f, "--model", tmp_path / "m", "--fast"])
+    assert_clean_error(p.returncode, p.stderr, str(f))
+    assert not (tmp_path / "m" / "meta.json").exists()
+
+
+def test_only_one_stance_class(tmp_path):
+    f = write_jsonl(tmp_path / "d.jsonl", [{"text": f"Sentence {i} here.", "stance": "neutral",
+                                            "source": f"s{i}"} for i in range(6)])
+    p = run_cli(["train", "--data", f, "--model", tmp_path / "m", "--fast"])
+    assert p.returncode != 0 and "Traceback" not in p.stderr
+    assert error_lines(p.stderr) and "neutral" in p.stderr
+
+
+def test_folds_more_than_sources(tmp_path):
+    recs = make_records(n_per_topic=10, n_sources=3)
+    f = write_jsonl(tmp_path / "d.jsonl", recs)
+    p = run_cli(["evaluate", "--data", f, "--folds", "10", "--fast"])
+    assert p.returncode != 0 and "Traceback" not in p.stderr
+    lines = error_lines(p.stderr)
+    assert len(lines) == 1 and "--folds 10" in lines[0] and "3 sources" in lines[0], p.stderr
+
+
+def test_folds_less_than_two(train_file):
+    r = run_main(["evaluate", "--data", str(train_file), "--folds", "1", "--fast"])
+    assert r.code != 0 and "--folds" in r.err and "Traceback" not in r.err
+
+
+def test_train_data_is_binary(tmp_path):
+    f = tmp_path / "d.jsonl"
+    f.write_bytes(PNG)
+    p = run_cli(["train", "--data", f, "--model", tmp_path / "m", "--fast"])
+    assert_clean_error(p.returncode, p.stderr, str(f))
+
+
+def test_train_data_missing(tmp_path):
+    p = run_cli(["train", "--data", tmp_path / "nope.jsonl", "--model", tmp_path / "m"])
+    assert_clean_error(p.returncode, p.stderr, str(tmp_path / "nope.jsonl"))
+
+
+def test_evaluate_test_file_with_unknown_labels(model_dir, tmp_path):
+    """Held-out data may carry labels the model does not know: scored, not a crash."""
+    f = write_jsonl(tmp_path / "t.jsonl", [
+        {"text": "Pirates boarded a ship.", "topics": ["piracy"], "stance": "angry"},
+        {"text": "Police seized heroin.", "topics": ["narcotics"], "stance": "neutral"}])
+    r = run_main(["evaluate", "--model", str(model_dir), "--test", str(f), "--json"])
+    assert r.code == 0, r.err
+    rep = json.loads(r.out)
+    assert "angry" in rep["stance"]["confusion"]["labels"]
+
+
+def test_evaluate_missing_test_file(model_dir, tmp_path):
+    p = run_cli(["evaluate", "--model", model_dir, "--test", tmp_path / "nope.jsonl"])
+    assert_clean_error(p.returncode, p.stderr, str(tmp_path / "nope.jsonl"))
+
+
+def test_train_model_path_is_a_file(tmp_path, train_file):
+    f = tmp_path / "afile"
+    f.write_text("not a directory", encoding="utf-8")
+    p = run_cli(["train", "--data", train_file, "--model", f, "--fast", "--quiet"])
+    assert_clean_error(p.returncode, p.stderr, str(f))
+    assert f.read_text(encoding="utf-8") == "not a directory"

@@ -1,0 +1,69 @@
+"""The bundled default model in models/default: present, verified, in sync with labels/."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import BUNDLED, ROOT, SEED_ARTICLE, run_cli
+
+from classify import api
+from classify.data import load_dataset
+from classify.persist import load_model
+
+
+@pytest.fixture(scope="module")
+def seed_tags():
+    p = run_cli(["tag", SEED_ARTICLE, "--model", BUNDLED, "--format", "json"])
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    return json.loads(p.stdout)[0]
+
+
+def test_bundled_model_loads():
+    model, meta = load_model(BUNDLED)
+    assert sorted(meta["labels"]["topics"]) == ["aviation", "counterterrorism", "immigration",
+                                                "narcotics"]
+    assert sorted(meta["labels"]["stance"]) == ["critical", "neutral", "supportive"]
+    assert model.topics.labels == list(meta["labels"]["topics"])
+
+
+def test_bundled_model_is_the_package_default():
+    assert api.bundled_model_dir().resolve() == BUNDLED.resolve()
+
+
+def test_bundled_model_in_sync_with_labels(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    meta = json.loads((BUNDLED / "meta.json").read_text(encoding="utf-8"))
+    assert meta["data"]["sha256"] == load_dataset(["labels"]).sha256()
+
+
+def test_seed_article_narcotics_sentence(seed_tags):
+    hits = [s for s in seed_tags["sentence_tags"] if "anti-narcotics operation" in s["text"]]
+    assert len(hits) == 1, [s["text"] for s in seed_tags["sentence_tags"]]
+    assert "narcotics" in hits[0]["topics"], hits[0]
+
+
+def test_seed_article_topics(seed_tags):
+    assert "counterterrorism" in seed_tags["topics"], seed_tags["topics"]
+    text = SEED_ARTICLE.read_text(encoding="utf-8")
+    for s in seed_tags["sentence_tags"]:
+        assert text[s["start"]:s["end"]] == s["text"]
+
+
+def test_default_model_used_without_model_flag(tmp_path, seed_tags):
+    """From a directory with no ./models/default and no $CLASSIFY_MODEL: the bundled model."""
+    p = run_cli(["tag", SEED_ARTICLE, "--format", "json"], cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)[0] == seed_tags
+
+
+def test_classify_model_env_var(tmp_path, stance_only_model):
+    art = tmp_path / "a.txt"
+    art.write_text("The mayor condemns the tax reform.", encoding="utf-8")
+    p = run_cli(["tag", art, "--format", "json"], cwd=tmp_path,
+                env={"CLASSIFY_MODEL": str(stance_only_model)})
+    assert p.returncode == 0, p.stderr
+    sent = json.loads(p.stdout)[0]["sentence_tags"][0]
+    assert sent["topic_scores"] == {}
+    assert set(sent["stance_scores"]) == {"AGAINST", "FAVOR", "NONE"}
