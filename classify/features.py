@@ -66,8 +66,10 @@ def _idf(df: np.ndarray, n_docs: int) -> np.ndarray:
 
 
 def _tfidf(X: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
-    """Sublinear tf, idf weighting and L2 row normalisation, in place on ``X``."""
-    X.sum_duplicates()
+    """Sublinear tf, idf weighting and L2 row normalisation, in place on ``X``.
+
+    ``X`` has no duplicate entries (COO->CSR conversion and sparse products sum them).
+    """
     X.data = ((1.0 + np.log(X.data)) * idf[X.indices]).astype(np.float32)
     row_len = np.diff(X.indptr)
     sq = np.bincount(np.repeat(np.arange(X.shape[0]), row_len), weights=X.data ** 2,

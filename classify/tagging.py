@@ -36,7 +36,7 @@ class ArticleRule:
                 "fewer); article stance is the class with the highest mean sentence probability")
 
 
-@dataclass
+@dataclass(slots=True)
 class Tags:
     """Tags for one unit of text (a sentence, or a batch record tagged whole)."""
 
