@@ -43,8 +43,9 @@ def _progress(total: int | None, unit: str, desc: str):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    opts = TrainOptions(C=args.C, cv_folds=args.cv_folds, char_ngrams=not args.no_char,
-                        seed=args.seed, fast=args.fast, jobs=args.jobs)
+    opts = TrainOptions(C=args.C, cv_folds=args.cv_folds,
+                        char_ngrams=False if args.no_char else None, seed=args.seed,
+                        fast=args.fast, jobs=args.jobs)
     log = _log(args.quiet or args.json)
     log(f"training on {', '.join(args.data or [api.DEFAULT_DATA])} ...")
     res = api.train(args.data, args.model, opts, args.schema, log=_log(args.quiet))
@@ -218,8 +219,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.model:
             raise DataError("--model needs --test (held-out data); without --model, "
                             "evaluate cross-validates training on --data")
-        opts = TrainOptions(C=args.C, char_ngrams=not args.no_char, seed=args.seed,
-                            fast=args.fast, jobs=args.jobs)
+        opts = TrainOptions(C=args.C, char_ngrams=False if args.no_char else None,
+                            seed=args.seed, fast=args.fast, jobs=args.jobs)
         rep = api.evaluate(args.data, args.folds, opts, args.schema, log=log)
     if args.report:
         write_output_file(args.report, render(rep, _report_format(args.report)))
@@ -276,12 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
                              "internal cross-validation")
         sp.add_argument("--fast", action="store_true",
                         help="no C search: fixed C and 2-fold threshold tuning on at most "
-                             "10,000 records (several times faster on big data)")
+                             "2,000 records (several times faster)")
         sp.add_argument("--no-char", action="store_true",
-                        help="word n-grams only (smaller, faster model)")
+                        help="word n-grams only (smaller, faster model); by default character "
+                             "n-grams are added for short texts (mean <= 500 characters) when "
+                             "there are at most 8,000 records")
         sp.add_argument("--seed", type=int, default=0, help="random seed (folds, solvers)")
         sp.add_argument("--jobs", type=_positive, default=1,
-                        help="parallel threads for fitting the per-topic models")
+                        help="parallel processes for fitting the per-topic models")
         sp.add_argument("--quiet", action="store_true", help="no progress messages")
 
     t = sub.add_parser(

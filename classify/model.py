@@ -1,11 +1,15 @@
 """Features and linear models: TF-IDF n-grams, one-vs-rest topics, multi-class stance.
 
 Training, in ``train_model``:
-1. One TF-IDF vocabulary over all training texts (word 1-2-grams, plus character 2-5-grams
-   within word boundaries when enabled).
+1. One TF-IDF vocabulary over all training texts: word 1-2-grams, plus character 2-5-grams of
+   words for small data of short texts (at most 8,000 records of mean length at most 500
+   characters), where they carry over to unseen word forms; on long documents and big data
+   they cost much more than they add.
 2. Internal cross-validation (grouped by source, stratified; see ``splits``) on at most
    ``max_cv_records`` records picks the regularisation strength C from a grid and gives
-   out-of-fold probabilities.
+   out-of-fold probabilities. Models are L2 logistic regressions fitted by liblinear; above
+   20,000 records by averaged SGD on the same objective (5 epochs), whose cost grows linearly
+   with the data instead of with data x iterations.
 3. Per-topic thresholds are tuned on those out-of-fold probabilities: the F1-best threshold of
    each topic is shrunk toward the single best global threshold in proportion to how few
    positives the topic has, so rare topics do not get a threshold fitted to noise.
@@ -34,6 +38,9 @@ TOPIC_C_GRID = (2.0, 8.0, 32.0)
 STANCE_C_GRID = (1.0, 4.0, 16.0)
 DEFAULT_C = 8.0
 DEFAULT_STANCE_C = 4.0
+SGD_MIN_RECORDS = 20_000  # above this, averaged SGD instead of liblinear (cost grows with n)
+CHAR_MAX_RECORDS = 8_000  # character n-grams pay on small data of short texts ...
+CHAR_MAX_MEAN_CHARS = 500  # ... (sentences, headlines, tweets), not on long documents
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 SHRINK_PRIOR = 10  # pseudo-positives pulling a topic's threshold toward the global one
 
@@ -48,10 +55,10 @@ def _quiet(_: str) -> None:
 class TrainOptions:
     C: float | None = None  # fixed C for topics and stance; None = choose by internal CV
     cv_folds: int = 3
-    char_ngrams: bool = True
+    char_ngrams: bool | None = None  # None = auto: short texts and <= CHAR_MAX_RECORDS records
     seed: int = 0
     fast: bool = False  # no C search, 2-fold threshold tuning on a subsample
-    max_cv_records: int = 20000
+    max_cv_records: int = 5000
     jobs: int = 1
 
 
@@ -130,15 +137,26 @@ def decide_topics(P: np.ndarray, thresholds: np.ndarray, min_topics: int,
 
 
 def _fit_binary(X: sp.csr_matrix, y: np.ndarray, C: float, seed: int,
-                class_weight: str | None = None) -> tuple[np.ndarray, float]:
+                class_weight: str | None = None, sgd: bool = False) -> tuple[np.ndarray, float]:
+    """L2 logistic regression; liblinear, or averaged SGD on the same objective for big data."""
     pos = int(y.sum())
     if pos == 0 or pos == len(y):  # nothing to separate: constant log-odds
         p = (pos + 0.5) / (len(y) + 1.0)
         return np.zeros(X.shape[1], dtype=np.float32), math.log(p / (1 - p))
+    if sgd:
+        from sklearn.linear_model import SGDClassifier
+
+        # C * sum(loss) + |w|^2 / 2  ==  n * C * (mean(loss) + alpha * |w|^2 / 2), alpha = 1/(nC)
+        m = SGDClassifier(loss="log_loss", alpha=1.0 / (C * X.shape[0]), max_iter=5, tol=None,
+                          average=True, class_weight=class_weight, random_state=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=UserWarning)
+            m.fit(X, y)
+        return m.coef_[0].astype(np.float32), float(m.intercept_[0])
     from sklearn.linear_model import LogisticRegression
 
     # The dual problem is much faster when features outnumber records (typical for text).
-    lr = LogisticRegression(C=C, solver="liblinear", dual=X.shape[1] > X.shape[0],
+    lr = LogisticRegression(C=C, solver="liblinear", dual=X.shape[1] > X.shape[0], tol=1e-3,
                             class_weight=class_weight, random_state=seed, max_iter=1000)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)  # ConvergenceWarning
@@ -147,11 +165,11 @@ def _fit_binary(X: sp.csr_matrix, y: np.ndarray, C: float, seed: int,
 
 
 def fit_topics(X: sp.csr_matrix, Y: np.ndarray, labels: list[str], C: float, seed: int,
-               jobs: int) -> TopicModel:
+               jobs: int, sgd: bool = False) -> TopicModel:
     from joblib import Parallel, delayed
 
-    res = Parallel(n_jobs=jobs, prefer="threads")(
-        delayed(_fit_binary)(X, Y[:, j], C, seed) for j in range(Y.shape[1]))
+    res = Parallel(n_jobs=jobs)(
+        delayed(_fit_binary)(X, Y[:, j], C, seed, None, sgd) for j in range(Y.shape[1]))
     coef = np.vstack([r[0] for r in res]) if res else np.zeros((0, X.shape[1]), np.float32)
     return TopicModel(labels=list(labels), coef=coef,
                       intercept=np.array([r[1] for r in res], dtype=np.float64),
@@ -159,10 +177,10 @@ def fit_topics(X: sp.csr_matrix, Y: np.ndarray, labels: list[str], C: float, see
 
 
 def fit_stance(X: sp.csr_matrix, y: np.ndarray, labels: list[str], C: float,
-               class_weight: str | None, seed: int) -> StanceModel:
+               class_weight: str | None, seed: int, sgd: bool = False) -> StanceModel:
     # One-vs-rest liblinear (dual when features outnumber records): an order of magnitude
     # faster than multinomial lbfgs on sparse text; probabilities are normalised over classes.
-    fits = [_fit_binary(X, (y == k).astype(int), C, seed, class_weight)
+    fits = [_fit_binary(X, (y == k).astype(int), C, seed, class_weight, sgd)
             for k in range(len(labels))]
     coef = np.vstack([f[0] for f in fits])
     intercept = np.array([f[1] for f in fits])
@@ -233,7 +251,7 @@ def topic_matrix(records: Sequence[Record], labels: Sequence[str]) -> np.ndarray
 
 def _cv_subset(records: Sequence[Record], opts: TrainOptions) -> np.ndarray:
     idx = np.arange(len(records))
-    limit = opts.max_cv_records if not opts.fast else min(opts.max_cv_records, 10000)
+    limit = opts.max_cv_records if not opts.fast else min(opts.max_cv_records, 2000)
     if len(idx) > limit:
         idx = np.sort(np.random.default_rng(opts.seed).permutation(idx)[:limit])
     return idx
@@ -257,6 +275,7 @@ def _folds(records: Sequence[Record], topics: Sequence[str], stances: Sequence[s
 def train_topics(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
                  opts: TrainOptions, log: Log) -> tuple[TopicModel, dict]:
     Y = topic_matrix(records, labels)
+    sgd = len(records) > SGD_MIN_RECORDS
     counts = Y.sum(1)
     min_topics = 1 if counts.min() >= 1 else 0
     max_topics = 1 if counts.max() == 1 and counts.min() == 1 else None
@@ -269,7 +288,7 @@ def train_topics(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
     for C in grid if folds else []:
         P = np.zeros(Ys.shape)
         for tr, te in folds:
-            m = fit_topics(Xs[tr], Ys[tr], labels, C, opts.seed, opts.jobs)
+            m = fit_topics(Xs[tr], Ys[tr], labels, C, opts.seed, opts.jobs, sgd)
             P[te] = m.proba(Xs[te])
         th = tune_thresholds(P, Ys, min_topics, max_topics)
         micro, macro, _ = f1_scores(Ys, decide_topics(P, th, min_topics, max_topics))
@@ -281,7 +300,7 @@ def train_topics(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
         C, th, cv = (opts.C or DEFAULT_C), np.full(len(labels), 0.5), {}
     else:
         _, C, th, cv = best
-    model = fit_topics(X, Y, labels, C, opts.seed, opts.jobs)
+    model = fit_topics(X, Y, labels, C, opts.seed, opts.jobs, sgd)
     model.thresholds, model.min_topics, model.max_topics = th, min_topics, max_topics
     return model, {"C": C, **cv, "folds": len(folds), "cv_records": int(len(sub))}
 
@@ -289,6 +308,7 @@ def train_topics(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
 def train_stance(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
                  opts: TrainOptions, log: Log) -> tuple[StanceModel, dict]:
     index = {s: i for i, s in enumerate(labels)}
+    sgd = len(records) > SGD_MIN_RECORDS
     y = np.array([index[r.stance] for r in records])
     present = sorted(set(y.tolist()))
     if len(present) < 2:
@@ -308,7 +328,7 @@ def train_stance(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
             for tr, te in folds:
                 if len(set(ys[tr].tolist())) < len(labels):
                     continue  # a fold lacks a class; the others still score
-                m = fit_stance(Xs[tr], ys[tr], labels, C, cw, opts.seed)
+                m = fit_stance(Xs[tr], ys[tr], labels, C, cw, opts.seed, sgd)
                 pred[te] = np.argmax(m.proba(Xs[te]), axis=1)
             f1 = stance_macro_f1(ys, pred, len(labels))
             log(f"  stance C={C:g} class_weight={cw}: internal CV macro-F1 {f1:.3f}")
@@ -318,7 +338,7 @@ def train_stance(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
         f1, C, cw = float("nan"), (opts.C or DEFAULT_STANCE_C), "balanced"
     else:
         f1, C, cw = best
-    model = fit_stance(X, y, labels, C, cw, opts.seed)
+    model = fit_stance(X, y, labels, C, cw, opts.seed, sgd)
     cv = {"macro_f1": f1} if best is not None else {}
     return model, {"C": C, "class_weight": cw, **cv, "folds": len(folds)}
 
@@ -331,9 +351,15 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
     stance_recs = [r for r in records if r.stance is not None] if stance_labels else []
     if not topic_recs and not stance_recs:
         raise DataError("no labelled records to train on: every record lacks topics and stance")
-    features = Features(opts.char_ngrams, min_df=2 if len(records) >= 2000 else 1)
+    char = opts.char_ngrams
+    if char is None:
+        mean_chars = sum(len(r.text) for r in records) / len(records)
+        char = len(records) <= CHAR_MAX_RECORDS and mean_chars <= CHAR_MAX_MEAN_CHARS
+    features = Features(char, min_df=2 if len(records) >= 2000 else 1)
     X = features.fit_transform([r.text for r in records])
-    log(f"features: {X.shape[1]:,} n-grams from {len(records):,} records")
+    log(f"features: {X.shape[1]:,} n-grams ({'words and characters' if char else 'words'}) "
+        f"from {len(records):,} records"
+        + ("; averaged SGD solver (large data)" if len(records) > SGD_MIN_RECORDS else ""))
     row = {id(r): i for i, r in enumerate(records)}
     info: dict = {}
     topics = stance = None
@@ -343,4 +369,6 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
     if stance_recs:
         Xs = X[[row[id(r)] for r in stance_recs]]
         stance, info["stance"] = train_stance(Xs, stance_recs, stance_labels, opts, log)
+    info["features"] = {"char_ngrams": char, "n_features": int(X.shape[1]),
+                        "solver": "sgd" if len(records) > SGD_MIN_RECORDS else "liblinear"}
     return Model(features=features, topics=topics, stance=stance, info=info)
