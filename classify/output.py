@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import TextIO
 
 from .tagging import ArticleTags, Tags
@@ -15,15 +16,28 @@ def _dumps(obj: object) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
+_KEYS: dict[str, str] = {}
+
+
+def _key(name: str) -> str:
+    """JSON string literal for a label name, cached (label sets are small)."""
+    lit = _KEYS.get(name)
+    if lit is None:
+        lit = _KEYS[name] = encode_basestring(name)
+    return lit
+
+
 def _json_map(scores: dict[str, float]) -> str:
-    return ",".join(f"{_dumps(k)}:{v!r}" for k, v in scores.items())
+    return ",".join([f"{_key(k)}:{v!r}" for k, v in scores.items()])
 
 
 def record_jsonl(t: Tags) -> str:
     """``json.dumps(t.record())`` plus newline, formatted directly (the hot path of batches)."""
-    return (f'{{"id":{_dumps(t.id)},"topics":{_dumps(t.topics)},"topic_scores":'
-            f'{{{_json_map(t.topic_scores)}}},"stance":{_dumps(t.stance)},"stance_scores":'
-            f'{{{_json_map(t.stance_scores)}}}}}\n')
+    rid = "null" if t.id is None else encode_basestring(t.id)
+    stance = "null" if t.stance is None else _key(t.stance)
+    topics = ",".join([_key(x) for x in t.topics])
+    return (f'{{"id":{rid},"topics":[{topics}],"topic_scores":{{{_json_map(t.topic_scores)}}},'
+            f'"stance":{stance},"stance_scores":{{{_json_map(t.stance_scores)}}}}}\n')
 
 
 def sentence_dict(article: str, index: int, t: Tags, explain: bool) -> dict:
