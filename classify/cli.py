@@ -137,9 +137,14 @@ def _tag_batch_source(tagger: Tagger, writer: Writer, name: str, lines, args,
     try:
         items = checked(iter_batch(lines, name))
         model_dir = str(args.model or api.default_model_dir())
-        for i, t in enumerate(tag_batch(tagger, items, args.explain, args.jobs, model_dir,
-                                        args.trust), 1):
-            writer.record(name, i, t)
+        render = writer.renderer
+        results = tag_batch(tagger, items, args.explain, args.jobs, model_dir, args.trust,
+                            render=render)
+        for i, r in enumerate(results, 1):
+            if render:
+                writer.line(r)
+            else:
+                writer.record(name, i, r)
             bar.update(1)
     finally:
         bar.close()

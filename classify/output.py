@@ -40,6 +40,11 @@ def record_jsonl(t: Tags) -> str:
             f'"stance":{stance},"stance_scores":{{{_json_map(t.stance_scores)}}}}}\n')
 
 
+def jsonl_line(t: Tags) -> str:
+    """One output line of a batch in the JSONL contract (with 'error' for a skipped record)."""
+    return record_jsonl(t) if not t.error else _dumps(t.record()) + "\n"
+
+
 def sentence_dict(article: str, index: int, t: Tags, explain: bool) -> dict:
     d = {"type": "sentence", "article": article, "index": index, "start": t.start,
          "end": t.end, "text": t.text, "topics": t.topics, "topic_scores": t.topic_scores,
@@ -110,9 +115,17 @@ class Writer:
         else:
             self.out.write(render_article_text(a, self.topic_labels) + "\n")
 
+    @property
+    def renderer(self):  # noqa: ANN201 - a module-level function, picklable for workers
+        """A function Tags -> output line that worker processes can apply, or None."""
+        return jsonl_line if self.fmt == "jsonl" and not self.explain else None
+
+    def line(self, text: str) -> None:
+        self.out.write(text)
+
     def record(self, name: str, index: int, t: Tags) -> None:
         if self.fmt == "jsonl":
-            self.out.write(record_jsonl(t) if not (self.explain or t.error)
+            self.out.write(jsonl_line(t) if not self.explain
                            else _dumps(t.record(self.explain)) + "\n")
         elif self.fmt == "json":
             self._json_item(t.record(self.explain))

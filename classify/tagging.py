@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -264,9 +264,11 @@ def _init_worker(model_dir: str, trust: bool) -> None:
         _WORKER = Tagger.load(model_dir, trust=trust)
 
 
-def _worker_tag(items: list[BatchItem], explain: bool) -> list[Tags]:
+def _worker_tag(items: list[BatchItem], explain: bool,
+                render: Callable[[Tags], str] | None) -> list:
     assert _WORKER is not None
-    return _tag_items(_WORKER, items, explain)
+    tags = _tag_items(_WORKER, items, explain)
+    return [render(t) for t in tags] if render else tags
 
 
 def _chunks(items: Iterable[BatchItem], size: int) -> Iterator[list[BatchItem]]:
@@ -282,22 +284,26 @@ def _chunks(items: Iterable[BatchItem], size: int) -> Iterator[list[BatchItem]]:
 
 def tag_batch(tagger: Tagger, items: Iterable[BatchItem], explain: bool = False,
               jobs: int = 1, model_dir: str | None = None, trust: bool = False,
-              batch_size: int = BATCH) -> Iterator[Tags]:
+              batch_size: int = BATCH, render: Callable[[Tags], str] | None = None
+              ) -> Iterator:
     """Tag records in input order, streaming in batches (memory stays flat).
 
+    Yields ``Tags``, or ``render(tags)`` when a (picklable, module-level) ``render`` is given.
     With ``jobs > 1`` batches go to worker processes (each loads the model from
-    ``model_dir``); at most ``2 * jobs`` batches are in flight at once.
+    ``model_dir``, and renders there, so the parent only reads and writes); at most
+    ``2 * jobs`` batches are in flight at once.
     """
     chunks = _chunks(items, batch_size)
     if jobs <= 1 or model_dir is None:
         for chunk in chunks:
-            yield from _tag_items(tagger, chunk, explain)
+            tags = _tag_items(tagger, chunk, explain)
+            yield from (map(render, tags) if render else tags)
         return
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
                              initargs=(model_dir, trust)) as pool:
         pending: list[Future] = []
         for chunk in chunks:
-            pending.append(pool.submit(_worker_tag, chunk, explain))
+            pending.append(pool.submit(_worker_tag, chunk, explain, render))
             if len(pending) >= 2 * jobs:
                 yield from pending.pop(0).result()
         for fut in pending:
