@@ -29,7 +29,13 @@ def _err(msg: str) -> None:
 
 
 def _log(quiet: bool):
-    return (lambda _: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    """Progress messages on stderr (silenced by --quiet); warnings are always shown."""
+    def log(msg: str) -> None:
+        if msg.startswith("warning:"):
+            _err(msg)
+        elif not quiet:
+            print(msg, file=sys.stderr, flush=True)
+    return log
 
 
 def _progress(total: int | None, unit: str, desc: str):
@@ -203,19 +209,15 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
 
 def _report_format(path: str) -> str:
+    """Report format from the file name: .html/.htm, .json, .txt, otherwise Markdown."""
     suffix = Path(path).suffix.lower()
-    formats = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html",
-               ".json": "json", ".txt": "text"}
-    if suffix not in formats:
-        raise DataError(f"{path}: --report must end in .md, .html, .json or .txt")
-    return formats[suffix]
+    formats = {".html": "html", ".htm": "html", ".json": "json", ".txt": "text"}
+    return formats.get(suffix, "md")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .report import render, summary_lines
 
-    if args.report:
-        _report_format(args.report)  # fail before the long work, not after
     log = _log(args.quiet or args.json)
     if args.test:
         model_dir = args.model or api.default_model_dir()
@@ -354,7 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
     training_flags(e)
     e.add_argument("--folds", type=int, default=5, help="cross-validation folds")
     e.add_argument("--report", metavar="FILE",
-                   help="write a report: .md (Markdown), .html (self-contained page), .json")
+                   help="write a report: .html (self-contained page), .json, .txt, "
+                        "anything else Markdown")
     e.add_argument("--json", action="store_true", help="print the numbers as JSON")
     e.add_argument("--model", metavar="DIR", help="trained model to score (needs --test)")
     e.add_argument("--test", action="append", metavar="PATH",

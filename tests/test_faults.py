@@ -171,6 +171,7 @@ def test_report_to_dev_full(train_file):
     p = run_cli(["evaluate", "--data", train_file, "--folds", "2", "--fast", "--quiet",
                  "--report", "/dev/full"])
     assert_clean_error(p.returncode, p.stderr, "/dev/full")
+    assert "No space left on device" in p.stderr, p.stderr
 
 
 def test_report_into_missing_directory(train_file, tmp_path):

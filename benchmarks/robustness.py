@@ -1,0 +1,759 @@
+"""Robustness check for the classify CLI: bad input, faults and untrusted files.
+
+    python benchmarks/robustness.py [--out FILE.md] [--keep-tmp]
+
+Runs the real ``classify`` command as subprocesses, one case after another, in a temporary
+directory (the working directory of every run, so paths in commands and messages are relative
+to it; absolute paths in messages are shortened to their basenames). Every case becomes one row
+of a Markdown table with what was observed: the exit code, the first line the tool printed on
+stderr (the first ``error``/``warning``/``interrupted`` line if there is one, else the first
+line; for a traceback, its last line), the wall time, and a short outcome phrase computed from
+the result (outputs parsed, model files hashed, models loaded again). Nothing is asserted
+silently: the table is the result. The last line counts rows whose stderr held a Python
+traceback (or an "Exception ignored" report); it should be 0.
+
+All data is written inline (a tiny labelled set of 60 invented sentences, 4 topics, 3 stances,
+5 sources; larger sets are generated from it). Peak RSS is the child's own ``ru_maxrss`` from
+``os.wait4``. BLAS threads are pinned to 1 as in the tests. Takes about 1.5 minutes on 2 CPUs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import pty
+import random
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+TOPICS = ("energy", "health", "sport", "transport")
+STANCES = ("supportive", "neutral", "critical")  # 5 sentences of each per topic, in this order
+SOURCES = ("daily-courier", "evening-post", "radio-one", "city-wire", "the-gazette")
+SENTENCES = {
+    "energy": [
+        "The new solar farm will power forty thousand homes, and residents welcomed it.",
+        "Engineers praised the wind turbines for beating their output targets this winter.",
+        "The utility's battery storage project was hailed as a model for the grid.",
+        "Lawmakers applauded the cheaper heating tariffs agreed with the gas supplier.",
+        "Villagers celebrated when the hydroelectric dam finally delivered reliable power.",
+        "The power station produced 1.2 gigawatts of electricity in March.",
+        "Crude oil prices closed at 82 dollars a barrel on Thursday.",
+        "The grid operator published its quarterly report on electricity demand.",
+        "A second reactor at the nuclear plant is scheduled for maintenance in May.",
+        "The energy ministry listed twelve offshore wind licences for auction.",
+        "Critics condemned the coal plant for choking the valley with smoke.",
+        "Households were furious after another blackout cut their electricity for days.",
+        "Environmental groups denounced the pipeline leak as reckless and avoidable.",
+        "The regulator slammed the utility for hiking gas bills while profits soared.",
+        "Protesters accused the refinery of hiding dangerous fuel spills.",
+    ],
+    "health": [
+        "Doctors welcomed the new hospital wing, which cut waiting times for surgery.",
+        "The vaccination campaign was praised for protecting thousands of children.",
+        "Nurses applauded the extra funding for rural clinics.",
+        "Patients said the free cancer screening programme was a great success.",
+        "Researchers celebrated a promising result in the malaria drug trial.",
+        "The clinic treats about three hundred patients a week.",
+        "The health ministry released figures on influenza cases for January.",
+        "A hospital board meeting on staffing is planned for next Monday.",
+        "The pharmacy chain opened two branches in the northern suburbs.",
+        "Doctors recorded blood pressure readings from volunteers in the study.",
+        "Patients condemned the hospital for leaving them on trolleys for hours.",
+        "Nurses protested against dangerous understaffing on the wards.",
+        "Critics denounced the botched vaccine rollout as a shambles.",
+        "Families accused the care home of neglecting elderly residents.",
+        "The inquiry blamed the clinic's managers for failures that cost patients their lives.",
+    ],
+    "sport": [
+        "Fans cheered the team's brilliant victory in the cup final.",
+        "The coach praised his young striker for a superb hat-trick.",
+        "The new stadium was hailed as a triumph for the city's football club.",
+        "Athletes thanked the federation for the excellent training facilities.",
+        "The marathon winner was celebrated as a national hero.",
+        "The match kicks off at seven in the evening at the national stadium.",
+        "The tennis tournament draw was published on Sunday.",
+        "The cycling race covers 180 kilometres through the hills.",
+        "The league table shows the two clubs level on points.",
+        "The swimmer will compete in the 200 metres freestyle heat.",
+        "Supporters booed the players after a humiliating defeat at home.",
+        "Critics condemned the football federation over the ticket scandal.",
+        "The referee was denounced for a disgraceful decision in the final minute.",
+        "Fans accused the club owners of ruining the team with reckless spending.",
+        "The doping scandal left the athletics body facing furious criticism.",
+    ],
+    "transport": [
+        "Commuters welcomed the new tram line that halves journey times.",
+        "The rail operator was praised for running every train on time in June.",
+        "Cyclists applauded the city's new protected bike lanes.",
+        "The bridge reopening was celebrated by drivers and shop owners.",
+        "Passengers thanked the bus company for adding night services.",
+        "The ferry to the island departs every two hours.",
+        "The motorway will be closed between junctions four and five on Saturday.",
+        "The railway timetable changes on the first of December.",
+        "The port handled two million containers last year.",
+        "The airline added a daily flight between the two capitals.",
+        "Commuters condemned the chaos caused by cancelled trains.",
+        "Drivers were furious about the potholes that wrecked their tyres.",
+        "Critics denounced the metro extension as years late and over budget.",
+        "Passengers accused the bus operator of scrapping rural routes without warning.",
+        "The transport minister was slammed for the gridlock on the ring road.",
+    ],
+}
+CITIES = ("Leeds", "Porto", "Lyon", "Gdansk", "Bari", "Cork", "Ghent", "Brno", "Turku", "Split")
+ARTICLE = "Commuters welcomed the new tram line. The clinic treats about three hundred patients."
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00"
+
+TRACEBACK_MARKS = ("Traceback (most recent call last)", "Exception ignored")
+PATH_RE = re.compile(r"(?<![\w.])/(?!dev/)(?:[^\s/:'\"(),]+/)+([^\s/:'\"(),]+)")
+
+
+def records(stance: bool = True, topics: bool = True) -> list[dict]:
+    out = []
+    for topic in TOPICS:
+        for i, text in enumerate(SENTENCES[topic]):
+            rec: dict = {"id": f"{topic}-{i}", "text": text}
+            if topics:
+                rec["topics"] = [topic]
+            if stance:
+                rec["stance"] = STANCES[i // 5]
+            rec["source"] = SOURCES[i % len(SOURCES)]
+            out.append(rec)
+    return out
+
+
+def many_records(n_variants: int = 50) -> list[dict]:
+    """~3,000 distinct labelled records: each sentence with a dateline and an item number."""
+    out = []
+    for j in range(n_variants):
+        for rec in records():
+            text = f"{rec['text'][:-1]}, the {CITIES[j % len(CITIES)]} desk reported (item {j})."
+            out.append({**rec, "id": f"{rec['id']}-{j}", "text": text, "source": f"wire-{j % 12}"})
+    return out
+
+
+def write_jsonl(path: Path, recs: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs),
+                    encoding="utf-8")
+    return path
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def classify_cmd() -> list[str]:
+    script = Path(sys.executable).with_name("classify")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("classify")
+    return [found] if found else [sys.executable, "-m", "classify.cli"]
+
+
+# ---------------------------------------------------------------- running
+
+
+@dataclass
+class Result:
+    rc: int | None
+    out: bytes
+    err: str
+    wall: float
+    maxrss_kb: int
+    timed_out: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.out.decode("utf-8", "replace")
+
+    @property
+    def traceback(self) -> bool:
+        return any(m in self.err for m in TRACEBACK_MARKS)
+
+    def error_lines(self) -> list[str]:
+        return [ln for ln in self.err.splitlines() if ln.startswith("classify: error")]
+
+    def warning_lines(self) -> list[str]:
+        return [ln for ln in self.err.splitlines()
+                if ln.startswith(("classify: warning", "warning:"))]
+
+
+class Proc:
+    """A started subprocess whose stdout/stderr go to files; reaped with ``os.wait4``."""
+
+    def __init__(self, argv: list[str], cwd: Path, env: dict, stdin, stdout, tag: str) -> None:
+        self.err_path = cwd / f".stderr-{tag}"
+        self.out_path = cwd / f".stdout-{tag}"
+        self._err = open(self.err_path, "wb")  # noqa: SIM115 - closed in wait()
+        self._out = open(self.out_path, "wb") if stdout is None else None  # noqa: SIM115
+        self.t0 = time.perf_counter()
+        self.popen = subprocess.Popen(argv, cwd=cwd, env=env, stdin=stdin,
+                                      stdout=self._out or stdout, stderr=self._err)
+        self.status: int | None = None
+        self.maxrss_kb = 0
+        self.wall = 0.0
+
+    def done(self) -> bool:
+        """Non-blocking: reap the child if it has exited (never leaves it to Popen)."""
+        if self.status is None:
+            pid, status, usage = os.wait4(self.popen.pid, os.WNOHANG)
+            if pid:
+                self.wall = time.perf_counter() - self.t0
+                self.status = os.waitstatus_to_exitcode(status)
+                self.popen.returncode = self.status
+                self.maxrss_kb = usage.ru_maxrss
+        return self.status is not None
+
+    def send(self, sig: int) -> None:
+        if not self.done():
+            os.kill(self.popen.pid, sig)
+
+    def wait(self, timeout: float = 120) -> Result:
+        deadline = self.t0 + timeout
+        timed_out = False
+        while not self.done():
+            if time.perf_counter() > deadline and not timed_out:
+                timed_out = True
+                os.kill(self.popen.pid, signal.SIGKILL)
+            time.sleep(0.01)
+        self._err.close()
+        if self._out:
+            self._out.close()
+        out = self.out_path.read_bytes() if self._out else b""
+        err = self.err_path.read_bytes().decode("utf-8", "replace")
+        return Result(self.status, out, err, self.wall, self.maxrss_kb, timed_out)
+
+
+@dataclass
+class Row:
+    case: str
+    command: str
+    rc: str
+    stderr: str
+    wall: float
+    outcome: str
+    traceback: bool
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def shorten(line: str, limit: int = 120) -> str:
+    line = PATH_RE.sub(r"\1", " ".join(line.split()))
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def stderr_summary(err: str) -> str:
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    if not lines:
+        return "(nothing)"
+    if any(m in err for m in TRACEBACK_MARKS):
+        head = "TRACEBACK: " + lines[-1]
+    else:
+        key = [ln for ln in lines if re.match(r"(classify: )?(error|warning)", ln)
+               or "interrupted" in ln]
+        head = (key or lines)[0]
+    more = len(lines) - 1
+    return shorten(head) + (f" [+{more} more line{'s' * (more > 1)}]" if more else "")
+
+
+def rc_text(rc: int | None) -> str:
+    if rc is None:
+        return "?"
+    if rc < 0:
+        return f"{rc} ({signal.Signals(-rc).name})"
+    return str(rc)
+
+
+class Bench:
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.cli = classify_cmd()
+        self.env = {k: v for k, v in os.environ.items() if k != "CLASSIFY_MODEL"}
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            self.env[var] = "1"
+        self.rows: list[Row] = []
+        self.n = 0
+
+    def start(self, args: list[str], stdin=subprocess.DEVNULL, stdout=None) -> Proc:
+        self.n += 1
+        return Proc([*self.cli, *args], self.tmp, self.env, stdin, stdout, str(self.n))
+
+    def run(self, args: list[str], stdin=subprocess.DEVNULL, stdout=None,
+            during: Callable[[Proc], None] | None = None, timeout: float = 120) -> Result:
+        p = self.start(args, stdin, stdout)
+        if during:
+            during(p)
+        return p.wait(timeout)
+
+    def add(self, case: str, command: str, res: Result, outcome: str) -> Result:
+        if res.timed_out:
+            outcome = f"TIMED OUT, killed; {outcome}"
+        self.rows.append(Row(case, command, rc_text(res.rc), stderr_summary(res.err), res.wall,
+                             outcome, res.traceback))
+        return res
+
+    def case(self, case: str, args: list[str], outcome: Callable[[Result], str],
+             **kw) -> Result:
+        res = self.run(args, **kw)
+        return self.add(case, "classify " + " ".join(args), res, _safe(outcome, res))
+
+    def table(self) -> str:
+        lines = ["| case | command (short) | exit code | stderr (first line) | wall s | outcome |",
+                 "|---|---|---|---|---:|---|"]
+        for r in self.rows:
+            lines.append(f"| {_cell(r.case)} | `{_cell(r.command)}` | {r.rc} | "
+                         f"{_cell(r.stderr)} | {r.wall:.2f} | {_cell(r.outcome)} |")
+        return "\n".join(lines)
+
+
+def _safe(fn: Callable[[Result], str], res: Result) -> str:
+    try:
+        return fn(res)
+    except Exception as e:  # the outcome check itself failed: say so in the row
+        return f"unexpected output ({type(e).__name__}: {shorten(str(e), 60)})"
+
+
+# ---------------------------------------------------------------- outcome phrases
+
+
+def error_phrase(res: Result, must_name: str | None = None, label: str | None = None) -> str:
+    """'one-line error, no traceback' and friends, from what was observed."""
+    if res.traceback:
+        return f"TRACEBACK on stderr, exit {rc_text(res.rc)}"
+    if res.rc == 0:
+        return "exit 0, no error reported"
+    n = len(res.error_lines())
+    phrase = ("one-line error" if n == 1 else f"{n} error lines" if n else
+              "non-zero exit without a 'classify: error' line") + ", no traceback"
+    if must_name is not None:
+        named = any(must_name in ln for ln in res.error_lines())
+        phrase += f"; {'names' if named else 'does NOT name'} {label or must_name}"
+    return phrase
+
+
+def tagged_article(res: Result, original: str | None = None) -> str:
+    if res.traceback or res.rc != 0:
+        return error_phrase(res)
+    arts = json.loads(res.out)
+    sents = [s["text"] for a in arts for s in a["sentence_tags"]]
+    phrase = f"tagged, exit 0 ({len(sents)} sentences)"
+    if original is not None:
+        joined = " ".join(sents)
+        intact = joined == original and "\ufeff" not in res.text
+        phrase += "; text decoded intact" if intact else f"; TEXT CHANGED: {joined[:40]!r}"
+    return phrase
+
+
+def jsonl_rows(res: Result) -> list[dict]:
+    return [json.loads(ln) for ln in res.text.splitlines() if ln.strip()]
+
+
+# ---------------------------------------------------------------- the cases
+
+
+def prepare(tmp: Path) -> None:
+    write_jsonl(tmp / "tiny.jsonl", records())
+    write_jsonl(tmp / "topics_only.jsonl", records(stance=False))
+    write_jsonl(tmp / "one_example.jsonl", [*records(), {
+        "text": "Pirates boarded a cargo ship off the coast at dawn.", "topics": ["piracy"],
+        "stance": "neutral", "source": "harbour-radio"}])
+    write_jsonl(tmp / "unlabelled.jsonl", records(stance=False, topics=False))
+    dupe = records()
+    dupe.insert(40, {**dupe[6], "topics": ["sport"], "stance": "critical",
+                     "source": "harbour-radio"})  # line 41 repeats line 7, labelled otherwise
+    write_jsonl(tmp / "dupe.jsonl", dupe)
+    write_jsonl(tmp / "big3k.jsonl", many_records())
+    write_jsonl(tmp / "big.jsonl", [{"id": str(i), "text": f"Commuters in district {i} "
+                                     "welcomed the new tram line."} for i in range(20_000)])
+    good = [{"id": f"r{i}", "text": r["text"]} for i, r in enumerate(records()[::12])]
+    write_jsonl(tmp / "batch.jsonl", good)
+    lines = [json.dumps(r) for r in good]
+    lines[2] = '{"id": "r2", "text": "The ferry departs every'  # line 3: cut short
+    (tmp / "bad_batch.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    (tmp / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    (tmp / "empty.txt").write_bytes(b"")
+    (tmp / "blank.txt").write_bytes(b"  \n\t\n   \r\n \n")
+    rng = random.Random(0)
+    (tmp / "image.png").write_bytes(PNG + rng.randbytes(4096))
+    docs = tmp / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text(SENTENCES["energy"][0], encoding="utf-8")
+    (docs / "c.txt").write_text(SENTENCES["sport"][1], encoding="utf-8")
+    (docs / "b.png").write_bytes(PNG + rng.randbytes(2048))
+    (docs / "d.txt").symlink_to(tmp / "does-not-exist.txt")
+
+    words = ("tram", "clinic", "stadium", "turbine", "ferry", "nurses", "grid", "fans",
+             "pipeline", "league", "vaccine", "motorway")
+    parts, size = [], 0
+    while size < 20_000_000:
+        w = words[rng.randrange(len(words))]
+        parts.append(w)
+        size += len(w) + 1
+    (tmp / "long.txt").write_text(" ".join(parts)[:20_000_000], encoding="utf-8")
+    (tmp / "many.txt").write_text(" ".join(f"Fans cheered goal {i}." for i in range(100_000)),
+                                  encoding="utf-8")
+    (tmp / "medium.txt").write_text(" ".join(SENTENCES["health"]) * 30, encoding="utf-8")
+
+
+ENCODED = {  # case name -> (file name, text, encoding)
+    "Latin-1 text": ("latin1.txt", "Le café de l'aéroport a fermé. Die Zöllner fanden "
+                     "Heroin.", "latin-1"),
+    "Windows-1252 text (0x93/0x94 quotes)": ("cp1252.txt", "Critics said \u201cthe tram is "
+                                             "late\u201d again. Fares rose by 5\u20ac.",
+                                             "cp1252"),
+    "UTF-8 with BOM": ("bom8.txt", "Nurses applauded the funding. The ferry departs at "
+                       "noon.", "utf-8-sig"),
+    "UTF-16 with BOM": ("bom16.txt", "Fans cheered the victory. The clinic opened \u00e0 "
+                        "midi.", "utf-16"),
+}
+
+
+def model_state(d: Path) -> dict:
+    """What is on disk in a model directory, checked without importing classify."""
+    state: dict = {"meta": None, "file_ok": False, "models": sorted(
+        p.name for p in d.glob("model-*.joblib")), "tmp": sorted(p.name for p in d.glob(".tmp-*"))}
+    try:
+        meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return state
+    state["meta"] = meta
+    mf = d / str(meta.get("model_file"))
+    state["file_ok"] = mf.is_file() and file_sha256(mf) == meta.get("model_sha256")
+    return state
+
+
+def run_cases(b: Bench) -> None:
+    tmp = b.tmp
+    t = ["--format", "json"]
+
+    b.case("setup: train tiny model (60 sentences)",
+           ["train", "--fast", "--data", "tiny.jsonl", "--model", "M"],
+           lambda r: error_phrase(r) if r.rc else
+           f"trained, exit 0; {len(model_state(tmp / 'M')['models'])} model file, "
+           f"hash {'matches' if model_state(tmp / 'M')['file_ok'] else 'DOES NOT match'} meta")
+    if not (tmp / "M" / "meta.json").is_file():
+        raise SystemExit("training the tiny model failed; see the table")
+    b.case("setup: train topics-only model",
+           ["train", "--fast", "--data", "topics_only.jsonl", "--model", "MT"],
+           lambda r: error_phrase(r) if r.rc else "trained, exit 0; stance labels in meta: "
+           f"{model_state(tmp / 'MT')['meta']['labels']['stance']}")
+
+    # ------------------------------------------------ unusable or odd text input
+    for case, name in (("empty file", "empty.txt"), ("whitespace-only file", "blank.txt"),
+                       ("binary file (PNG header + random bytes)", "image.png")):
+        b.case(case, ["tag", name, "--model", "M", *t],
+               lambda r, n=name: error_phrase(r, n, "the file"))
+    for case, (name, text, enc) in ENCODED.items():
+        (tmp / name).write_bytes(text.encode(enc))
+        b.case(case, ["tag", name, "--model", "M", *t],
+               lambda r, s=text: tagged_article(r, s))
+
+    def long_outcome(r: Result) -> str:
+        if r.rc != 0:
+            return error_phrase(r)
+        rows = jsonl_rows(r)
+        sents = [x for x in rows if x["type"] == "sentence"]
+        longest = max(len(x["text"]) for x in sents)
+        return (f"tagged, exit 0: {len(sents):,} sentences (longest {longest:,} chars), "
+                f"peak RSS {r.maxrss_kb / 1024:.0f} MB")
+
+    b.case("20 MB single line, no punctuation", ["tag", "long.txt", "--model", "M", "--format",
+                                                 "jsonl"], long_outcome)
+
+    def many_outcome(r: Result) -> str:
+        if r.rc != 0:
+            return error_phrase(r)
+        last = json.loads(r.out.rstrip().rsplit(b"\n", 1)[-1])
+        return (f"tagged, exit 0: {last['sentences']:,} sentences in 1 article, "
+                f"peak RSS {r.maxrss_kb / 1024:.0f} MB")
+
+    b.case("article of 100,000 short sentences",
+           ["tag", "many.txt", "--model", "M", "--format", "jsonl"], many_outcome)
+
+    def dir_outcome(r: Result) -> str:
+        if r.traceback:
+            return error_phrase(r)
+        arts = [Path(a["article"]).name for a in json.loads(r.out)]
+        bad = [n for n in ("b.png", "d.txt") if any(n in ln for ln in r.error_lines())]
+        return (f"tagged {len(arts)} of 4 ({', '.join(arts)}); errors name "
+                f"{', '.join(bad) or 'NONE'}; exit {rc_text(r.rc)}")
+
+    b.case("directory: 2 good files + binary + broken symlink", ["tag", "docs", "--model", "M",
+                                                                  *t], dir_outcome)
+
+    b.case("JSONL batch, malformed line 3", ["tag", "bad_batch.jsonl", "--model", "M",
+                                             "--format", "jsonl"],
+           lambda r: error_phrase(r, "bad_batch.jsonl:3", "line 3")
+           + f"; {len(jsonl_rows(r))} records written before stopping")
+
+    def skip_outcome(r: Result) -> str:
+        rows = jsonl_rows(r)
+        errs = [x for x in rows if "error" in x]
+        skip = [ln for ln in r.err.splitlines() if "skipped" in ln]
+        return (f"exit {rc_text(r.rc)}: {len(rows) - len(errs)} tagged + {len(errs)} error "
+                f"line(s) of {len(rows)} output lines; stderr "
+                f"{'names line 3' if skip and 'bad_batch.jsonl:3' in skip[0] else 'NO line'}")
+
+    b.case("JSONL batch, malformed line 3, --skip-invalid",
+           ["tag", "bad_batch.jsonl", "--model", "M", "--format", "jsonl", "--skip-invalid"],
+           skip_outcome)
+
+    b.case("`-` with stdin from /dev/null", ["tag", "-", "--model", "M", *t],
+           lambda r: error_phrase(r, "stdin", "stdin"))
+
+    master, slave = pty.openpty()
+    try:
+        b.case("`-` with stdin a pseudo-terminal (pty)", ["tag", "-", "--model", "M", *t],
+               lambda r: error_phrase(r, "terminal", "the terminal"), stdin=slave, timeout=30)
+    finally:
+        os.close(slave)
+        os.close(master)
+
+    # closed pipe: classify's own status from PIPESTATUS, pipefail off
+    script = (f"set +o pipefail; {shlex.join(b.cli)} tag big.jsonl --model M "
+              "--format jsonl 2>pipe.err | head -1; echo \"${PIPESTATUS[0]}\" > pipe.rc")
+    p = Proc(["bash", "-c", script], tmp, b.env, subprocess.DEVNULL, None, "pipe")
+    res = p.wait(120)
+    rc = int((tmp / "pipe.rc").read_text().strip() or -1)
+    res = Result(rc, res.out, (tmp / "pipe.err").read_text("utf-8", "replace") + res.err,
+                 res.wall, res.maxrss_kb, res.timed_out)
+    first = res.text.splitlines()[0] if res.text else ""
+    b.add("output into a closed pipe (20,000 records)",
+          "classify tag big.jsonl --format jsonl | head -1", res,
+          _safe(lambda r: f"{'stopped quietly' if not r.err.strip() else 'stderr output'}; "
+                f"head got id {json.loads(first)['id']!r}; classify exit {r.rc} (PIPESTATUS)",
+                res))
+
+    # ------------------------------------------------ model directories
+    b.case("missing model directory", ["tag", "a.txt", "--model", "no-model", *t],
+           lambda r: error_phrase(r, "no-model", "the directory"))
+
+    shutil.copytree(tmp / "M", tmp / "M_nometa")
+    (tmp / "M_nometa" / "meta.json").unlink()
+    b.case("model dir without meta.json", ["tag", "a.txt", "--model", "M_nometa", *t],
+           lambda r: error_phrase(r, "--trust", "--trust"))
+    b.case("model dir without meta.json, --trust",
+           ["tag", "a.txt", "--model", "M_nometa", "--trust", *t],
+           lambda r: tagged_article(r) + ("; 'unverified' warning" if any(
+               "unverified" in ln for ln in r.warning_lines()) else "; NO warning"))
+
+    shutil.copytree(tmp / "M", tmp / "M_hash")
+    meta = json.loads((tmp / "M_hash" / "meta.json").read_text(encoding="utf-8"))
+    mf = tmp / "M_hash" / meta["model_file"]
+    blob = bytearray(mf.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    mf.write_bytes(bytes(blob))
+    b.case("model file bytes changed after saving", ["tag", "a.txt", "--model", "M_hash", *t],
+           lambda r: error_phrase(r, "SHA-256", "SHA-256 mismatch")
+           + f"; stdout {len(r.out)} bytes")
+
+    shutil.copytree(tmp / "M", tmp / "M_oldsk")
+    meta = json.loads((tmp / "M_oldsk" / "meta.json").read_text(encoding="utf-8"))
+    meta["versions"]["scikit-learn"] = "0.22.1"
+    (tmp / "M_oldsk" / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    b.case("meta.json claims scikit-learn 0.22.1", ["tag", "a.txt", "--model", "M_oldsk", *t],
+           lambda r: tagged_article(r) + ("; version warning" if any(
+               "0.22.1" in ln for ln in r.warning_lines()) else "; NO version warning"))
+
+    def stance_null(r: Result) -> str:
+        if r.rc != 0:
+            return error_phrase(r)
+        rows = jsonl_rows(r)
+        nulls = sum(x["stance"] is None and not x["stance_scores"] for x in rows)
+        return f"tagged {len(rows)} records, exit 0; stance null (no scores) in {nulls}"
+
+    b.case("stance on a topics-only model (--format jsonl)",
+           ["tag", "batch.jsonl", "--model", "MT", "--format", "jsonl"], stance_null)
+
+    # ------------------------------------------------ training data problems
+    def one_example(r: Result) -> str:
+        if r.rc != 0:
+            return error_phrase(r)
+        m = model_state(tmp / "M1")["meta"]
+        where = "in" if "piracy" in m["labels"]["topics"] else "NOT in"
+        return (f"trained, exit 0; 'piracy' {where} model topics "
+                f"(threshold {m['thresholds'].get('piracy')})")
+
+    b.case("training: a label with one example",
+           ["train", "--fast", "--data", "one_example.jsonl", "--model", "M1"], one_example)
+    b.case("training: all records unlabelled",
+           ["train", "--fast", "--data", "unlabelled.jsonl", "--model", "M0"],
+           lambda r: error_phrase(r, "unlabelled.jsonl", "the file") + (
+               "; no model written" if not (tmp / "M0" / "meta.json").exists()
+               else "; a model WAS written"))
+
+    def dupe_outcome(r: Result) -> str:
+        warn = [ln for ln in r.warning_lines() if "same sentence" in ln]
+        lines = re.findall(r"dupe\.jsonl:(\d+)", warn[0]) if warn else []
+        got = f"warning names lines {' and '.join(lines)}" if lines else "NO warning naming lines"
+        return f"{got}; exit {rc_text(r.rc)}" + ("" if r.rc == 0 else f"; {error_phrase(r)}")
+
+    b.case("training: same sentence labelled two ways",
+           ["train", "--fast", "--data", "dupe.jsonl", "--model", "MD"], dupe_outcome)
+    b.case("evaluate --folds 10 with 5 sources",
+           ["evaluate", "--fast", "--data", "tiny.jsonl", "--folds", "10"],
+           lambda r: error_phrase(r, "5 sources", "the 5 sources"))
+
+    # ------------------------------------------------ interrupted and concurrent training
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        name = sig.name
+        d = tmp / f"kill_{name}"
+        shutil.copytree(tmp / "M", d)
+        before = model_state(d)["meta"]
+        sent: dict = {}
+
+        def signal_after_start(p: Proc, sig: signal.Signals = sig, sent: dict = sent) -> None:
+            # wait for training to begin (first log line), then signal at >= 1 s after start
+            while not p.done() and b"training on" not in p.err_path.read_bytes() and \
+                    time.perf_counter() - p.t0 < 20:
+                time.sleep(0.01)
+            time.sleep(max(0.0, 1.0 - (time.perf_counter() - p.t0)))
+            sent["at"] = time.perf_counter() - p.t0
+            sent["alive"] = not p.done()
+            p.send(sig)
+
+        res = b.run(["train", "--data", "big3k.jsonl", "--model", d.name],
+                    during=signal_after_start)
+        check = b.run(["tag", "a.txt", "--model", d.name, *t])
+        after = model_state(d)
+
+        def kill_outcome(r: Result, before=before, after=after, check=check,
+                         sent=sent, sig=sig) -> str:
+            when = (f"{sig.name} at {sent['at']:.1f} s" if sent["alive"]
+                    else "finished before the signal")
+            same = after["meta"] == before
+            sha_same = (after["meta"] or {}).get("model_sha256") == before["model_sha256"]
+            state = ("old model intact (meta identical" if same else
+                     "old model REPLACED (sha " + ("same" if sha_same else "changed"))
+            state += f", file hash {'ok' if after['file_ok'] else 'BAD'})"
+            extra = f", {len(after['tmp'])} .tmp left" if after["tmp"] else ""
+            loads = "loads (tag exit 0)" if check.rc == 0 else \
+                f"DOES NOT LOAD: {stderr_summary(check.err)}"
+            return f"{when}: {state}{extra}, {len(after['models'])} model file, {loads}"
+
+        b.add(f"{name} to running `classify train` (3,000 records), old model in dir",
+              f"classify train --data big3k.jsonl --model {d.name}", res, _safe(kill_outcome, res))
+
+    d = tmp / "conc"
+    datas = ("tiny.jsonl", "topics_only.jsonl")
+    procs = [b.start(["train", "--fast", "--data", data, "--model", "conc"]) for data in datas]
+    results = [p.wait(120) for p in procs]
+    ends = [p.t0 + p.wall for p in procs]
+    t_first = min(p.t0 for p in procs)
+    check = b.run(["tag", "a.txt", "--model", "conc", *t])
+    st = model_state(d)
+    merged = Result(None, b"", "\n".join(r.err for r in results), max(ends) - t_first,
+                    max(r.maxrss_kb for r in results), any(r.timed_out for r in results))
+
+    def conc_outcome(_r: Result) -> str:
+        meta = st["meta"]
+        if meta is None:
+            return f"NO meta.json; {len(st['models'])} model files"
+        won = Path(meta["data"]["files"][0]).name
+        spans = ", ".join(f"{Path(x).stem} {p.t0 - t_first:.2f}-{e - t_first:.2f} s"
+                          for x, p, e in zip(datas, procs, ends, strict=True))
+        return (("one complete model" if st["file_ok"] and len(st["models"]) == 1 else
+                 f"INCONSISTENT ({len(st['models'])} model files)")
+                + f" (the one from {won}); "
+                + f"meta sha {'matches' if st['file_ok'] else 'DOES NOT match'} file; "
+                + f"{len(st['tmp'])} .tmp left; "
+                + ("loads (tag exit 0)" if check.rc == 0 else "DOES NOT LOAD")
+                + f"; ran {spans}")
+
+    b.add("two concurrent `classify train`, same dir",
+          "classify train --data {tiny,topics_only}.jsonl --model conc (x2 at once)", merged,
+          _safe(conc_outcome, merged))
+    b.rows[-1].rc = " / ".join(rc_text(r.rc) for r in results)
+
+    # ------------------------------------------------ full disk and unwritable outputs
+    b.case("evaluate --report /dev/full",
+           ["evaluate", "--fast", "--quiet", "--data", "tiny.jsonl", "--folds", "2",
+            "--report", "/dev/full"],
+           lambda r: error_phrase(r, "/dev/full", "/dev/full") + (
+               "; says no space left" if "No space left" in r.err else ""))
+    full_disk_rows(b)
+    b.case("evaluate --report into a missing directory (write fails after the work)",
+           ["evaluate", "--fast", "--quiet", "--data", "tiny.jsonl", "--folds", "2",
+            "--report", "nodir/r.md"],
+           lambda r: error_phrase(r, "nodir/r.md", "the report path")
+           + f"; {len(r.out.splitlines())} summary lines on stdout")
+    with open("/dev/full", "wb") as full:
+        b.case("tag with stdout > /dev/full (450 sentences)",
+               ["tag", "medium.txt", "--model", "M", "--format", "jsonl"],
+               lambda r: error_phrase(r) + (
+                   "; says no space left" if "No space left" in r.err else ""),
+               stdout=full)
+
+
+def full_disk_rows(b: Bench) -> None:
+    """A model and a report written onto a real, tiny (64 KB) tmpfs: needs root to mount."""
+    mnt = b.tmp / "tinyfs"
+    mnt.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
+                             capture_output=True, check=False).returncode == 0
+    if not mounted:
+        b.rows.append(Row("model / report onto a full 64 KB tmpfs", "(not run)", "-",
+                          "mount needs root", 0.0, "skipped: could not mount a tmpfs", False))
+        return
+    try:
+        b.case("train: model onto a 64 KB tmpfs (disk full)",
+               ["train", "--fast", "--quiet", "--data", "tiny.jsonl", "--model", "tinyfs/m"],
+               lambda r: error_phrase(r, "tinyfs/m", "the model directory") + (
+                   "; says no space left" if "No space left" in r.err else "")
+               + f"; files left: {sorted(p.name for p in (mnt / 'm').iterdir())}")
+        (mnt / "fill").write_bytes(b"\0" * (60 * 1024))
+        b.case("evaluate --report onto a full tmpfs",
+               ["evaluate", "--fast", "--quiet", "--data", "tiny.jsonl", "--folds", "2",
+                "--report", "tinyfs/r.html"],
+               lambda r: error_phrase(r, "tinyfs/r.html", "the report path")
+               + f"; report file exists: {(mnt / 'r.html').exists()}")
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", metavar="FILE.md", help="also write the Markdown here")
+    ap.add_argument("--keep-tmp", action="store_true", help="keep the temporary directory")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix="classify-robustness-"))
+    b = Bench(tmp)
+    try:
+        prepare(tmp)
+        run_cases(b)
+    finally:
+        if args.keep_tmp:
+            print(f"(temporary files kept in {tmp})", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    tracebacks = sum(r.traceback for r in b.rows)
+    text = "\n".join([
+        "# classify robustness: bad input, faults and untrusted files", "",
+        b.table(), "",
+        "Not run as a real interactive terminal: `classify tag -` typed at a TTY. The pty row "
+        "stands in for it (stdin is a pseudo-terminal, so `isatty()` is true).", "",
+        f"Rows with a Python traceback (or 'Exception ignored') on stderr: {tracebacks} "
+        f"of {len(b.rows)}. Total run time {time.perf_counter() - t0:.0f} s.",
+    ])
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
