@@ -412,6 +412,12 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         _err("error: out of memory")
         return 1
+    except Exception as e:  # a bug of ours: one line, unless debugging
+        if os.environ.get("CLASSIFY_DEBUG"):
+            raise
+        _err(f"internal error: {type(e).__name__}: {' '.join(str(e).split())[:200]} "
+             "(set CLASSIFY_DEBUG=1 for the traceback, and please report it)")
+        return 70
 
 
 if __name__ == "__main__":

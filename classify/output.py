@@ -27,8 +27,17 @@ def _key(name: str) -> str:
     return lit
 
 
+_TEMPLATES: dict[tuple[str, ...], str] = {}
+
+
 def _json_map(scores: dict[str, float]) -> str:
-    return ",".join([f"{_key(k)}:{v!r}" for k, v in scores.items()])
+    """The inside of a JSON object of label -> score, via one cached %-template per label set."""
+    keys = tuple(scores)
+    template = _TEMPLATES.get(keys)
+    if template is None:
+        template = _TEMPLATES[keys] = ",".join(_key(k).replace("%", "%%") + ":%r"
+                                               for k in keys)
+    return template % tuple(scores.values())
 
 
 def record_jsonl(t: Tags) -> str:
