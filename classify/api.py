@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .data import Dataset, load_dataset
 from .model import TrainOptions, train_model
 from .persist import load_model, save_model
-from .tagging import ArticleRule, ArticleTags, BatchItem, Tagger, Tags, tag_batch
+from .tagging import ArticleRule, ArticleTags, Tagger, Tags, batch_item, tag_batch
 
 if TYPE_CHECKING:  # evaluation pulls in sklearn.metrics: imported only when used
     from .evaluate import EvalReport
@@ -114,10 +114,7 @@ def tag_records(records: Iterable[dict], model_dir: str | Path | None = None,
                 explain: bool = False, tagger: Tagger | None = None) -> list[Tags]:
     """Tag records (dicts with ``text`` and optional ``id``), each as one unit."""
     tagger = tagger or load_tagger(model_dir)
-    items = (BatchItem(f"record {i}", None if r.get("id") is None else str(r.get("id")),
-                       r.get("text"), None if isinstance(r.get("text"), str)
-                       and r["text"].strip() else f"record {i}: missing or empty 'text'")
-             for i, r in enumerate(records, 1))
+    items = (batch_item(r, f"record {i}") for i, r in enumerate(records, 1))
     return list(tag_batch(tagger, items, explain))
 
 

@@ -206,7 +206,7 @@ def _parse_chunk(buf: list[tuple[int, bytes]], name: str) -> list[BatchItem]:
     except (ValueError, UnicodeDecodeError):
         objs = None
     if objs is not None and len(objs) == len(buf):
-        items = [_item(obj, f"{name}:{lineno}") for (lineno, _), obj in zip(buf, objs,
+        items = [batch_item(obj, f"{name}:{lineno}") for (lineno, _), obj in zip(buf, objs,
                                                                             strict=True)]
         if all(it.error is None for it in items):
             return items
@@ -224,10 +224,11 @@ def _parse_line(raw: bytes, where: str) -> BatchItem:
     except json.JSONDecodeError as e:
         return BatchItem(where, None, None, f"{where}: malformed JSON: {e.msg} "
                                             f"(column {e.colno})")
-    return _item(obj, where)
+    return batch_item(obj, where)
 
 
-def _item(obj: object, where: str) -> BatchItem:
+def batch_item(obj: object, where: str) -> BatchItem:
+    """Validate one decoded batch record: a JSON object with a non-empty ``text``."""
     if not isinstance(obj, dict):
         return BatchItem(where, None, None, f"{where}: record must be a JSON object")
     rid = obj.get("id")

@@ -568,3 +568,20 @@ def test_api_tag_text(model_dir):
     assert [t.text for t in a.sentences] == [s.text for s in split_sentences(ARTICLE)]
     assert all(ARTICLE[t.start:t.end] == t.text for t in a.sentences)
     assert set(a.topics) <= set(TOPICS) and a.stance in STANCES
+
+
+def test_fast_jsonl_lines_equal_json_dumps_of_the_record():
+    """The hand-formatted batch output line is exactly the JSON of Tags.record()."""
+    import json
+
+    from classify.output import jsonl_line
+    from classify.tagging import Tags
+
+    t = Tags(text="x", topics=["b%", 'q"uote'], topic_scores={"b%": 0.75, 'q"uote': 1e-05},
+             stance="AGAINST", stance_scores={"AGAINST": 0.5, "NONE": 0.25}, id="7\n")
+    assert json.loads(jsonl_line(t)) == t.record()
+    empty = Tags(text="x", topics=[], topic_scores={}, stance=None, stance_scores={}, id=None)
+    assert json.loads(jsonl_line(empty)) == empty.record()
+    bad = Tags(text="", topics=[], topic_scores={}, stance=None, stance_scores={}, id=None,
+               error="f:3: malformed JSON")
+    assert json.loads(jsonl_line(bad))["error"] == "f:3: malformed JSON"
