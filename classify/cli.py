@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -19,7 +19,7 @@ from .errors import ClassifyError, DataError
 from .model import TrainOptions
 from .output import FORMATS, Writer
 from .persist import write_output_file
-from .tagging import BatchItem, Tagger, iter_batch, tag_batch
+from .tagging import BatchItem, Tagger, iter_batch, render_batch, tag_batch
 
 PROG = "classify"
 
@@ -51,7 +51,7 @@ def _progress(total: int | None, unit: str, desc: str):
 def cmd_train(args: argparse.Namespace) -> int:
     opts = TrainOptions(C=args.C, cv_folds=args.cv_folds,
                         char_ngrams=False if args.no_char else None, seed=args.seed,
-                        fast=args.fast, jobs=args.jobs)
+                        fast=args.fast, jobs=args.jobs, lexicon=not args.no_lexicon)
     log = _log(args.quiet or args.json)
     log(f"training on {', '.join(args.data or [api.DEFAULT_DATA])} ...")
     res = api.train(args.data, args.model, opts, args.schema, log=_log(args.quiet))
@@ -131,26 +131,33 @@ def _is_batch(path: Path | str, first_line: bytes, mode: str) -> bool:
 
 def _tag_batch_source(tagger: Tagger, writer: Writer, name: str, lines, args,
                       skipped: list[str]) -> None:
-    def checked(items: Iterator[BatchItem]) -> Iterator[BatchItem]:
-        for it in items:
-            if it.error is not None:
-                if not args.skip_invalid:
-                    raise DataError(f"{it.error} (use --skip-invalid to tag the rest)")
-                skipped.append(it.error)
-            yield it
+    def check(errors: Iterable[str]) -> None:
+        for e in errors:
+            if not args.skip_invalid:
+                raise DataError(f"{e} (use --skip-invalid to tag the rest)")
+            skipped.append(e)
 
     bar = _progress(None, "rec", name)
+    model_dir = str(args.model or api.default_model_dir())
     try:
-        items = checked(iter_batch(lines, name))
-        model_dir = str(args.model or api.default_model_dir())
         render = writer.renderer
-        results = tag_batch(tagger, items, args.explain, args.jobs, model_dir, args.trust,
-                            render=render)
-        for i, r in enumerate(results, 1):
-            if render:
-                writer.line(r)
-            else:
-                writer.record(name, i, r)
+        if render is not None:
+            for n, block, errors in render_batch(tagger, lines, name, render, args.jobs,
+                                                 model_dir, args.trust):
+                check(errors)
+                writer.line(block)
+                bar.update(n)
+            return
+
+        def checked(items: Iterator[BatchItem]) -> Iterator[BatchItem]:
+            for it in items:
+                if it.error is not None:
+                    check([it.error])
+                yield it
+
+        for i, t in enumerate(tag_batch(tagger, checked(iter_batch(lines, name)), args.explain,
+                                        args.jobs, model_dir, args.trust), 1):
+            writer.record(name, i, t)
             bar.update(1)
     finally:
         bar.close()
@@ -227,7 +234,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise DataError("--model needs --test (held-out data); without --model, "
                             "evaluate cross-validates training on --data")
         opts = TrainOptions(C=args.C, char_ngrams=False if args.no_char else None,
-                            seed=args.seed, fast=args.fast, jobs=args.jobs)
+                            seed=args.seed, fast=args.fast, jobs=args.jobs,
+                            lexicon=not args.no_lexicon)
         rep = api.evaluate(args.data, args.folds, opts, args.schema, log=log)
     if args.report:
         write_output_file(args.report, render(rep, _report_format(args.report)))
@@ -289,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="word n-grams only (smaller, faster model); by default character "
                              "n-grams are added for short texts (mean <= 500 characters) when "
                              "there are at most 8,000 records")
+        sp.add_argument("--no-lexicon", action="store_true",
+                        help="no sentiment-lexicon features; by default four features from "
+                             "VADER's word valences help stance on words the data lacks")
         sp.add_argument("--seed", type=int, default=0, help="random seed (folds, solvers)")
         sp.add_argument("--jobs", type=_positive, default=1,
                         help="parallel processes for fitting the per-topic models")
@@ -376,6 +387,16 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _unraisable(info: sys.UnraisableHookArgs) -> None:
+    """A KeyboardInterrupt raised inside a finaliser or weakref callback (where Python can only
+    print it and carry on) is delivered again a moment later, in ordinary code."""
+    if info.exc_type is KeyboardInterrupt:
+        signal.signal(signal.SIGALRM, _on_sigterm)
+        signal.setitimer(signal.ITIMER_REAL, 0.01)
+        return
+    sys.__unraisablehook__(info)
+
+
 def _silence_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -385,6 +406,7 @@ def _silence_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     signal.signal(signal.SIGTERM, _on_sigterm)
+    sys.unraisablehook = _unraisable
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8", errors="replace")

@@ -1,11 +1,11 @@
 """TF-IDF features: word 1-2-grams and character 2-5-grams of words, built for speed.
 
 The same features scikit-learn's ``TfidfVectorizer`` gives (sublinear tf, smoothed idf, L2
-norm per part), computed batch-wise: each text is tokenised once with one regular expression,
-word n-grams are looked up in a dict, and character n-grams come from a sparse product
-(documents x distinct words) @ (distinct words x character n-grams), so each distinct word is
-cut into n-grams once per batch (and cached across batches) instead of once per occurrence.
-Words unseen in training still contribute their character n-grams. Tokens longer than
+norm per part), computed a batch at a time with array operations: one regex pass tokenises
+the whole batch, tokens become ids of a token table, and character n-gram counts come from a
+sparse product (texts x tokens) @ (tokens x character n-grams), so each distinct word is cut
+into n-grams once per model (words unseen in training once per run) instead of once per
+occurrence. Unseen words still contribute their character n-grams. Tokens longer than
 ``MAX_CHAR_TOKEN`` characters get no character n-grams, so pathological input stays linear.
 """
 
@@ -15,14 +15,20 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import scipy.sparse as sp
 
 TOKEN = re.compile(r"\w+(?:'\w+)?")
+SEP = "\x00"  # joins the texts of a batch; a token of its own in BATCH_TOKEN
+SEP_ID = -2
+BATCH_TOKEN = re.compile(r"\w+(?:'\w+)?|\x00")
 CHAR_N = (2, 5)
 MAX_CHAR_TOKEN = 40
-CACHE_LIMIT = 200_000
+CACHE_LIMIT = 200_000  # words unseen in training whose n-grams are kept between batches
+PAIR = 1 << 32  # bigram key: first token id * PAIR + second token id
 
 
 def normalize(text: str) -> str:
@@ -36,6 +42,31 @@ def normalize(text: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     return TOKEN.findall(normalize(text))
+
+
+def batch_tokens(texts: Sequence[str]) -> list[str]:
+    """The tokens of ``texts`` in order, with ``SEP`` between consecutive texts.
+
+    Equal to ``tokenize`` text by text, done as one lower-casing and one regex pass over the
+    joined batch (the separator is not a word character, so no token spans two texts).
+    """
+    joined = SEP.join(texts)
+    if joined.count(SEP) == max(len(texts) - 1, 0):
+        return BATCH_TOKEN.findall(normalize(joined))
+    out: list[str] = []  # a text holds the separator itself: one text at a time
+    for i, t in enumerate(texts):
+        if i:
+            out.append(SEP)
+        out.extend(tokenize(t))
+    return out
+
+
+def tokenize_batch(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """All tokens of ``texts`` in order, and the index of the text each token comes from."""
+    flat = batch_tokens(texts)
+    is_sep = np.array([w == SEP for w in flat], dtype=bool)
+    keep = ~is_sep
+    return [w for w in flat if w != SEP], np.cumsum(is_sep)[keep]
 
 
 def word_ngrams(tokens: list[str]) -> list[str]:
@@ -80,11 +111,120 @@ def _tfidf(X: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     return X
 
 
+@dataclass
+class Counts:
+    """Raw counts of a batch of texts, before TF-IDF weighting."""
+
+    W: sp.csr_matrix  # texts x word n-grams
+    D: sp.csr_matrix | None  # texts x token-table rows (when character n-grams are used)
+    C: sp.csr_matrix | None  # texts x character n-grams (= D @ tables.chars)
+    lex: np.ndarray | None  # texts x 4 lexicon features, final values
+    tables: _Tables
+
+
+class _Tables:
+    """Token ids and lookup arrays for the batch path, built once from the vocabularies.
+
+    Every word of the vocabulary gets a token id; words met while tagging are appended to the
+    table (their character n-grams computed once), up to ``CACHE_LIMIT`` of them, after which
+    the appended part is dropped and starts again, so memory stays bounded on endless input.
+    """
+
+    def __init__(self, word_vocab: dict[str, int], char_vocab: dict[str, int] | None,
+                 lexicon: dict[str, float] | None = None) -> None:
+        words: set[str] = set(lexicon or ())
+        bigrams = []
+        for term, col in word_vocab.items():
+            parts = term.split(" ")
+            words.update(parts)
+            if len(parts) == 2:
+                bigrams.append((parts[0], parts[1], col))
+        self.tok = {w: i for i, w in enumerate(sorted(words))}
+        self.base = len(self.tok)
+        # token id -> unigram column, -1 if none; index ``base`` (and -1) is a -1 sentinel
+        self.uni_col = np.full(self.base + 1, -1, np.int64)
+        for w, i in self.tok.items():
+            self.uni_col[i] = word_vocab.get(w, -1)
+        keys = np.array([self.tok[a] * PAIR + self.tok[b] for a, b, _ in bigrams], np.int64)
+        order = np.argsort(keys, kind="stable")
+        self.bi_keys = keys[order]
+        self.bi_col = np.array([c for _, _, c in bigrams], np.int64)[order]
+        # token id -> lexicon valence; words appended later are not in the lexicon: 0
+        self.valence = np.zeros(self.base + 1, np.float32)
+        for w, v in (lexicon or {}).items():
+            self.valence[self.tok[w]] = v
+        self.char_vocab = char_vocab
+        self.chars = self._char_rows(list(self.tok)) if char_vocab is not None else None
+        self.extra: dict[str, int] = {}
+        self.generation = 0
+        self.tok[SEP] = SEP_ID  # after the tables above, which cover real words only
+
+    def _char_rows(self, words: list[str]) -> sp.csr_matrix:
+        """(words x character n-grams) counts."""
+        assert self.char_vocab is not None
+        get = self.char_vocab.get
+        ids = [[j for j in map(get, char_ngrams(w)) if j is not None] for w in words]
+        lens = np.fromiter(map(len, ids), np.int64, len(ids))
+        flat = np.fromiter((j for row in ids for j in row), np.int64, int(lens.sum()))
+        m = sp.csr_matrix((np.ones(len(flat), np.float32), flat,
+                           np.concatenate([[0], np.cumsum(lens)])),
+                          shape=(len(words), len(self.char_vocab)))
+        m.sum_duplicates()
+        return m
+
+    def ids(self, tokens: list[str]) -> np.ndarray:
+        """Token ids (``SEP_ID`` for the separator); unknown words get new ids when character
+        n-grams need them, else -1."""
+        tid = np.fromiter(map(self.tok.get, tokens, repeat(-1)), np.int64, len(tokens))
+        if self.chars is None:
+            return tid
+        unknown = np.flatnonzero(tid == -1)
+        if len(unknown):
+            if len(self.extra) > CACHE_LIMIT:
+                for w in self.extra:
+                    del self.tok[w]
+                self.extra.clear()
+                self.chars = self.chars[:self.base]
+                self.generation += 1  # rows past ``base`` now mean other words
+            new = list(dict.fromkeys([tokens[i] for i in unknown.tolist()]))
+            start = self.base + len(self.extra)
+            ids = dict(zip(new, range(start, start + len(new)), strict=True))
+            self.extra.update(ids)
+            self.tok.update(ids)
+            self.chars = sp.vstack([self.chars, self._char_rows(new)], format="csr")
+            tid[unknown] = [ids[tokens[i]] for i in unknown.tolist()]
+        return tid
+
+
+def sentiment_lexicon() -> dict[str, float]:
+    """VADER's valences (-4 to 4) of single words (Hutto and Gilbert, ICWSM 2014; MIT licence;
+    see ``classify/lexicon/README.md``). Read at training time and stored in the model."""
+    from importlib.resources import files
+
+    text = files("classify").joinpath("lexicon", "vader.tsv").read_text(encoding="utf-8")
+    lexicon: dict[str, float] = {}
+    for line in text.splitlines():
+        word, valence = line.split("\t")
+        lexicon[normalize(word)] = float(valence)
+    return lexicon
+
+
+LEXICON_SCALE = 0.25  # a strong word (valence 4) in a 16-word sentence weighs 0.25
+LEXICON_NAMES = ("<positive words>", "<negative words>", "<has positive word>",
+                 "<has negative word>")
+
+
 class Features:
-    """Word 1-2-gram TF-IDF, plus character 2-5-gram TF-IDF of words when ``char_ngrams``."""
+    """Word 1-2-gram TF-IDF, plus character 2-5-gram TF-IDF of words when ``char_ngrams``, plus
+    four sentiment-lexicon features when a ``lexicon`` is given: the summed positive and
+    negative valence of a text's words (divided by the square root of its length, and by 4
+    so a strong word weighs about 1), and whether it has any positive or negative word. They
+    carry evaluative words the training data never saw, which is what stance needs most."""
 
     def __init__(self, char_ngrams: bool = True, min_df: int = 1, max_df: float = 0.9,
-                 max_word_features: int = 400_000, max_char_features: int = 300_000) -> None:
+                 max_word_features: int = 400_000, max_char_features: int = 300_000,
+                 lexicon: dict[str, float] | None = None) -> None:
+        self.lexicon = lexicon
         self.use_char = char_ngrams
         self.min_df, self.max_df = min_df, max_df
         self.max_word_features, self.max_char_features = max_word_features, max_char_features
@@ -92,12 +232,17 @@ class Features:
         self.char_vocab: dict[str, int] = {}
         self.word_idf = np.zeros(0, np.float32)
         self.char_idf = np.zeros(0, np.float32)
-        self._cache: dict[str, np.ndarray] = {}
         self._names: np.ndarray | None = None
+        self._tab: _Tables | None = None
+
+    @property
+    def n_lexicon(self) -> int:
+        """Lexicon features, the last columns of every feature matrix."""
+        return len(LEXICON_NAMES) if self.lexicon else 0
 
     @property
     def n_features(self) -> int:
-        return len(self.word_vocab) + len(self.char_vocab)
+        return len(self.word_vocab) + len(self.char_vocab) + self.n_lexicon
 
     # ------------------------------------------------------------ fit
 
@@ -109,79 +254,78 @@ class Features:
             df.update(set(word_ngrams(tl)))
         self.word_vocab = _select(df, n, self.min_df, self.max_df, self.max_word_features)
         if self.use_char:
-            candidates: dict[str, int] = {}
-            words = sorted({w for tl in toks for w in tl})
-            for w in words:
-                for g in char_ngrams(w):
-                    candidates.setdefault(g, len(candidates))
-            C = self._char_counts(toks, candidates)
-            cdf = np.bincount(C.indices, minlength=len(candidates))
-            names = list(candidates)
-            self.char_vocab = _select(Counter({names[i]: int(c) for i, c in enumerate(cdf)}),
-                                      n, self.min_df, self.max_df, self.max_char_features)
-            self._cache = {}
-        self.word_idf = np.ones(len(self.word_vocab), np.float32)
-        self.char_idf = np.ones(len(self.char_vocab), np.float32)
-        W, C = self._counts(toks)
-        self.word_idf = _idf(np.bincount(W.indices, minlength=W.shape[1]), n)
-        if self.use_char:
-            self.char_idf = _idf(np.bincount(C.indices, minlength=C.shape[1]), n)
-        return self._combine(W, C)
+            cdf: Counter = Counter()
+            grams = {w: set(char_ngrams(w)) for w in {w for tl in toks for w in tl}}
+            for tl in toks:
+                cdf.update(set().union(*(grams[w] for w in set(tl))))
+            self.char_vocab = _select(cdf, n, self.min_df, self.max_df, self.max_char_features)
+        self._tab = None
+        c = self.counts(texts)
+        self.word_idf = _idf(np.bincount(c.W.indices, minlength=c.W.shape[1]), n)
+        if c.C is not None:
+            self.char_idf = _idf(np.bincount(c.C.indices, minlength=c.C.shape[1]), n)
+        return self.combine(c)
 
     # ------------------------------------------------------------ transform
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        return self._combine(*self._counts([tokenize(t) for t in texts]))
+        return self.combine(self.counts(texts))
 
-    def _combine(self, W: sp.csr_matrix, C: sp.csr_matrix | None) -> sp.csr_matrix:
-        W = _tfidf(W, self.word_idf)
-        if C is None:
-            return W
-        C = _tfidf(C, self.char_idf)
-        return sp.hstack([W, C], format="csr", dtype=np.float32)
+    def counts(self, texts: Sequence[str]) -> Counts:
+        """Raw counts of a batch (see ``Counts``).
 
-    def _counts(self, toks: list[list[str]]) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
-        vocab = self.word_vocab
-        get = vocab.get
-        rows: list[int] = []
-        cols: list[int] = []
-        for i, tl in enumerate(toks):
-            ids = [j for j in map(get, word_ngrams(tl)) if j is not None]
-            cols.extend(ids)
-            rows.extend([i] * len(ids))
-        W = sp.csr_matrix((np.ones(len(cols), np.float32), (np.array(rows, np.int64),
-                                                              np.array(cols, np.int64))),
-                          shape=(len(toks), len(vocab)), dtype=np.float32)
-        C = self._char_counts(toks, self.char_vocab) if self.use_char else None
-        return W, C
+        One regex pass over the batch; tokens become ids of a token table, unigram columns
+        are an array lookup, bigram columns a binary search among sorted id pairs, and
+        character n-gram counts are (texts x tokens) @ (tokens x n-grams).
+        """
+        if self._tab is None:
+            self._tab = _Tables(self.word_vocab, self.char_vocab if self.use_char else None,
+                                self.lexicon)
+        tab = self._tab
+        n = len(texts)
+        tid = tab.ids(batch_tokens(texts))
+        is_sep = tid == SEP_ID
+        rows = np.cumsum(is_sep)
+        keep = ~is_sep
+        tid, rows = tid[keep], rows[keep]
+        uni = tab.uni_col[np.clip(tid, -1, tab.base)]
+        keep = uni >= 0
+        r_parts, c_parts = [rows[keep]], [uni[keep]]
+        if len(tid) > 1 and len(tab.bi_keys):
+            a, b = tid[:-1], tid[1:]
+            ok = (a >= 0) & (a < tab.base) & (b >= 0) & (b < tab.base) & (rows[:-1] == rows[1:])
+            keys = a[ok] * PAIR + b[ok]
+            pos = np.minimum(np.searchsorted(tab.bi_keys, keys), len(tab.bi_keys) - 1)
+            hit = tab.bi_keys[pos] == keys
+            r_parts.append(rows[:-1][ok][hit])
+            c_parts.append(tab.bi_col[pos[hit]])
+        r, c = np.concatenate(r_parts), np.concatenate(c_parts)
+        W = sp.csr_matrix((np.ones(len(c), np.float32), (r, c)),
+                          shape=(n, len(self.word_vocab)), dtype=np.float32)
+        lex = None
+        if self.lexicon:
+            v = tab.valence[np.clip(tid, -1, tab.base)]
+            pos = np.bincount(rows, np.maximum(v, 0), minlength=n)
+            neg = np.bincount(rows, np.maximum(-v, 0), minlength=n)
+            scale = LEXICON_SCALE / np.sqrt(np.maximum(np.bincount(rows, minlength=n), 1))
+            lex = np.column_stack([pos * scale, neg * scale, pos > 0, neg > 0]
+                                  ).astype(np.float32)
+        if tab.chars is None:
+            return Counts(W, None, None, lex, tab)
+        D = sp.csr_matrix((np.ones(len(tid), np.float32), (rows, tid)),
+                          shape=(n, tab.chars.shape[0]), dtype=np.float32)
+        return Counts(W, D, (D @ tab.chars).tocsr(), lex, tab)
 
-    def _char_counts(self, toks: list[list[str]], vocab: dict[str, int]) -> sp.csr_matrix:
-        """(documents x char n-grams) counts = (docs x distinct words) @ (words x n-grams)."""
-        local: dict[str, int] = {}
-        occ = [local.setdefault(w, len(local)) for tl in toks for w in tl]
-        lens = np.fromiter((len(tl) for tl in toks), np.int64, len(toks))
-        D = sp.csr_matrix((np.ones(len(occ), np.float32), np.array(occ, np.int64),
-                           np.concatenate([[0], np.cumsum(lens)])),
-                          shape=(len(toks), len(local)))
-        cache = self._cache if vocab is self.char_vocab else {}
-        if len(cache) > CACHE_LIMIT:
-            cache.clear()
-        get = vocab.get
-        arrays = []
-        for w in local:
-            ids = cache.get(w)
-            if ids is None:
-                ids = np.array([j for j in map(get, char_ngrams(w)) if j is not None],
-                               np.int64)
-                if cache is self._cache:
-                    cache[w] = ids
-            arrays.append(ids)
-        tl_lens = np.fromiter((len(a) for a in arrays), np.int64, len(arrays))
-        indices = np.concatenate(arrays) if arrays else np.zeros(0, np.int64)
-        T = sp.csr_matrix((np.ones(len(indices), np.float32), indices,
-                           np.concatenate([[0], np.cumsum(tl_lens)])),
-                          shape=(len(local), len(vocab)))
-        return (D @ T).tocsr()
+    def combine(self, c: Counts) -> sp.csr_matrix:
+        """The feature matrix: TF-IDF of each n-gram part, then the lexicon features."""
+        parts = [_tfidf(c.W, self.word_idf)]
+        if c.C is not None:
+            parts.append(_tfidf(c.C, self.char_idf))
+        if c.lex is not None:
+            parts.append(sp.csr_matrix(c.lex))
+        if len(parts) == 1:
+            return parts[0]
+        return sp.hstack(parts, format="csr", dtype=np.float32)
 
     # ------------------------------------------------------------ explanations
 
@@ -190,15 +334,16 @@ class Features:
         if self._names is None:
             words = sorted(self.word_vocab, key=self.word_vocab.__getitem__)
             chars = [f"«{g}»" for g in sorted(self.char_vocab, key=self.char_vocab.__getitem__)]
-            self._names = np.array(words + chars, dtype=object)
+            lex = list(LEXICON_NAMES) if self.lexicon else []
+            self._names = np.array(words + chars + lex, dtype=object)
         return self._names
 
     def __getstate__(self) -> dict:
         # Vocabularies are stored as newline-joined terms in id order: unpickling one string
         # and rebuilding the dict is far faster than unpickling a dict of 10^5 entries.
         state = self.__dict__.copy()
-        state["_cache"] = {}
         state["_names"] = None
+        state["_tab"] = None
         for key in ("word_vocab", "char_vocab"):
             vocab = state[key]
             state[key] = "\n".join(sorted(vocab, key=vocab.__getitem__))
@@ -209,4 +354,7 @@ class Features:
             terms = state[key]
             state[key] = dict(zip(terms.split("\n"), range(terms.count("\n") + 1),
                                   strict=True)) if terms else {}
+        state.pop("_cache", None)  # models saved before the batch path
+        state.setdefault("lexicon", None)
+        state.setdefault("_tab", None)
         self.__dict__.update(state)

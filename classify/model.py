@@ -32,7 +32,7 @@ import scipy.sparse as sp
 
 from .data import Record
 from .errors import DataError
-from .features import Features
+from .features import Counts, Features, _tfidf, sentiment_lexicon
 
 TOPIC_C_GRID = (2.0, 8.0, 32.0)
 STANCE_C_GRID = (1.0, 4.0, 16.0)
@@ -60,6 +60,7 @@ class TrainOptions:
     fast: bool = False  # no C search, 2-fold threshold tuning on a subsample
     max_cv_records: int = 5000
     jobs: int = 1
+    lexicon: bool = True  # sentiment-lexicon features (see features.Features)
 
 
 # ---------------------------------------------------------------- linear parts
@@ -76,7 +77,11 @@ class TopicModel:
     C: float = DEFAULT_C
 
     def proba(self, X: sp.csr_matrix) -> np.ndarray:
-        z = np.asarray(X @ self.coef.T) + self.intercept
+        return self.proba_of(np.asarray(X @ self.coef.T) + self.intercept)
+
+    @staticmethod
+    def proba_of(z: np.ndarray) -> np.ndarray:
+        """Probabilities from linear scores (intercept included)."""
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
     def decide(self, P: np.ndarray) -> np.ndarray:
@@ -92,8 +97,11 @@ class StanceModel:
     class_weight: str | None = None
 
     def proba(self, X: sp.csr_matrix) -> np.ndarray:
+        return self.proba_of(np.asarray(X @ self.coef.T) + self.intercept)
+
+    @staticmethod
+    def proba_of(z: np.ndarray) -> np.ndarray:
         """One-vs-rest logistic probabilities, normalised to sum to one."""
-        z = np.asarray(X @ self.coef.T) + self.intercept
         p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
         return p / p.sum(axis=1, keepdims=True)
 
@@ -104,9 +112,32 @@ class Model:
     topics: TopicModel | None
     stance: StanceModel | None
     info: dict = field(default_factory=dict)
+    _scorer: _Scorer | None = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_scorer": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update({"_scorer": None, **state, **{"_scorer": None}})
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         return self.features.transform(list(texts))
+
+    def scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Linear scores (topics, stance), equal to ``X @ coef.T + intercept`` of each part.
+
+        The fast path of tagging: the character n-gram part is never weighted into a matrix.
+        With counts c_g and idf_g, its TF-IDF value is (1 + log c_g) idf_g / norm, and
+        1 + log c = c - (c - 1 - log c), where the second term is zero unless c >= 2. So its
+        score is (D @ S - R @ Wc) / norm: D counts each text's words, S holds each word's
+        summed n-gram weights (computed once per word), and R has entries only for n-grams
+        repeated within a text. That is a few words per text instead of a hundred n-grams.
+        """
+        if self._scorer is None:
+            self._scorer = _Scorer(self)
+        z = self._scorer(self.features.counts(list(texts)))
+        k = len(self.topics.labels) if self.topics is not None else 0
+        return z[:, :k], z[:, k:]
 
     def explain(self, X_row: sp.csr_matrix, part: str, label: int, k: int = 3) -> list[str]:
         """The k features that push row ``X_row`` most toward ``label`` (weight x value)."""
@@ -117,6 +148,68 @@ class Model:
         order = np.argsort(-contrib)[:k]
         names = self.features.names
         return [str(names[X_row.indices[i]]) for i in order if contrib[i] > 0]
+
+
+class _Scorer:
+    """Linear scores straight from raw counts: see ``Model.scores``."""
+
+    def __init__(self, model: Model) -> None:
+        f = self.features = model.features
+        parts = [m for m in (model.topics, model.stance) if m is not None]
+        coef = np.vstack([m.coef for m in parts]).T.astype(np.float32)  # (V, K)
+        nw = len(f.word_vocab)
+        nc = len(f.char_vocab) if f.use_char else 0
+        self.word = np.ascontiguousarray(coef[:nw])
+        self.char = np.ascontiguousarray(coef[nw:nw + nc] * f.char_idf[:, None])
+        self.lex = np.ascontiguousarray(coef[nw + nc:])
+        self.bias = np.concatenate([m.intercept for m in parts])
+        # per row of tables.chars: the word's summed n-gram weights S, and q (last column)
+        self.per_word = np.zeros((0, coef.shape[1] + 1), np.float32)
+        self.generation = -1
+
+    def __call__(self, c: Counts) -> np.ndarray:
+        f = self.features
+        z = np.asarray(_tfidf(c.W, f.word_idf) @ self.word, dtype=np.float64)
+        if c.C is not None and c.D is not None:
+            z += self._char_part(c)
+        if c.lex is not None:
+            z += c.lex @ self.lex
+        return z + self.bias
+
+    def _char_part(self, c: Counts) -> np.ndarray:
+        """(D @ S - R @ Wc) / norm, where the squared norm, sum of ((1 + log c) idf)^2, is
+        likewise D @ q (q: each word's sum of c idf^2) plus a correction for repeats."""
+        idf = self.features.char_idf
+        tab = c.tables
+        if self.generation != tab.generation:  # appended words were dropped
+            self.per_word = self.per_word[:tab.base]
+            self.generation = tab.generation
+        have = self.per_word.shape[0]
+        if have < tab.chars.shape[0]:
+            new = tab.chars[have:]
+            self.per_word = np.vstack([self.per_word, np.column_stack([
+                np.asarray(new @ self.char), np.asarray(new @ (idf.astype(np.float64) ** 2))
+            ]).astype(np.float32)])
+        k = self.per_word.shape[1] - 1
+        both = np.asarray(c.D @ self.per_word, dtype=np.float64)
+        raw, sq = both[:, :k], both[:, k]
+        C = c.C
+        assert C is not None
+        n = C.shape[0]
+        rep = np.flatnonzero(C.data > 1)
+        if len(rep):
+            cnt = C.data[rep].astype(np.float64)
+            tf = 1.0 + np.log(cnt)
+            cols = C.indices[rep]
+            rows = np.searchsorted(C.indptr, rep, side="right") - 1
+            sq += np.bincount(rows, (tf * tf - cnt) * idf[cols].astype(np.float64) ** 2,
+                              minlength=n)
+            R = sp.csr_matrix((cnt - tf, cols, np.concatenate(
+                [[0], np.cumsum(np.bincount(rows, minlength=n))])), shape=C.shape)
+            raw -= R @ self.char
+        norm = np.sqrt(np.maximum(sq, 0.0))
+        norm[norm < 1e-12] = 1.0
+        return raw / norm[:, None]
 
 
 def decide_topics(P: np.ndarray, thresholds: np.ndarray, min_topics: int,
@@ -355,7 +448,8 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
     if char is None:
         mean_chars = sum(len(r.text) for r in records) / len(records)
         char = len(records) <= CHAR_MAX_RECORDS and mean_chars <= CHAR_MAX_MEAN_CHARS
-    features = Features(char, min_df=2 if len(records) >= 2000 else 1)
+    features = Features(char, min_df=2 if len(records) >= 2000 else 1,
+                        lexicon=sentiment_lexicon() if opts.lexicon else None)
     X = features.fit_transform([r.text for r in records])
     log(f"features: {X.shape[1]:,} n-grams ({'words and characters' if char else 'words'}) "
         f"from {len(records):,} records"
@@ -364,11 +458,17 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
     info: dict = {}
     topics = stance = None
     if topic_recs:
-        Xt = X[[row[id(r)] for r in topic_recs]]
+        # Topics see the n-grams only: the lexicon features are for stance, and as weak
+        # topic cues ("has a negative word") they only add false positives.
+        n_grams = X.shape[1] - features.n_lexicon
+        Xt = X[[row[id(r)] for r in topic_recs]][:, :n_grams]
         topics, info["topics"] = train_topics(Xt, topic_recs, topic_labels, opts, log)
+        topics.coef = np.hstack([topics.coef, np.zeros((len(topic_labels), features.n_lexicon),
+                                                       np.float32)])
     if stance_recs:
         Xs = X[[row[id(r)] for r in stance_recs]]
         stance, info["stance"] = train_stance(Xs, stance_recs, stance_labels, opts, log)
-    info["features"] = {"char_ngrams": char, "n_features": int(X.shape[1]),
+    info["features"] = {"char_ngrams": char, "lexicon": opts.lexicon,
+                        "n_features": int(X.shape[1]),
                         "solver": "sgd" if len(records) > SGD_MIN_RECORDS else "liblinear"}
     return Model(features=features, topics=topics, stance=stance, info=info)

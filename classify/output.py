@@ -7,7 +7,9 @@ import json
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import TextIO
 
-from .tagging import ArticleTags, Tags
+import numpy as np
+
+from .tagging import ArticleTags, Chunk, Scores, Tags
 
 FORMATS = ("text", "json", "jsonl", "csv")
 
@@ -27,31 +29,89 @@ def _key(name: str) -> str:
     return lit
 
 
-_TEMPLATES: dict[tuple[str, ...], str] = {}
+_FRAGMENTS: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
+_NUMBERS: np.ndarray | None = None
 
 
-def _json_map(scores: dict[str, float]) -> str:
-    """The inside of a JSON object of label -> score, via one cached %-template per label set."""
-    keys = tuple(scores)
-    template = _TEMPLATES.get(keys)
-    if template is None:
-        template = _TEMPLATES[keys] = ",".join(_key(k).replace("%", "%%") + ":%r"
-                                               for k in keys)
-    return template % tuple(scores.values())
+def _numbers() -> np.ndarray:
+    """repr of every score rounded to 4 decimals, "0.0" ... "1.0", indexed by score x 10^4."""
+    global _NUMBERS
+    if _NUMBERS is None:
+        _NUMBERS = np.array([repr(i / 10_000) for i in range(10_001)], dtype=object)
+    return _NUMBERS
 
 
-def record_jsonl(t: Tags) -> str:
-    """``json.dumps(t.record())`` plus newline, formatted directly (the hot path of batches)."""
-    rid = "null" if t.id is None else encode_basestring(t.id)
-    stance = "null" if t.stance is None else _key(t.stance)
-    topics = ",".join([_key(x) for x in t.topics])
-    return (f'{{"id":{rid},"topics":[{topics}],"topic_scores":{{{_json_map(t.topic_scores)}}},'
-            f'"stance":{stance},"stance_scores":{{{_json_map(t.stance_scores)}}}}}\n')
+def _record_fragments(topic_labels: list[str], stance_labels: list[str]) -> list[str]:
+    """The constant pieces of a JSONL record of this label set, between its values (cached)."""
+    key = (tuple(topic_labels), tuple(stance_labels))
+    frags = _FRAGMENTS.get(key)
+    if frags is None:
+        frags = ['{"id":', ',"topics":[', '],"topic_scores":{']
+        for i, lab in enumerate(topic_labels):
+            frags[-1] += ("," if i else "") + _key(lab) + ":"
+            frags.append("")
+        frags[-1] += '},"stance":'
+        frags.append(',"stance_scores":{')
+        for i, lab in enumerate(stance_labels):
+            frags[-1] += ("," if i else "") + _key(lab) + ":"
+            frags.append("")
+        frags[-1] += "}}\n"
+        _FRAGMENTS[key] = frags
+    return frags
+
+
+def _topic_lists(scores: Scores) -> np.ndarray:
+    """The inside of each row's JSON list of chosen topics (highest score first)."""
+    n = len(scores.P)
+    out = np.full(n, "", dtype=object)
+    if not n or not scores.D.shape[1]:
+        return out
+    lits = np.array([_key(x) for x in scores.topic_labels], dtype=object)
+    counts = scores.D.sum(axis=1)
+    one = counts == 1
+    out[one] = lits[np.argmax(scores.D[one], axis=1)]
+    many = np.flatnonzero(counts > 1)
+    if len(many):
+        sub = Scores(scores.topic_labels, [], scores.P[many], scores.D[many], scores.S[:0])
+        out[many] = [",".join(lits[row].tolist()) for row in sub.chosen()]
+    return out
+
+
+def jsonl_block(chunk: Chunk, scores: Scores) -> str:
+    """The JSONL lines of a chunk of records, rendered straight from its score arrays.
+
+    Equal, line for line, to ``jsonl_line`` of each record's ``Tags``: scores are rounded to
+    4 decimals the same way (``np.round``) and written as Python's shortest repr, which is
+    what ``json.dumps`` writes. The values and the constant pieces between them are laid out
+    in one object array and joined once. Invalid records get their ``error`` line.
+    """
+    tl, sl = scores.topic_labels, scores.stance_labels
+    n, L = len(scores.P), len(tl)
+    frags = _record_fragments(tl, sl)
+    cells = np.empty((n, 2 * len(frags) - 1), dtype=object)
+    cells[:, 0::2] = frags
+    cells[:, 1] = ["null" if i is None else encode_basestring(i) for i in chunk.ids]
+    cells[:, 3] = _topic_lists(scores)
+    nums = _numbers()
+    cells[:, 5:5 + 2 * L:2] = nums[np.rint(scores.P * 10_000).astype(np.intp)]
+    if sl:
+        cells[:, 5 + 2 * L] = np.array([_key(x) for x in sl], dtype=object)[
+            np.argmax(scores.S, axis=1)]
+    else:
+        cells[:, 5 + 2 * L] = "null"
+    cells[:, 7 + 2 * L::2] = nums[np.rint(scores.S * 10_000).astype(np.intp)]
+    if not chunk.invalid:
+        return "".join(cells.ravel().tolist())
+    lines = ["".join(row) for row in cells.tolist()]
+    for pos, it in chunk.invalid:  # positions ascend, so earlier inserts stay in place
+        lines.insert(pos, jsonl_line(Tags(text="", topics=[], topic_scores={}, stance=None,
+                                          stance_scores={}, id=it.id, error=it.error)))
+    return "".join(lines)
 
 
 def jsonl_line(t: Tags) -> str:
     """One output line of a batch in the JSONL contract (with 'error' for a skipped record)."""
-    return record_jsonl(t) if not t.error else _dumps(t.record()) + "\n"
+    return _dumps(t.record()) + "\n"
 
 
 def sentence_dict(article: str, index: int, t: Tags, explain: bool) -> dict:
@@ -126,16 +186,15 @@ class Writer:
 
     @property
     def renderer(self):  # noqa: ANN201 - a module-level function, picklable for workers
-        """A function Tags -> output line that worker processes can apply, or None."""
-        return jsonl_line if self.fmt == "jsonl" and not self.explain else None
+        """A function (items, scores) -> text that renders whole batches, or None."""
+        return jsonl_block if self.fmt == "jsonl" and not self.explain else None
 
     def line(self, text: str) -> None:
         self.out.write(text)
 
     def record(self, name: str, index: int, t: Tags) -> None:
         if self.fmt == "jsonl":
-            self.out.write(jsonl_line(t) if not self.explain
-                           else _dumps(t.record(self.explain)) + "\n")
+            self.out.write(_dumps(t.record(self.explain)) + "\n")
         elif self.fmt == "json":
             self._json_item(t.record(self.explain))
         elif self.fmt == "csv":

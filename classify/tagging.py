@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from .data import decode_bytes
 from .errors import DataError
@@ -76,6 +77,33 @@ class ArticleTags:
         return asdict(self)
 
 
+@dataclass
+class Scores:
+    """A batch's scores as arrays: what every output format is rendered from."""
+
+    topic_labels: list[str]
+    stance_labels: list[str]
+    P: np.ndarray  # (n, topics) probabilities
+    D: np.ndarray  # (n, topics) decisions
+    S: np.ndarray  # (n, stance classes) probabilities, rows sum to one
+    X: sp.csr_matrix | None = None  # the features, kept for explanations
+
+    def chosen(self) -> list[list[int]]:
+        """Each row's chosen topics, highest score first."""
+        n = len(self.P)
+        counts = self.D.sum(axis=1)
+        most = int(counts.max()) if n and self.D.shape[1] else 0
+        if most == 0:
+            return [[] for _ in range(n)]
+        order = np.argsort(-np.where(self.D, self.P, -1.0), axis=1, kind="stable")[:, :most]
+        return [row[:c] for row, c in zip(order.tolist(), counts.tolist(), strict=True)]
+
+    def stance_index(self) -> list[int | None]:
+        if not self.S.shape[1]:
+            return [None] * len(self.S)
+        return np.argmax(self.S, axis=1).tolist()
+
+
 def _round(x: float) -> float:
     return round(float(x), 4)
 
@@ -100,39 +128,47 @@ class Tagger:
     def stance_labels(self) -> list[str]:
         return self.model.stance.labels if self.model.stance else []
 
+    def score_texts(self, texts: Sequence[str], keep_features: bool = False) -> Scores:
+        """Scores and decisions for each text as one unit, as arrays."""
+        m = self.model
+        n = len(texts)
+        X = m.transform(texts) if keep_features else None
+        if X is not None:
+            zt = X @ m.topics.coef.T + m.topics.intercept if m.topics else None
+            zs = X @ m.stance.coef.T + m.stance.intercept if m.stance else None
+        else:
+            zt, zs = m.scores(texts)
+        if m.topics is not None:
+            P = m.topics.proba_of(np.asarray(zt))
+            D = m.topics.decide(P)
+        else:
+            P = np.zeros((n, 0))
+            D = P.astype(bool)
+        S = m.stance.proba_of(np.asarray(zs)) if m.stance is not None else np.zeros((n, 0))
+        return Scores(self.topic_labels, self.stance_labels, P, D, S, X)
+
     def tag_texts(self, texts: Sequence[str], explain: bool = False) -> list[Tags]:
         """Tag each text as one unit."""
         if not texts:
             return []
-        X = self.model.transform(texts)
-        m = self.model
-        if m.topics is not None:
-            P = m.topics.proba(X)
-            D = m.topics.decide(P)
-        else:
-            P = np.zeros((len(texts), 0))
-            D = P.astype(bool)
-        S = m.stance.proba(X) if m.stance is not None else np.zeros((len(texts), 0))
-        tl, sl = self.topic_labels, self.stance_labels
-        P_list = np.round(P, 4).tolist()
-        S_list = np.round(S, 4).tolist()
-        stance_idx = np.argmax(S, axis=1).tolist() if S.shape[1] else [None] * len(texts)
+        sc = self.score_texts(texts, keep_features=explain)
+        tl, sl = sc.topic_labels, sc.stance_labels
+        P_list = np.round(sc.P, 4).tolist()
+        S_list = np.round(sc.S, 4).tolist()
         out = []
-        for i, text in enumerate(texts):
-            p_row = P_list[i]
-            chosen = sorted(np.flatnonzero(D[i]).tolist(), key=lambda j: -p_row[j]) \
-                if D.shape[1] else []
-            stance_i = stance_idx[i]
+        for i, (text, chosen, stance_i) in enumerate(zip(texts, sc.chosen(), sc.stance_index(),
+                                                         strict=True)):
             why: dict[str, list[str]] = {}
             if explain:
-                row = X[i]
+                assert sc.X is not None
+                row = sc.X[i]
                 for j in chosen:
-                    why[tl[j]] = m.explain(row, "topics", j)
+                    why[tl[j]] = self.model.explain(row, "topics", j)
                 if stance_i is not None:
-                    why[sl[stance_i]] = m.explain(row, "stance", stance_i)
+                    why[sl[stance_i]] = self.model.explain(row, "stance", stance_i)
             out.append(Tags(
                 text=text, topics=[tl[j] for j in chosen],
-                topic_scores=dict(zip(tl, p_row, strict=True)),
+                topic_scores=dict(zip(tl, P_list[i], strict=True)),
                 stance=sl[stance_i] if stance_i is not None else None,
                 stance_scores=dict(zip(sl, S_list[i], strict=True)), why=why))
         return out
@@ -182,22 +218,32 @@ class BatchItem:
     error: str | None = None
 
 
-def iter_batch(lines: Iterable[bytes], name: str, chunk: int = BATCH) -> Iterator[BatchItem]:
-    """Decode a JSONL batch; invalid lines become items with an error naming the line.
+Lines = list[tuple[int, bytes]]  # (line number, raw line) of a batch file, blank lines left out
 
-    Lines are parsed ``chunk`` at a time with one ``json.loads`` call (much faster than one call
-    per line); a chunk that fails to parse that way is parsed line by line for exact errors.
-    """
-    buf: list[tuple[int, bytes]] = []
+
+def line_chunks(lines: Iterable[bytes], chunk: int = BATCH) -> Iterator[Lines]:
+    """Number the lines of a JSONL batch (a UTF-8 BOM dropped) in chunks of ``chunk``."""
+    buf: Lines = []
     for lineno, raw in enumerate(lines, 1):
         if lineno == 1:
             raw = raw.removeprefix(b"\xef\xbb\xbf")
         if raw.strip():
             buf.append((lineno, raw))
         if len(buf) >= chunk:
-            yield from _parse_chunk(buf, name)
+            yield buf
             buf = []
-    yield from _parse_chunk(buf, name)
+    if buf:
+        yield buf
+
+
+def iter_batch(lines: Iterable[bytes], name: str, chunk: int = BATCH) -> Iterator[BatchItem]:
+    """Decode a JSONL batch; invalid lines become items with an error naming the line.
+
+    Lines are parsed ``chunk`` at a time with one ``json.loads`` call (much faster than one call
+    per line); a chunk that fails to parse that way is parsed line by line for exact errors.
+    """
+    for buf in line_chunks(lines, chunk):
+        yield from _parse_chunk(buf, name)
 
 
 def _parse_chunk(buf: list[tuple[int, bytes]], name: str) -> list[BatchItem]:
@@ -239,7 +285,7 @@ def batch_item(obj: object, where: str) -> BatchItem:
     return BatchItem(where, rid, text)
 
 
-def _tag_items(tagger: Tagger, items: list[BatchItem], explain: bool) -> list[Tags]:
+def _tag_chunk(tagger: Tagger, items: list[BatchItem], explain: bool) -> list[Tags]:
     good = [it for it in items if it.error is None]
     tagged = iter(tagger.tag_texts([it.text or "" for it in good], explain))
     out = []
@@ -254,22 +300,67 @@ def _tag_items(tagger: Tagger, items: list[BatchItem], explain: bool) -> list[Ta
     return out
 
 
+@dataclass
+class Chunk:
+    """The records of a chunk of a batch file: ids and texts of the valid ones, in order, and
+    the invalid ones with their positions in the chunk."""
+
+    ids: list[str | None]
+    texts: list[str]
+    invalid: list[tuple[int, BatchItem]]
+
+    def __len__(self) -> int:
+        return len(self.ids) + len(self.invalid)
+
+    @classmethod
+    def of(cls, items: list[BatchItem]) -> Chunk:
+        good = [it for it in items if it.error is None]
+        return cls([it.id for it in good], [it.text or "" for it in good],
+                   [(i, it) for i, it in enumerate(items) if it.error is not None])
+
+    @classmethod
+    def parse(cls, lines: Lines, name: str) -> Chunk:
+        """Like ``_parse_chunk``, without an object per record when every record is valid."""
+        try:
+            objs = json.loads(b"[" + b",".join(raw for _, raw in lines) + b"]")
+        except (ValueError, UnicodeDecodeError):
+            objs = None
+        if objs is not None and len(objs) == len(lines):
+            texts = [o.get("text") if type(o) is dict else None for o in objs]
+            if all([type(t) is str and t and not t.isspace() for t in texts]):
+                ids = [o.get("id") for o in objs]
+                return cls([i if i is None or type(i) is str else str(i) for i in ids],
+                           texts, [])
+        return cls.of(_parse_chunk(lines, name))
+
+
+Render = Callable[[Chunk, Scores], str]
+
+
+def _render_chunk(tagger: Tagger, lines: Lines, arg: tuple[str, Render]
+                  ) -> tuple[int, str, list[str]]:
+    name, render = arg
+    chunk = Chunk.parse(lines, name)
+    errors = [it.error or "" for _, it in chunk.invalid]
+    return len(chunk), render(chunk, tagger.score_texts(chunk.texts)), errors
+
+
 _WORKER: Tagger | None = None
 
 
 def _init_worker(model_dir: str, trust: bool) -> None:
     global _WORKER
+    if _WORKER is not None:  # forked from the parent, which set it: already loaded
+        return
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _WORKER = Tagger.load(model_dir, trust=trust)
 
 
-def _worker_tag(items: list[BatchItem], explain: bool,
-                render: Callable[[Tags], str] | None) -> list:
+def _in_worker(fn: Callable, chunk: list, arg: object) -> object:
     assert _WORKER is not None
-    tags = _tag_items(_WORKER, items, explain)
-    return [render(t) for t in tags] if render else tags
+    return fn(_WORKER, chunk, arg)
 
 
 def _chunks(items: Iterable[BatchItem], size: int) -> Iterator[list[BatchItem]]:
@@ -283,29 +374,51 @@ def _chunks(items: Iterable[BatchItem], size: int) -> Iterator[list[BatchItem]]:
         yield chunk
 
 
-def tag_batch(tagger: Tagger, items: Iterable[BatchItem], explain: bool = False,
-              jobs: int = 1, model_dir: str | None = None, trust: bool = False,
-              batch_size: int = BATCH, render: Callable[[Tags], str] | None = None
-              ) -> Iterator:
-    """Tag records in input order, streaming in batches (memory stays flat).
+def _map_chunks(tagger: Tagger, chunks: Iterable[list], fn: Callable, arg: object,
+                jobs: int, model_dir: str | None, trust: bool) -> Iterator:
+    """``fn(tagger, chunk, arg)`` for each chunk, in order.
 
-    Yields ``Tags``, or ``render(tags)`` when a (picklable, module-level) ``render`` is given.
-    With ``jobs > 1`` batches go to worker processes (each loads the model from
-    ``model_dir``, and renders there, so the parent only reads and writes); at most
-    ``2 * jobs`` batches are in flight at once.
+    With ``jobs > 1`` chunks go to worker processes (each loads the model from ``model_dir``);
+    at most ``2 * jobs`` chunks are in flight at once, so memory stays flat.
     """
-    chunks = _chunks(items, batch_size)
     if jobs <= 1 or model_dir is None:
         for chunk in chunks:
-            tags = _tag_items(tagger, chunk, explain)
-            yield from (map(render, tags) if render else tags)
+            yield fn(tagger, chunk, arg)
         return
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
-                             initargs=(model_dir, trust)) as pool:
-        pending: list[Future] = []
-        for chunk in chunks:
-            pending.append(pool.submit(_worker_tag, chunk, explain, render))
-            if len(pending) >= 2 * jobs:
-                yield from pending.pop(0).result()
-        for fut in pending:
-            yield from fut.result()
+    global _WORKER
+    _WORKER = tagger  # forked workers (started lazily) inherit it; others load model_dir
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+                                 initargs=(model_dir, trust)) as pool:
+            pending: list[Future] = []
+            for chunk in chunks:
+                pending.append(pool.submit(_in_worker, fn, chunk, arg))
+                if len(pending) >= 2 * jobs:
+                    yield pending.pop(0).result()
+            for fut in pending:
+                yield fut.result()
+    finally:
+        _WORKER = None
+
+
+def tag_batch(tagger: Tagger, items: Iterable[BatchItem], explain: bool = False,
+              jobs: int = 1, model_dir: str | None = None, trust: bool = False,
+              batch_size: int = BATCH) -> Iterator[Tags]:
+    """Tag records in input order, streaming in batches (memory stays flat)."""
+    for tags in _map_chunks(tagger, _chunks(items, batch_size), _tag_chunk, explain, jobs,
+                            model_dir, trust):
+        yield from tags
+
+
+def render_batch(tagger: Tagger, lines: Iterable[bytes], name: str, render: Render,
+                 jobs: int = 1, model_dir: str | None = None, trust: bool = False,
+                 batch_size: int = BATCH) -> Iterator[tuple[int, str, list[str]]]:
+    """Tag the raw lines of a JSONL batch file and render each chunk to text straight from its
+    score arrays with ``render(items, scores)`` (module-level, so workers can run it).
+
+    Yields (records in the chunk, text, errors of its invalid records); invalid records are in
+    the text as ``error`` lines. With ``jobs > 1`` the workers parse, tag and render, so the
+    parent only reads and writes. This is the fast path of ``classify tag``.
+    """
+    yield from _map_chunks(tagger, line_chunks(lines, batch_size), _render_chunk,
+                           (name, render), jobs, model_dir, trust)

@@ -570,18 +570,47 @@ def test_api_tag_text(model_dir):
     assert set(a.topics) <= set(TOPICS) and a.stance in STANCES
 
 
-def test_fast_jsonl_lines_equal_json_dumps_of_the_record():
-    """The hand-formatted batch output line is exactly the JSON of Tags.record()."""
+def test_batch_jsonl_equals_json_dumps_of_each_record(model_dir):
+    """The array-rendered batch output is, line for line, the JSON of Tags.record()."""
     import json
 
-    from classify.output import jsonl_line
-    from classify.tagging import Tags
+    import numpy as np
 
-    t = Tags(text="x", topics=["b%", 'q"uote'], topic_scores={"b%": 0.75, 'q"uote': 1e-05},
-             stance="AGAINST", stance_scores={"AGAINST": 0.5, "NONE": 0.25}, id="7\n")
-    assert json.loads(jsonl_line(t)) == t.record()
-    empty = Tags(text="x", topics=[], topic_scores={}, stance=None, stance_scores={}, id=None)
-    assert json.loads(jsonl_line(empty)) == empty.record()
-    bad = Tags(text="", topics=[], topic_scores={}, stance=None, stance_scores={}, id=None,
-               error="f:3: malformed JSON")
-    assert json.loads(jsonl_line(bad))["error"] == "f:3: malformed JSON"
+    from classify.output import jsonl_block
+    from classify.tagging import BatchItem, Chunk, Scores, Tagger, _tag_chunk
+
+    def dumps(t) -> str:
+        return json.dumps(t.record(), ensure_ascii=False, separators=(",", ":")) + "\n"
+
+    tagger = Tagger.load(model_dir)
+    texts = [f"{x} report number {i}" for i, x in enumerate(["Heroin seized at the port.",
+             "Asylum claims rose.", "Bombers hit the market.", "The airline cut fares.",
+             "The weather was mild."] * 3)]
+    items = [BatchItem(f"f:{i}", None if i == 2 else f'id "{i}"\n', x)
+             for i, x in enumerate(texts)]
+    items.insert(4, BatchItem("f:99", "bad", None, "f:99: malformed JSON"))
+    good = [it.text for it in items if it.error is None]
+    block = jsonl_block(Chunk.of(items), tagger.score_texts(good))
+    assert block.splitlines(keepends=True) == [dumps(t) for t in _tag_chunk(tagger, items,
+                                                                             False)]
+    # labels that need escaping, scores at the rounding edges, no stance model
+    sc = Scores(["b%", 'q"uote', "é"], [], np.array([[0.75, 1e-5, 0.99996]]),
+                np.array([[True, False, True]]), np.zeros((1, 0)))
+    line = jsonl_block(Chunk.of([BatchItem("f:1", "7", "x")]), sc)
+    assert json.loads(line) == {"id": "7", "topics": ["é", "b%"],
+                                "topic_scores": {"b%": 0.75, 'q"uote': 0.0, "é": 1.0},
+                                "stance": None, "stance_scores": {}}
+
+
+def test_chunk_parse_fast_path_equals_per_record_validation():
+    from classify.tagging import Chunk, _parse_chunk
+
+    ok = [(1, b'{"id": 7, "text": "a"}'), (2, b'{"text": "b c"}'), (3, b'{"id": "x", "text": "d"}')]
+    bad = ok + [(5, b'{"id": 9, "text": "  "}'), (6, b'[1]'), (7, b'{"text": "e"}')]
+    for lines in (ok, bad):
+        fast, slow = Chunk.parse(lines, "f"), Chunk.of(_parse_chunk(lines, "f"))
+        assert (fast.ids, fast.texts) == (slow.ids, slow.texts)
+        assert [(p, it.error) for p, it in fast.invalid] == [(p, it.error) for p, it in
+                                                             slow.invalid]
+    assert Chunk.parse(ok, "f").ids == ["7", None, "x"]
+    assert [p for p, _ in Chunk.parse(bad, "f").invalid] == [3, 4]

@@ -295,3 +295,24 @@ def test_saved_files_respect_umask(tmp_path, train_file):
     for f in (tmp_path / "m" / "meta.json", tmp_path / "m" / meta["model_file"],
               tmp_path / "r.md"):
         assert oct(stat.S_IMODE(f.stat().st_mode)) == oct(0o644), f
+
+
+def test_interrupt_swallowed_by_a_finaliser_is_delivered_again(monkeypatch):
+    """SIGTERM can land in a weakref callback or __del__, where Python only prints the
+    KeyboardInterrupt; the CLI re-delivers it so the command still stops cleanly."""
+    from classify import cli
+
+    class Finalised:
+        def __del__(self):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(sys, "unraisablehook", cli._unraisable)
+    old = signal.getsignal(signal.SIGALRM)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            obj = Finalised()
+            del obj
+            time.sleep(2)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)

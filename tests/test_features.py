@@ -1,0 +1,90 @@
+"""The batch TF-IDF equals a plain, text-by-text computation of the same definition."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from classify.features import Features, char_ngrams, tokenize, tokenize_batch, word_ngrams
+
+TRAIN = [
+    "Police seized 40 kg of heroin at Karachi airport on Monday.",
+    "The airline said flights to Lahore would resume next week.",
+    "Asylum seekers crossed the border at night, officials said.",
+    "Militants attacked a checkpoint; the army said three soldiers died.",
+    "Shares in the drug maker rose after the FDA approved its pill.",
+    "Ministers welcomed the new visa rules for students.",
+    "Café owners in Zürich complained about the naïve résumé rules.",
+    "Don't expect the O'Neill report before the airline's results.",
+]
+
+
+def reference(f: Features, texts: list[str]) -> np.ndarray:
+    """Sublinear tf x idf, L2-normalised per part, computed text by text with dicts."""
+    out = np.zeros((len(texts), f.n_features))
+    nw = len(f.word_vocab)
+    for i, text in enumerate(texts):
+        toks = tokenize(text)
+        parts = [(Counter(word_ngrams(toks)), f.word_vocab, f.word_idf, 0)]
+        if f.use_char:
+            parts.append((Counter(g for w in toks for g in char_ngrams(w)), f.char_vocab,
+                          f.char_idf, nw))
+        for counts, vocab, idf, offset in parts:
+            row = {vocab[g]: (1 + math.log(c)) * idf[vocab[g]]
+                   for g, c in counts.items() if g in vocab}
+            norm = math.sqrt(sum(v * v for v in row.values())) or 1.0
+            for j, v in row.items():
+                out[i, offset + j] = v / norm
+    return out
+
+
+@pytest.mark.parametrize("char", [True, False])
+def test_transform_equals_reference(char: bool) -> None:
+    f = Features(char_ngrams=char)
+    X = f.fit_transform(TRAIN)
+    np.testing.assert_allclose(X.toarray(), reference(f, TRAIN), atol=1e-6)
+    new = ["Heroin seized at the airport; zorblatt smugglers fled.", "", "résumé résumé",
+           "airline airline airline flights", "x\x00y airport", "ΣΊΣΥΦΟΣ at the border"]
+    np.testing.assert_allclose(f.transform(new).toarray(), reference(f, new), atol=1e-6)
+
+
+def test_unseen_words_are_remembered_across_batches() -> None:
+    f = Features(char_ngrams=True)
+    f.fit_transform(TRAIN)
+    first = f.transform(["the smugglerz flew"]).toarray()
+    again = f.transform(["smugglerz", "the smugglerz flew"]).toarray()
+    np.testing.assert_allclose(first[0], again[1], atol=1e-7)
+    assert first[0].any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(max_size=40), max_size=6))
+def test_tokenize_batch_equals_per_text(texts: list[str]) -> None:
+    flat, rows = tokenize_batch(texts)
+    expected = [(i, w) for i, t in enumerate(texts) for w in tokenize(t)]
+    assert list(zip(rows.tolist(), flat, strict=True)) == expected
+
+
+@pytest.mark.parametrize("char", [True, False])
+def test_fast_scores_equal_matrix_product(char: bool) -> None:
+    """Model.scores (no TF-IDF matrix for character n-grams) equals X @ coef.T + b."""
+    from classify.data import Record
+    from classify.model import TrainOptions, train_model
+
+    topics = ["narcotics", "aviation", "immigration", "counterterrorism"]
+    records = [Record(text=t, topics=[topics[i % 4]], stance=["neutral", "critical"][i % 2],
+                      source=f"s{i}") for i, t in enumerate(TRAIN * 3)]
+    m = train_model(records, topics, ["critical", "neutral"],
+                    TrainOptions(C=4.0, char_ngrams=char, cv_folds=2))
+    texts = TRAIN + ["the the the airline airline", "zorblatt heroin heroin heroin", "",
+                     "résumé of an unseen smugglerz, twice: smugglerz"]
+    for _ in range(2):  # the second time, unseen words come from the table's appended rows
+        zt, zs = m.scores(texts)
+        X = m.transform(texts)
+        np.testing.assert_allclose(zt, X @ m.topics.coef.T + m.topics.intercept, atol=1e-5)
+        np.testing.assert_allclose(zs, X @ m.stance.coef.T + m.stance.intercept, atol=1e-5)
