@@ -308,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser(
         "train", formatter_class=_Formatter, help="train a model from labelled sentences",
         description="Train the topic and stance models on labelled records and save them "
-                    "atomically into a model directory (model-<hash>.joblib + meta.json). "
+                    "atomically into a model directory (model-<hash>.pkl.gz + meta.json). "
                     "C is chosen by grouped internal cross-validation unless --C is given; "
                     "per-topic thresholds are tuned on out-of-fold probabilities.",
         epilog="examples:\n  classify train\n"

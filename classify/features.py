@@ -132,32 +132,54 @@ class _Tables:
 
     def __init__(self, word_vocab: dict[str, int], char_vocab: dict[str, int] | None,
                  lexicon: dict[str, float] | None = None) -> None:
-        words: set[str] = set(lexicon or ())
+        words: set[str] = set()
         bigrams = []
         for term, col in word_vocab.items():
             parts = term.split(" ")
             words.update(parts)
             if len(parts) == 2:
                 bigrams.append((parts[0], parts[1], col))
-        self.tok = {w: i for i, w in enumerate(sorted(words))}
-        self.base = len(self.tok)
+        self.char_vocab, self.lexicon = char_vocab, lexicon
+        self._start({w: i for i, w in enumerate(sorted(words))})
         # token id -> unigram column, -1 if none; index ``base`` (and -1) is a -1 sentinel
         self.uni_col = np.full(self.base + 1, -1, np.int64)
         for w, i in self.tok.items():
-            self.uni_col[i] = word_vocab.get(w, -1)
+            if i >= 0:
+                self.uni_col[i] = word_vocab.get(w, -1)
         keys = np.array([self.tok[a] * PAIR + self.tok[b] for a, b, _ in bigrams], np.int64)
         order = np.argsort(keys, kind="stable")
         self.bi_keys = keys[order]
         self.bi_col = np.array([c for _, _, c in bigrams], np.int64)[order]
-        # token id -> lexicon valence; words appended later are not in the lexicon: 0
-        self.valence = np.zeros(self.base + 1, np.float32)
-        for w, v in (lexicon or {}).items():
-            self.valence[self.tok[w]] = v
-        self.char_vocab = char_vocab
-        self.chars = self._char_rows(list(self.tok)) if char_vocab is not None else None
+        words_in_order = sorted(words)
+        # token id -> lexicon valence, grown with appended words; the last entry (-1) is 0
+        self.valence = self._valences(words_in_order + [""])
+        self.chars = self._char_rows(words_in_order) if char_vocab is not None else None
+
+    def _start(self, tok: dict[str, int]) -> None:
+        self.tok = tok
+        self.base = len(tok)
+        self.tok[SEP] = SEP_ID
         self.extra: dict[str, int] = {}
         self.generation = 0
-        self.tok[SEP] = SEP_ID  # after the tables above, which cover real words only
+
+    def _valences(self, words: list[str]) -> np.ndarray:
+        get = (self.lexicon or {}).get
+        return np.fromiter((get(w, 0.0) for w in words), np.float32, len(words))
+
+    def __getstate__(self) -> dict:
+        """The base tables only (appended words are dropped), references left out."""
+        words = sorted((w for w, i in self.tok.items() if 0 <= i < self.base),
+                       key=self.tok.__getitem__)
+        return {"words": "\n".join(words), "uni_col": self.uni_col, "bi_keys": self.bi_keys,
+                "bi_col": self.bi_col, "valence": np.append(self.valence[:self.base], 0.0),
+                "chars": None if self.chars is None else self.chars[:self.base]}
+
+    def __setstate__(self, state: dict) -> None:
+        words = state.pop("words")
+        self.__dict__.update(state)
+        self.char_vocab = self.lexicon = None  # set by Features.__setstate__
+        self._start(dict(zip(words.split("\n"), range(words.count("\n") + 1), strict=True))
+                    if words else {})
 
     def _char_rows(self, words: list[str]) -> sp.csr_matrix:
         """(words x character n-grams) counts."""
@@ -174,9 +196,9 @@ class _Tables:
 
     def ids(self, tokens: list[str]) -> np.ndarray:
         """Token ids (``SEP_ID`` for the separator); unknown words get new ids when character
-        n-grams need them, else -1."""
+        n-grams or the lexicon need them, else -1."""
         tid = np.fromiter(map(self.tok.get, tokens, repeat(-1)), np.int64, len(tokens))
-        if self.chars is None:
+        if self.chars is None and not self.lexicon:
             return tid
         unknown = np.flatnonzero(tid == -1)
         if len(unknown):
@@ -184,14 +206,18 @@ class _Tables:
                 for w in self.extra:
                     del self.tok[w]
                 self.extra.clear()
-                self.chars = self.chars[:self.base]
+                if self.chars is not None:
+                    self.chars = self.chars[:self.base]
+                self.valence = np.append(self.valence[:self.base], 0.0).astype(np.float32)
                 self.generation += 1  # rows past ``base`` now mean other words
             new = list(dict.fromkeys([tokens[i] for i in unknown.tolist()]))
             start = self.base + len(self.extra)
             ids = dict(zip(new, range(start, start + len(new)), strict=True))
             self.extra.update(ids)
             self.tok.update(ids)
-            self.chars = sp.vstack([self.chars, self._char_rows(new)], format="csr")
+            if self.chars is not None:
+                self.chars = sp.vstack([self.chars, self._char_rows(new)], format="csr")
+            self.valence = np.concatenate([self.valence[:-1], self._valences(new + [""])])
             tid[unknown] = [ids[tokens[i]] for i in unknown.tolist()]
         return tid
 
@@ -278,10 +304,7 @@ class Features:
         are an array lookup, bigram columns a binary search among sorted id pairs, and
         character n-gram counts are (texts x tokens) @ (tokens x n-grams).
         """
-        if self._tab is None:
-            self._tab = _Tables(self.word_vocab, self.char_vocab if self.use_char else None,
-                                self.lexicon)
-        tab = self._tab
+        tab = self._tables()
         n = len(texts)
         tid = tab.ids(batch_tokens(texts))
         is_sep = tid == SEP_ID
@@ -304,7 +327,7 @@ class Features:
                           shape=(n, len(self.word_vocab)), dtype=np.float32)
         lex = None
         if self.lexicon:
-            v = tab.valence[np.clip(tid, -1, tab.base)]
+            v = tab.valence[tid]  # tid -1 (an unknown word, no n-grams kept) hits the last 0
             pos = np.bincount(rows, np.maximum(v, 0), minlength=n)
             neg = np.bincount(rows, np.maximum(-v, 0), minlength=n)
             scale = LEXICON_SCALE / np.sqrt(np.maximum(np.bincount(rows, minlength=n), 1))
@@ -312,9 +335,18 @@ class Features:
                                   ).astype(np.float32)
         if tab.chars is None:
             return Counts(W, None, None, lex, tab)
-        D = sp.csr_matrix((np.ones(len(tid), np.float32), (rows, tid)),
-                          shape=(n, tab.chars.shape[0]), dtype=np.float32)
+        # rows ascend, so D is built as CSR directly; a word twice in a text is two entries,
+        # which products sum
+        D = sp.csr_matrix((np.ones(len(tid), np.float32), tid,
+                           np.searchsorted(rows, np.arange(n + 1))),
+                          shape=(n, tab.chars.shape[0]))
         return Counts(W, D, (D @ tab.chars).tocsr(), lex, tab)
+
+    def _tables(self) -> _Tables:
+        if self._tab is None:
+            self._tab = _Tables(self.word_vocab, self.char_vocab if self.use_char else None,
+                                self.lexicon)
+        return self._tab
 
     def combine(self, c: Counts) -> sp.csr_matrix:
         """The feature matrix: TF-IDF of each n-gram part, then the lexicon features."""
@@ -341,9 +373,10 @@ class Features:
     def __getstate__(self) -> dict:
         # Vocabularies are stored as newline-joined terms in id order: unpickling one string
         # and rebuilding the dict is far faster than unpickling a dict of 10^5 entries.
+        # The token tables are saved too, so tagging starts without rebuilding them.
         state = self.__dict__.copy()
         state["_names"] = None
-        state["_tab"] = None
+        state["_tab"] = self._tables()
         for key in ("word_vocab", "char_vocab"):
             vocab = state[key]
             state[key] = "\n".join(sorted(vocab, key=vocab.__getitem__))
@@ -358,3 +391,6 @@ class Features:
         state.setdefault("lexicon", None)
         state.setdefault("_tab", None)
         self.__dict__.update(state)
+        if self._tab is not None:
+            self._tab.char_vocab = self.char_vocab if self.use_char else None
+            self._tab.lexicon = self.lexicon

@@ -1,6 +1,7 @@
 """Saving and loading model directories: atomic, locked, hash-checked.
 
-A model directory holds ``model-<hash>.joblib`` (the pickled model) and ``meta.json`` (label
+A model directory holds ``model-<hash>.pkl.gz`` (the pickled model, gzip-compressed; models of
+classify 0.1 were ``.joblib`` files and still load) and ``meta.json`` (label
 sets, thresholds, data hash, versions, scores, and the SHA-256 of the model file). Saving writes
 the new model file under a new name, then replaces ``meta.json`` atomically: that rename is the
 single commit point, so a crash or kill at any moment leaves either the old model or the new
@@ -12,10 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gzip
 import hashlib
 import io
 import json
 import os
+import pickle
 import platform
 import tempfile
 import warnings
@@ -24,14 +27,13 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import joblib
-
 from . import __version__
 from .errors import ModelError
 from .model import Model
 
 META = "meta.json"
-FORMAT = 1
+FORMAT = 2  # 1: joblib files; 2: gzip-compressed pickles (loading them needs no joblib)
+MODEL_FILES = ("model-*.pkl.gz", "model-*.joblib")
 
 
 def _version(dist: str) -> str:
@@ -102,11 +104,10 @@ def save_model(model: Model, directory: str | Path, meta: dict) -> dict:
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        buf = io.BytesIO()
-        joblib.dump(model, buf, compress=3)
-        blob = buf.getvalue()
+        # mtime=0: the same model gives the same bytes, hence the same hash and file name
+        blob = gzip.compress(pickle.dumps(model, protocol=5), compresslevel=3, mtime=0)
         digest = hashlib.sha256(blob).hexdigest()
-        name = f"model-{digest[:16]}.joblib"
+        name = f"model-{digest[:16]}.pkl.gz"
         full = {"format": FORMAT, **meta, "model_file": name, "model_sha256": digest,
                 "versions": library_versions(),
                 "created": datetime.now(UTC).isoformat(timespec="seconds")}
@@ -120,7 +121,7 @@ def save_model(model: Model, directory: str | Path, meta: dict) -> dict:
                 _remove_unless_current(directory, name)
                 raise
             _fsync_dir(directory)
-            for old in directory.glob("model-*.joblib"):
+            for old in _model_files(directory):
                 if old.name != name:
                     old.unlink(missing_ok=True)
             for tmp in directory.glob(".tmp-*"):
@@ -128,6 +129,10 @@ def save_model(model: Model, directory: str | Path, meta: dict) -> dict:
     except OSError as e:
         raise ModelError(f"{directory}: cannot save model: {e.strerror or e}") from None
     return full
+
+
+def _model_files(directory: Path) -> list[Path]:
+    return sorted(p for pattern in MODEL_FILES for p in directory.glob(pattern))
 
 
 def _remove_unless_current(directory: Path, name: str) -> None:
@@ -160,7 +165,7 @@ def read_meta(directory: str | Path) -> dict:
 def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]:
     """Load and verify a model directory; returns (model, meta).
 
-    With ``trust=True`` a directory without ``meta.json`` is loaded from its single joblib file
+    With ``trust=True`` a directory without ``meta.json`` is loaded from its single model file
     without any check: only for files from a source you trust (they are pickles).
     """
     directory = Path(directory)
@@ -169,10 +174,10 @@ def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]
     except ModelError:
         if not trust or not directory.is_dir():
             raise
-        candidates = sorted(directory.glob("*.joblib"))
+        candidates = _model_files(directory)
         if len(candidates) != 1:
-            raise ModelError(f"{directory}: --trust needs exactly one .joblib file here, "
-                             f"found {len(candidates)}") from None
+            raise ModelError(f"{directory}: --trust needs exactly one model-*.pkl.gz (or "
+                             f".joblib) file here, found {len(candidates)}") from None
         warnings.warn(f"{directory}: loading an unverified model (--trust)", stacklevel=2)
         meta = {"model_file": candidates[0].name, "model_sha256": None}
     path = directory / str(meta["model_file"])
@@ -193,7 +198,12 @@ def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # sklearn's own pickle-version warnings
-            model = joblib.load(io.BytesIO(blob))
+            if path.name.endswith(".joblib"):  # a classify 0.1 model
+                import joblib
+
+                model = joblib.load(io.BytesIO(blob))
+            else:
+                model = pickle.loads(gzip.decompress(blob))
     except Exception as e:  # a pickle can fail in many ways
         raise ModelError(f"{path}: cannot load model: {type(e).__name__}: {e}"[:300]) from None
     if not isinstance(model, Model):

@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -218,22 +219,28 @@ class BatchItem:
     error: str | None = None
 
 
-Lines = list[tuple[int, bytes]]  # (line number, raw line) of a batch file, blank lines left out
+@dataclass
+class Lines:
+    """A chunk of a JSONL batch file: raw lines (a UTF-8 BOM dropped), the first numbered
+    ``start``. Blank lines are kept here and skipped when parsed."""
+
+    start: int
+    raw: list[bytes]
+
+    def numbered(self) -> list[tuple[int, bytes]]:
+        """(line number, line) of the non-blank lines."""
+        return [(self.start + i, r) for i, r in enumerate(self.raw) if not r.isspace() and r]
 
 
 def line_chunks(lines: Iterable[bytes], chunk: int = BATCH) -> Iterator[Lines]:
-    """Number the lines of a JSONL batch (a UTF-8 BOM dropped) in chunks of ``chunk``."""
-    buf: Lines = []
-    for lineno, raw in enumerate(lines, 1):
-        if lineno == 1:
-            raw = raw.removeprefix(b"\xef\xbb\xbf")
-        if raw.strip():
-            buf.append((lineno, raw))
-        if len(buf) >= chunk:
-            yield buf
-            buf = []
-    if buf:
-        yield buf
+    """Cut the lines of a JSONL batch into chunks of ``chunk`` lines."""
+    it = iter(lines)
+    start = 1
+    while buf := list(islice(it, chunk)):
+        if start == 1:
+            buf[0] = buf[0].removeprefix(b"\xef\xbb\xbf")
+        yield Lines(start, buf)
+        start += len(buf)
 
 
 def iter_batch(lines: Iterable[bytes], name: str, chunk: int = BATCH) -> Iterator[BatchItem]:
@@ -243,7 +250,7 @@ def iter_batch(lines: Iterable[bytes], name: str, chunk: int = BATCH) -> Iterato
     per line); a chunk that fails to parse that way is parsed line by line for exact errors.
     """
     for buf in line_chunks(lines, chunk):
-        yield from _parse_chunk(buf, name)
+        yield from _parse_chunk(buf.numbered(), name)
 
 
 def _parse_chunk(buf: list[tuple[int, bytes]], name: str) -> list[BatchItem]:
@@ -321,17 +328,17 @@ class Chunk:
     @classmethod
     def parse(cls, lines: Lines, name: str) -> Chunk:
         """Like ``_parse_chunk``, without an object per record when every record is valid."""
-        try:
-            objs = json.loads(b"[" + b",".join(raw for _, raw in lines) + b"]")
+        try:  # blank lines make this fail, and take the slow path
+            objs = json.loads(b"[" + b",".join(lines.raw) + b"]")
         except (ValueError, UnicodeDecodeError):
             objs = None
-        if objs is not None and len(objs) == len(lines):
+        if objs is not None and len(objs) == len(lines.raw):
             texts = [o.get("text") if type(o) is dict else None for o in objs]
             if all([type(t) is str and t and not t.isspace() for t in texts]):
                 ids = [o.get("id") for o in objs]
                 return cls([i if i is None or type(i) is str else str(i) for i in ids],
                            texts, [])
-        return cls.of(_parse_chunk(lines, name))
+        return cls.of(_parse_chunk(lines.numbered(), name))
 
 
 Render = Callable[[Chunk, Scores], str]

@@ -46,17 +46,38 @@ def test_train_cli_writes_verified_model(cli_trained, train_file):
     meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
     blob = (d / meta["model_file"]).read_bytes()
     assert hashlib.sha256(blob).hexdigest() == meta["model_sha256"]
-    assert meta["model_file"] == f"model-{meta['model_sha256'][:16]}.joblib"
+    assert meta["model_file"] == f"model-{meta['model_sha256'][:16]}.pkl.gz"
     assert sorted(meta["labels"]["topics"]) == TOPICS
     assert meta["labels"]["stance"] == STANCES
     assert meta["data"]["records"] == n
     assert meta["data"]["sha256"] == api.load_data([train_file]).sha256()
     assert meta["training"]["options"]["fast"] is True
-    assert [p.name for p in d.glob("model-*.joblib")] == [meta["model_file"]]
+    assert [p.name for p in d.glob("model-*.pkl.gz")] == [meta["model_file"]]
     assert not list(d.glob(".tmp-*"))
     model, _ = load_model(d)
     assert model.topics.labels == list(meta["labels"]["topics"])
     assert model.stance.labels == meta["labels"]["stance"]
+
+
+def test_models_saved_by_classify_0_1_as_joblib_still_load(cli_trained, tmp_path):
+    import shutil
+
+    import joblib
+
+    d, _ = cli_trained
+    old = tmp_path / "old"
+    shutil.copytree(d, old)
+    meta = json.loads((old / "meta.json").read_text(encoding="utf-8"))
+    model, _ = load_model(old)
+    (old / meta["model_file"]).unlink()
+    joblib.dump(model, old / "model-0123456789abcdef.joblib", compress=3)
+    blob = (old / "model-0123456789abcdef.joblib").read_bytes()
+    meta.update(model_file="model-0123456789abcdef.joblib", format=1,
+                model_sha256=hashlib.sha256(blob).hexdigest())
+    (old / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    again, _ = load_model(old)
+    texts = ["Heroin was seized at the airport.", "Ministers praised the visa plan."]
+    assert again.scores(texts)[0].tolist() == model.scores(texts)[0].tolist()
 
 
 def test_train_cli_json_summary(tmp_path, train_file):
@@ -603,14 +624,16 @@ def test_batch_jsonl_equals_json_dumps_of_each_record(model_dir):
 
 
 def test_chunk_parse_fast_path_equals_per_record_validation():
-    from classify.tagging import Chunk, _parse_chunk
+    from classify.tagging import Chunk, Lines, _parse_chunk
 
-    ok = [(1, b'{"id": 7, "text": "a"}'), (2, b'{"text": "b c"}'), (3, b'{"id": "x", "text": "d"}')]
-    bad = ok + [(5, b'{"id": 9, "text": "  "}'), (6, b'[1]'), (7, b'{"text": "e"}')]
-    for lines in (ok, bad):
-        fast, slow = Chunk.parse(lines, "f"), Chunk.of(_parse_chunk(lines, "f"))
+    ok = [b'{"id": 7, "text": "a"}\n', b'{"text": "b c"}\n', b'{"id": "x", "text": "d"}\n']
+    bad = ok + [b"  \n", b'{"id": 9, "text": "  "}\n', b"[1]\n", b'{"text": "e"}']
+    for raw in (ok, bad):
+        lines = Lines(1, raw)
+        fast, slow = Chunk.parse(lines, "f"), Chunk.of(_parse_chunk(lines.numbered(), "f"))
         assert (fast.ids, fast.texts) == (slow.ids, slow.texts)
         assert [(p, it.error) for p, it in fast.invalid] == [(p, it.error) for p, it in
                                                              slow.invalid]
-    assert Chunk.parse(ok, "f").ids == ["7", None, "x"]
-    assert [p for p, _ in Chunk.parse(bad, "f").invalid] == [3, 4]
+    assert Chunk.parse(Lines(1, ok), "f").ids == ["7", None, "x"]
+    invalid = Chunk.parse(Lines(1, bad), "f").invalid
+    assert [(p, it.where) for p, it in invalid] == [(3, "f:5"), (4, "f:6")]

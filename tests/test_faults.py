@@ -89,7 +89,7 @@ def test_killed_training_leaves_old_model(kill_data, tmp_path, sig, delay):
     # whatever was left behind, the next save into the directory works and cleans up
     api.train([big], d, FAST)
     meta = assert_consistent_model(d)
-    assert [p.name for p in d.glob("model-*.joblib")] == [meta["model_file"]]
+    assert [p.name for p in d.glob("model-*.pkl.gz")] == [meta["model_file"]]
     assert not list(d.glob(".tmp-*"))
 
 
@@ -136,7 +136,7 @@ def test_killed_while_saving(kill_data, tmp_path, train_file, when):
         assert after == before
     api.train([train_file], d, FAST)
     meta = assert_consistent_model(d)
-    assert [x.name for x in d.glob("model-*.joblib")] == [meta["model_file"]]
+    assert [x.name for x in d.glob("model-*.pkl.gz")] == [meta["model_file"]]
     assert not list(d.glob(".tmp-*"))
 
 
@@ -156,7 +156,7 @@ def test_concurrent_training_same_dir(tmp_path):
         assert pr.returncode == 0, err.decode()
         assert b"Traceback" not in err
     meta = assert_consistent_model(d)
-    assert [x.name for x in d.glob("model-*.joblib")] == [meta["model_file"]]
+    assert [x.name for x in d.glob("model-*.pkl.gz")] == [meta["model_file"]]
     assert not list(d.glob(".tmp-*"))
     by_sha = {load_dataset([a]).sha256(): ["aviation", "narcotics"],
               load_dataset([b]).sha256(): ["counterterrorism", "immigration"]}
@@ -202,7 +202,7 @@ def _enospc(*_a, **_k):
 def test_save_on_full_disk_keeps_old_model(model_copy, tmp_path, monkeypatch, fail):
     d = model_copy
     before_bytes = (d / "meta.json").read_bytes()
-    before_models = sorted(x.name for x in d.glob("model-*.joblib"))
+    before_models = sorted(x.name for x in d.glob("model-*.pkl.gz"))
     other = write_jsonl(tmp_path / "other.jsonl", make_records(seed=8))
 
     real_replace, real_fdopen = os.replace, os.fdopen
@@ -245,7 +245,7 @@ def test_save_on_full_disk_keeps_old_model(model_copy, tmp_path, monkeypatch, fa
     assert str(d) in msg and "\n" not in msg
     assert os.strerror(errno.ENOSPC) in msg
     assert (d / "meta.json").read_bytes() == before_bytes
-    assert sorted(x.name for x in d.glob("model-*.joblib")) == before_models
+    assert sorted(x.name for x in d.glob("model-*.pkl.gz")) == before_models
     assert not list(d.glob(".tmp-*")), list(d.iterdir())
     assert_consistent_model(d)
 
@@ -277,7 +277,7 @@ def test_save_into_new_dir_on_full_disk_leaves_nothing_loadable_half_done(tmp_pa
         api.train([train_file], d, FAST)
     monkeypatch.undo()
     assert not (d / "meta.json").exists()
-    assert not list(d.glob("model-*.joblib"))
+    assert not list(d.glob("model-*.pkl.gz"))
     assert not list(d.glob(".tmp-*"))
     with pytest.raises(ModelError, match="meta.json"):
         load_model(d)

@@ -83,8 +83,29 @@ def test_fast_scores_equal_matrix_product(char: bool) -> None:
                     TrainOptions(C=4.0, char_ngrams=char, cv_folds=2))
     texts = TRAIN + ["the the the airline airline", "zorblatt heroin heroin heroin", "",
                      "résumé of an unseen smugglerz, twice: smugglerz"]
-    for _ in range(2):  # the second time, unseen words come from the table's appended rows
-        zt, zs = m.scores(texts)
-        X = m.transform(texts)
+    import pickle
+
+    for model in (m, m, pickle.loads(pickle.dumps(m))):
+        # the second time unseen words come from appended rows; then from a saved model
+        zt, zs = model.scores(texts)
+        X = model.transform(texts)
         np.testing.assert_allclose(zt, X @ m.topics.coef.T + m.topics.intercept, atol=1e-5)
         np.testing.assert_allclose(zs, X @ m.stance.coef.T + m.stance.intercept, atol=1e-5)
+
+
+@pytest.mark.parametrize("char", [True, False])
+def test_lexicon_features_cover_words_unseen_in_training(char: bool) -> None:
+    import pickle
+
+    from classify.features import LEXICON_NAMES, sentiment_lexicon
+
+    lex = sentiment_lexicon()
+    assert lex["praised"] > 0 > lex["condemned"]
+    f = Features(char_ngrams=char, lexicon=lex)
+    f.fit_transform(TRAIN)
+    for feats in (f, pickle.loads(pickle.dumps(f))):
+        X = feats.transform(["They praised it warmly.", "They condemned it.", "Plain words."])
+        last = X[:, -len(LEXICON_NAMES):].toarray()
+        assert last[0, 0] > 0 and last[0, 1] == 0  # positive valence only
+        assert last[1, 1] > 0 and last[1, 0] == 0
+        assert not last[2].any()
