@@ -139,15 +139,29 @@ class Model:
         k = len(self.topics.labels) if self.topics is not None else 0
         return z[:, :k], z[:, k:]
 
-    def explain(self, X_row: sp.csr_matrix, part: str, label: int, k: int = 3) -> list[str]:
-        """The k features that push row ``X_row`` most toward ``label`` (weight x value)."""
+    def explain(self, X_row: sp.csr_matrix, part: str, label: int, k: int = 3,
+                text: str | None = None) -> list[str]:
+        """The k features that push row ``X_row`` most toward ``label`` (weight x value).
+
+        The lexicon features count as one reason per polarity, named by the sentence's words
+        that carry it (from ``text``), e.g. "praised, successful (lexicon +)".
+        """
         m = self.topics if part == "topics" else self.stance
         if m is None or X_row.nnz == 0:
             return []
+        f = self.features
         contrib = X_row.data * m.coef[label, X_row.indices]
-        order = np.argsort(-contrib)[:k]
-        names = self.features.names
-        return [str(names[X_row.indices[i]]) for i in order if contrib[i] > 0]
+        names = [str(x) for x in f.names[X_row.indices]]
+        first_lex = f.n_features - f.n_lexicon
+        merged: dict[str, float] = {}
+        for name, col, c in zip(names, X_row.indices.tolist(), contrib.tolist(), strict=True):
+            if col >= first_lex:  # columns: +sum, -sum, +any, -any
+                sign = "+" if (col - first_lex) % 2 == 0 else "-"
+                words = f.lexicon_words(text or "", sign)
+                name = f"{', '.join(words[:3]) or 'evaluative words'} (lexicon {sign})"
+            merged[name] = merged.get(name, 0.0) + c
+        best = sorted(merged.items(), key=lambda kv: -kv[1])[:k]
+        return [name for name, c in best if c > 0]
 
 
 class _Scorer:

@@ -24,7 +24,6 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from . import __version__
@@ -37,6 +36,8 @@ MODEL_FILES = ("model-*.pkl.gz", "model-*.joblib")
 
 
 def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version  # only when saving
+
     try:
         return version(dist)
     except PackageNotFoundError:
@@ -190,11 +191,18 @@ def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]
             hashlib.sha256(blob).hexdigest() != meta["model_sha256"]:
         raise ModelError(f"{path}: SHA-256 does not match {directory / META}; the file was "
                          "modified or corrupted, refusing to load it")
-    trained_with = meta.get("versions", {}).get("scikit-learn")
-    running = _version("scikit-learn")
-    if trained_with and trained_with != running:
-        warnings.warn(f"{directory}: model trained with scikit-learn {trained_with}, running "
-                      f"{running}; retrain if results look wrong", stacklevel=2)
+    if isinstance(meta.get("format"), int) and meta["format"] > FORMAT:
+        raise ModelError(f"{path}: saved by a newer classify (model format {meta['format']}); "
+                         "upgrade classify to load it")
+    # The model holds numpy arrays and classify's own classes, no scikit-learn objects; arrays
+    # pickled by numpy 2 do not load in numpy 1.
+    import numpy
+
+    trained_with = str(meta.get("versions", {}).get("numpy", ""))
+    if trained_with.split(".")[0] not in ("", "unknown", numpy.__version__.split(".")[0]):
+        warnings.warn(f"{directory}: model saved with numpy {trained_with}, running "
+                      f"{numpy.__version__}; retrain if it fails to load or results look wrong",
+                      stacklevel=2)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # sklearn's own pickle-version warnings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -164,9 +165,9 @@ class Tagger:
                 assert sc.X is not None
                 row = sc.X[i]
                 for j in chosen:
-                    why[tl[j]] = self.model.explain(row, "topics", j)
+                    why[tl[j]] = self.model.explain(row, "topics", j, text=text)
                 if stance_i is not None:
-                    why[sl[stance_i]] = self.model.explain(row, "stance", stance_i)
+                    why[sl[stance_i]] = self.model.explain(row, "stance", stance_i, text=text)
             out.append(Tags(
                 text=text, topics=[tl[j] for j in chosen],
                 topic_scores=dict(zip(tl, P_list[i], strict=True)),
@@ -385,25 +386,32 @@ def _map_chunks(tagger: Tagger, chunks: Iterable[list], fn: Callable, arg: objec
                 jobs: int, model_dir: str | None, trust: bool) -> Iterator:
     """``fn(tagger, chunk, arg)`` for each chunk, in order.
 
-    With ``jobs > 1`` chunks go to worker processes (each loads the model from ``model_dir``);
-    at most ``2 * jobs`` chunks are in flight at once, so memory stays flat.
+    With ``jobs > 1`` the parent process and ``jobs - 1`` worker processes share the chunks:
+    every ``jobs``-th chunk is done here, the others by the workers (forked workers inherit
+    the loaded model; others load it from ``model_dir``). At most ``2 * jobs`` chunks are in
+    flight at once, so memory stays flat.
     """
     if jobs <= 1 or model_dir is None:
         for chunk in chunks:
             yield fn(tagger, chunk, arg)
         return
     global _WORKER
-    _WORKER = tagger  # forked workers (started lazily) inherit it; others load model_dir
+    _WORKER = tagger
     try:
-        with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+        with ProcessPoolExecutor(max_workers=jobs - 1, initializer=_init_worker,
                                  initargs=(model_dir, trust)) as pool:
-            pending: list[Future] = []
-            for chunk in chunks:
-                pending.append(pool.submit(_in_worker, fn, chunk, arg))
-                if len(pending) >= 2 * jobs:
-                    yield pending.pop(0).result()
-            for fut in pending:
-                yield fut.result()
+            pending: deque[Future | tuple[object]] = deque()
+            for i, chunk in enumerate(chunks):
+                if i % jobs == jobs - 1:
+                    pending.append((fn(tagger, chunk, arg),))
+                else:
+                    pending.append(pool.submit(_in_worker, fn, chunk, arg))
+                while pending and (len(pending) >= 2 * jobs or isinstance(pending[0], tuple)
+                                   or pending[0].done()):
+                    head = pending.popleft()
+                    yield head[0] if isinstance(head, tuple) else head.result()
+            for head in pending:
+                yield head[0] if isinstance(head, tuple) else head.result()
     finally:
         _WORKER = None
 

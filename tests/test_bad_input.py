@@ -271,10 +271,10 @@ def test_meta_json_corrupt(model_copy, tmp_path):
     assert_clean_error(p.returncode, p.stderr, str(model_copy / "meta.json"))
 
 
-def test_meta_claims_other_sklearn_version(model_copy, tmp_path):
+def test_meta_claims_other_numpy_major_version(model_copy, tmp_path):
     path = model_copy / "meta.json"
     meta = json.loads(path.read_text(encoding="utf-8"))
-    meta["versions"]["scikit-learn"] = "0.0.1"
+    meta["versions"]["numpy"] = "0.0.1"
     path.write_text(json.dumps(meta), encoding="utf-8")
     art = tmp_path / "a.txt"
     art.write_text("Police seized heroin at the airport.", encoding="utf-8")
@@ -282,8 +282,19 @@ def test_meta_claims_other_sklearn_version(model_copy, tmp_path):
     assert p.returncode == 0, p.stderr
     assert "Traceback" not in p.stderr
     warn = [ln for ln in p.stderr.splitlines() if "warning" in ln and "0.0.1" in ln]
-    assert warn and "scikit-learn" in warn[0], p.stderr
+    assert warn and "numpy" in warn[0], p.stderr
     assert json.loads(p.stdout)[0]["sentences"] == 1
+
+
+def test_model_of_a_newer_format_is_refused(model_copy, tmp_path):
+    path = model_copy / "meta.json"
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta["format"] = 99
+    path.write_text(json.dumps(meta), encoding="utf-8")
+    art = tmp_path / "a.txt"
+    art.write_text("Police seized heroin at the airport.", encoding="utf-8")
+    p = tag(model_copy, art)
+    assert_clean_error(p.returncode, p.stderr, "newer classify")
 
 
 # ---------------------------------------------------------------- training data problems

@@ -109,3 +109,13 @@ def test_lexicon_features_cover_words_unseen_in_training(char: bool) -> None:
         assert last[0, 0] > 0 and last[0, 1] == 0  # positive valence only
         assert last[1, 1] > 0 and last[1, 0] == 0
         assert not last[2].any()
+
+
+def test_lexicon_words_name_the_evaluative_words() -> None:
+    from classify.features import sentiment_lexicon
+
+    f = Features(char_ngrams=False, lexicon=sentiment_lexicon())
+    text = "Ministers praised the excellent plan but condemned the delays."
+    assert f.lexicon_words(text, "+") == ["excellent", "praised"]  # strongest first
+    assert f.lexicon_words(text, "-") == ["condemned"]
+    assert Features(char_ngrams=False).lexicon_words(text, "+") == []
