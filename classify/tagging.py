@@ -6,7 +6,6 @@ import json
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -395,6 +394,8 @@ def _map_chunks(tagger: Tagger, chunks: Iterable[list], fn: Callable, arg: objec
         for chunk in chunks:
             yield fn(tagger, chunk, arg)
         return
+    from concurrent.futures import Future, ProcessPoolExecutor  # only when parallel
+
     global _WORKER
     _WORKER = tagger
     try:
