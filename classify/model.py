@@ -144,7 +144,7 @@ class Model:
         """The k features that push row ``X_row`` most toward ``label`` (weight x value).
 
         The lexicon features count as one reason per polarity, named by the sentence's words
-        that carry it (from ``text``), e.g. "praised, successful (lexicon +)".
+        that carry it (from ``text``), e.g. "praised/successful (lexicon +)".
         """
         m = self.topics if part == "topics" else self.stance
         if m is None or X_row.nnz == 0:
@@ -158,7 +158,7 @@ class Model:
             if col >= first_lex:  # columns: +sum, -sum, +any, -any
                 sign = "+" if (col - first_lex) % 2 == 0 else "-"
                 words = f.lexicon_words(text or "", sign)
-                name = f"{', '.join(words[:3]) or 'evaluative words'} (lexicon {sign})"
+                name = f"{'/'.join(words[:3]) or 'evaluative words'} (lexicon {sign})"
             merged[name] = merged.get(name, 0.0) + c
         best = sorted(merged.items(), key=lambda kv: -kv[1])[:k]
         return [name for name, c in best if c > 0]
