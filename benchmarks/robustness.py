@@ -560,13 +560,20 @@ def run_cases(b: Bench) -> None:
            lambda r: error_phrase(r, "SHA-256", "SHA-256 mismatch")
            + f"; stdout {len(r.out)} bytes")
 
-    shutil.copytree(tmp / "M", tmp / "M_oldsk")
-    meta = json.loads((tmp / "M_oldsk" / "meta.json").read_text(encoding="utf-8"))
-    meta["versions"]["scikit-learn"] = "0.22.1"
-    (tmp / "M_oldsk" / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    b.case("meta.json claims scikit-learn 0.22.1", ["tag", "a.txt", "--model", "M_oldsk", *t],
+    shutil.copytree(tmp / "M", tmp / "M_oldnp")
+    meta = json.loads((tmp / "M_oldnp" / "meta.json").read_text(encoding="utf-8"))
+    meta["versions"]["numpy"] = "1.26.4"
+    (tmp / "M_oldnp" / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    b.case("meta.json claims numpy 1.26.4", ["tag", "a.txt", "--model", "M_oldnp", *t],
            lambda r: tagged_article(r) + ("; version warning" if any(
-               "0.22.1" in ln for ln in r.warning_lines()) else "; NO version warning"))
+               "1.26.4" in ln for ln in r.warning_lines()) else "; NO version warning"))
+
+    shutil.copytree(tmp / "M", tmp / "M_newer")
+    meta = json.loads((tmp / "M_newer" / "meta.json").read_text(encoding="utf-8"))
+    meta["format"] = 99
+    (tmp / "M_newer" / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    b.case("meta.json of a newer model format", ["tag", "a.txt", "--model", "M_newer", *t],
+           lambda r: error_phrase(r, "newer classify", "refused"))
 
     def stance_null(r: Result) -> str:
         if r.rc != 0:
