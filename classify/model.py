@@ -43,6 +43,7 @@ CHAR_MAX_RECORDS = 8_000  # character n-grams pay on small data of short texts .
 CHAR_MAX_MEAN_CHARS = 500  # ... (sentences, headlines, tweets), not on long documents
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 SHRINK_PRIOR = 10  # pseudo-positives pulling a topic's threshold toward the global one
+THRESHOLD_REPEATS = 3  # fold splits whose out-of-fold probabilities tune the thresholds
 
 Log = Callable[[str], None]
 
@@ -390,23 +391,41 @@ def train_topics(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
     sub_records = [records[i] for i in sub]
     folds = _folds(sub_records, labels, [], opts, log)
     grid = [opts.C] if opts.C is not None else ([DEFAULT_C] if opts.fast else TOPIC_C_GRID)
-    best: tuple[float, float, np.ndarray, dict] | None = None
+    best: tuple[float, float, np.ndarray, dict, np.ndarray] | None = None
     Xs, Ys = X[sub], Y[sub]
-    for C in grid if folds else []:
+
+    def out_of_fold(C: float, splits: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         P = np.zeros(Ys.shape)
-        for tr, te in folds:
+        for tr, te in splits:
             m = fit_topics(Xs[tr], Ys[tr], labels, C, opts.seed, opts.jobs, sgd)
             P[te] = m.proba(Xs[te])
+        return P
+
+    for C in grid if folds else []:
+        P = out_of_fold(C, folds)
         th = tune_thresholds(P, Ys, min_topics, max_topics)
         micro, macro, _ = f1_scores(Ys, decide_topics(P, th, min_topics, max_topics))
         score = (micro + macro) / 2
         log(f"  topics C={C:g}: internal CV micro-F1 {micro:.3f} macro-F1 {macro:.3f}")
         if best is None or score > best[0] + 1e-9:
-            best = (score, C, th, {"micro_f1": micro, "macro_f1": macro})
+            best = (score, C, th, {"micro_f1": micro, "macro_f1": macro}, P)
     if best is None:
         C, th, cv = (opts.C or DEFAULT_C), np.full(len(labels), 0.5), {}
     else:
-        _, C, th, cv = best
+        _, C, th, cv, P = best
+        if not opts.fast and THRESHOLD_REPEATS > 1 and max_topics != 1:  # 1: top-1 decides
+            # Thresholds from one fold split swing with it (+-0.05 on a topic was seen):
+            # tune them on the out-of-fold probabilities of several splits, stacked.
+            from .splits import grouped_folds
+
+            stacked = [P]
+            for r in range(1, THRESHOLD_REPEATS):
+                split = grouped_folds(sub_records, labels, [], len(folds), opts.seed + r)
+                stacked.append(out_of_fold(C, split))
+            Pr, Yr = np.vstack(stacked), np.vstack([Ys] * len(stacked))
+            th = tune_thresholds(Pr, Yr, min_topics, max_topics)
+            micro, macro, _ = f1_scores(Yr, decide_topics(Pr, th, min_topics, max_topics))
+            cv = {"micro_f1": micro, "macro_f1": macro, "threshold_splits": len(stacked)}
     model = fit_topics(X, Y, labels, C, opts.seed, opts.jobs, sgd)
     model.thresholds, model.min_topics, model.max_topics = th, min_topics, max_topics
     return model, {"C": C, **cv, "folds": len(folds), "cv_records": int(len(sub))}
