@@ -70,20 +70,28 @@ class TrainOptions:
 @dataclass
 class TopicModel:
     labels: list[str]
-    coef: np.ndarray  # (L, V) float32
-    intercept: np.ndarray  # (L,)
+    coef: np.ndarray  # (views * L, V) float32: one block of L rows per view
+    intercept: np.ndarray  # (views * L,)
     thresholds: np.ndarray  # (L,)
     min_topics: int = 0
     max_topics: int | None = None
     C: float = DEFAULT_C
+    views: int = 1  # 2: a model on all n-grams and one on word n-grams only, averaged
 
     def proba(self, X: sp.csr_matrix) -> np.ndarray:
         return self.proba_of(np.asarray(X @ self.coef.T) + self.intercept)
 
-    @staticmethod
-    def proba_of(z: np.ndarray) -> np.ndarray:
-        """Probabilities from linear scores (intercept included)."""
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+    def proba_of(self, z: np.ndarray) -> np.ndarray:
+        """Probabilities from linear scores (intercept included), averaged over the views."""
+        p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+        if self.views == 1:
+            return p
+        return p.reshape(len(p), self.views, len(self.labels)).mean(axis=1)
+
+    def label_coef(self, j: int) -> np.ndarray:
+        """Label ``j``'s weights, averaged over the views (for explanations)."""
+        L = len(self.labels)
+        return self.coef[j::L].mean(axis=0)
 
     def decide(self, P: np.ndarray) -> np.ndarray:
         return decide_topics(P, self.thresholds, self.min_topics, self.max_topics)
@@ -137,7 +145,7 @@ class Model:
         if self._scorer is None:
             self._scorer = _Scorer(self)
         z = self._scorer(self.features.counts(list(texts)))
-        k = len(self.topics.labels) if self.topics is not None else 0
+        k = self.topics.coef.shape[0] if self.topics is not None else 0
         return z[:, :k], z[:, k:]
 
     def explain(self, X_row: sp.csr_matrix, part: str, label: int, k: int = 3,
@@ -151,7 +159,8 @@ class Model:
         if m is None or X_row.nnz == 0:
             return []
         f = self.features
-        contrib = X_row.data * m.coef[label, X_row.indices]
+        weights = m.label_coef(label) if isinstance(m, TopicModel) else m.coef[label]
+        contrib = X_row.data * weights[X_row.indices]
         names = [str(x) for x in f.names[X_row.indices]]
         first_lex = f.n_features - f.n_lexicon
         merged: dict[str, float] = {}
@@ -284,6 +293,29 @@ def fit_topics(X: sp.csr_matrix, Y: np.ndarray, labels: list[str], C: float, see
                       thresholds=np.full(len(labels), 0.5), C=C)
 
 
+def fit_topic_views(X: sp.csr_matrix, Y: np.ndarray, labels: list[str], C: float, seed: int,
+                    jobs: int, sgd: bool, word_cols: int | None, width: int) -> TopicModel:
+    """The topic model on all columns of ``X``, plus, when ``word_cols`` is given, a second one
+    on the word n-gram columns only; coefficients padded with zeros to ``width`` columns.
+
+    The two views err differently (character n-grams catch unseen word forms but also fire
+    on look-alikes such as "hijacked" computers or "drug" makers), so their averaged
+    probability is steadier than either."""
+    def padded(m: TopicModel) -> TopicModel:
+        m.coef = np.hstack([m.coef, np.zeros((len(m.coef), width - m.coef.shape[1]),
+                                             np.float32)])
+        return m
+
+    full = padded(fit_topics(X, Y, labels, C, seed, jobs, sgd))
+    if word_cols is None:
+        return full
+    words = padded(fit_topics(X[:, :word_cols], Y, labels, C, seed, jobs, sgd))
+    full.coef = np.vstack([full.coef, words.coef])
+    full.intercept = np.concatenate([full.intercept, words.intercept])
+    full.views = 2
+    return full
+
+
 def fit_stance(X: sp.csr_matrix, y: np.ndarray, labels: list[str], C: float,
                class_weight: str | None, seed: int, sgd: bool = False) -> StanceModel:
     # One-vs-rest liblinear (dual when features outnumber records): an order of magnitude
@@ -381,7 +413,8 @@ def _folds(records: Sequence[Record], topics: Sequence[str], stances: Sequence[s
 
 
 def train_topics(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
-                 opts: TrainOptions, log: Log) -> tuple[TopicModel, dict]:
+                 opts: TrainOptions, log: Log, word_cols: int | None = None,
+                 width: int | None = None) -> tuple[TopicModel, dict]:
     Y = topic_matrix(records, labels)
     sgd = len(records) > SGD_MIN_RECORDS
     counts = Y.sum(1)
@@ -394,11 +427,16 @@ def train_topics(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
     best: tuple[float, float, np.ndarray, dict, np.ndarray] | None = None
     Xs, Ys = X[sub], Y[sub]
 
+    width = width or X.shape[1]
+
+    def fit(Xf: sp.csr_matrix, Yf: np.ndarray, C: float) -> TopicModel:
+        return fit_topic_views(Xf, Yf, labels, C, opts.seed, opts.jobs, sgd, word_cols,
+                               X.shape[1])
+
     def out_of_fold(C: float, splits: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         P = np.zeros(Ys.shape)
         for tr, te in splits:
-            m = fit_topics(Xs[tr], Ys[tr], labels, C, opts.seed, opts.jobs, sgd)
-            P[te] = m.proba(Xs[te])
+            P[te] = fit(Xs[tr], Ys[tr], C).proba(Xs[te])
         return P
 
     for C in grid if folds else []:
@@ -426,9 +464,10 @@ def train_topics(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
             th = tune_thresholds(Pr, Yr, min_topics, max_topics)
             micro, macro, _ = f1_scores(Yr, decide_topics(Pr, th, min_topics, max_topics))
             cv = {"micro_f1": micro, "macro_f1": macro, "threshold_splits": len(stacked)}
-    model = fit_topics(X, Y, labels, C, opts.seed, opts.jobs, sgd)
+    model = fit_topic_views(X, Y, labels, C, opts.seed, opts.jobs, sgd, word_cols, width)
     model.thresholds, model.min_topics, model.max_topics = th, min_topics, max_topics
-    return model, {"C": C, **cv, "folds": len(folds), "cv_records": int(len(sub))}
+    return model, {"C": C, **cv, "folds": len(folds), "cv_records": int(len(sub)),
+                   "views": model.views}
 
 
 def train_stance(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
@@ -493,11 +532,12 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
     if topic_recs:
         # Topics see the n-grams only: the lexicon features are for stance, and as weak
         # topic cues ("has a negative word") they only add false positives.
+        # With character n-grams, a second topic model sees the word n-grams only.
         n_grams = X.shape[1] - features.n_lexicon
         Xt = X[[row[id(r)] for r in topic_recs]][:, :n_grams]
-        topics, info["topics"] = train_topics(Xt, topic_recs, topic_labels, opts, log)
-        topics.coef = np.hstack([topics.coef, np.zeros((len(topic_labels), features.n_lexicon),
-                                                       np.float32)])
+        topics, info["topics"] = train_topics(
+            Xt, topic_recs, topic_labels, opts, log,
+            word_cols=len(features.word_vocab) if char else None, width=X.shape[1])
     if stance_recs:
         Xs = X[[row[id(r)] for r in stance_recs]]
         stance, info["stance"] = train_stance(Xs, stance_recs, stance_labels, opts, log)

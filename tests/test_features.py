@@ -119,3 +119,27 @@ def test_lexicon_words_name_the_evaluative_words() -> None:
     assert f.lexicon_words(text, "+") == ["excellent", "praised"]  # strongest first
     assert f.lexicon_words(text, "-") == ["condemned"]
     assert Features(char_ngrams=False).lexicon_words(text, "+") == []
+
+
+@pytest.mark.parametrize("char", [True, False])
+def test_topic_views_average_a_word_only_model(char: bool) -> None:
+    """With character n-grams, topics average a model on all n-grams and one on words only."""
+    from classify.data import Record
+    from classify.model import TrainOptions, train_model
+
+    topics = ["narcotics", "aviation", "immigration", "counterterrorism"]
+    records = [Record(text=t, topics=[topics[i % 4]], stance=None, source=f"s{i}")
+               for i, t in enumerate(TRAIN * 3)]
+    m = train_model(records, topics, [], TrainOptions(C=4.0, char_ngrams=char, cv_folds=2))
+    t = m.topics
+    assert t is not None and t.views == (2 if char else 1)
+    X = m.transform(TRAIN)
+    z = np.asarray(X @ t.coef.T) + t.intercept
+    sig = 1 / (1 + np.exp(-z))
+    L = len(topics)
+    expected = (sig[:, :L] + sig[:, L:]) / 2 if char else sig
+    np.testing.assert_allclose(t.proba(X), expected, atol=1e-9)
+    if char:  # the word view has no weight on character n-grams
+        nw = len(m.features.word_vocab)
+        assert not t.coef[L:, nw:].any() and t.coef[:L, nw:].any()
+    assert t.proba(X[:0]).shape == (0, L)
