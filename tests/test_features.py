@@ -123,14 +123,19 @@ def test_lexicon_words_name_the_evaluative_words() -> None:
 
 @pytest.mark.parametrize("char", [True, False])
 def test_topic_views_average_a_word_only_model(char: bool) -> None:
-    """With character n-grams, topics average a model on all n-grams and one on words only."""
+    """Multi-label data with character n-grams: topics average a model on all n-grams and one
+    on words only. Single-label data keeps one view (its top label decides)."""
     from classify.data import Record
     from classify.model import TrainOptions, train_model
 
     topics = ["narcotics", "aviation", "immigration", "counterterrorism"]
-    records = [Record(text=t, topics=[topics[i % 4]], stance=None, source=f"s{i}")
-               for i, t in enumerate(TRAIN * 3)]
-    m = train_model(records, topics, [], TrainOptions(C=4.0, char_ngrams=char, cv_folds=2))
+    single = [Record(text=t, topics=[topics[i % 4]], stance=None, source=f"s{i}")
+              for i, t in enumerate(TRAIN * 3)]
+    multi = [Record(text=r.text, topics=r.topics if i % 5 else [], stance=None,
+                    source=r.source) for i, r in enumerate(single)]
+    opts = TrainOptions(C=4.0, char_ngrams=char, cv_folds=2)
+    assert train_model(single, topics, [], opts).topics.views == 1
+    m = train_model(multi, topics, [], opts)
     t = m.topics
     assert t is not None and t.views == (2 if char else 1)
     X = m.transform(TRAIN)
