@@ -61,12 +61,11 @@ def batch_tokens(texts: Sequence[str]) -> list[str]:
     return out
 
 
-def tokenize_batch(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """All tokens of ``texts`` in order, and the index of the text each token comes from."""
-    flat = batch_tokens(texts)
-    is_sep = np.array([w == SEP for w in flat], dtype=bool)
-    keep = ~is_sep
-    return [w for w in flat if w != SEP], np.cumsum(is_sep)[keep]
+def _term_ids(terms: str) -> dict[str, int]:
+    """Newline-joined terms (how vocabularies are pickled: one string unpickles far faster
+    than a dict of 10^5 entries) back to term -> position."""
+    return dict(zip(terms.split("\n"), range(terms.count("\n") + 1), strict=True)) \
+        if terms else {}
 
 
 def word_ngrams(tokens: list[str]) -> list[str]:
@@ -140,7 +139,8 @@ class _Tables:
             if len(parts) == 2:
                 bigrams.append((parts[0], parts[1], col))
         self.char_vocab, self.lexicon = char_vocab, lexicon
-        self._start({w: i for i, w in enumerate(sorted(words))})
+        words_in_order = sorted(words)
+        self._start({w: i for i, w in enumerate(words_in_order)})
         # token id -> unigram column, -1 if none; index ``base`` (and -1) is a -1 sentinel
         self.uni_col = np.full(self.base + 1, -1, np.int64)
         for w, i in self.tok.items():
@@ -150,7 +150,6 @@ class _Tables:
         order = np.argsort(keys, kind="stable")
         self.bi_keys = keys[order]
         self.bi_col = np.array([c for _, _, c in bigrams], np.int64)[order]
-        words_in_order = sorted(words)
         # token id -> lexicon valence, grown with appended words; the last entry (-1) is 0
         self.valence = self._valences(words_in_order + [""])
         self.chars = self._char_rows(words_in_order) if char_vocab is not None else None
@@ -178,8 +177,7 @@ class _Tables:
         words = state.pop("words")
         self.__dict__.update(state)
         self.char_vocab = self.lexicon = None  # set by Features.__setstate__
-        self._start(dict(zip(words.split("\n"), range(words.count("\n") + 1), strict=True))
-                    if words else {})
+        self._start(_term_ids(words))
 
     def _char_rows(self, words: list[str]) -> sp.csr_matrix:
         """(words x character n-grams) counts."""
@@ -379,9 +377,8 @@ class Features:
         return self._names
 
     def __getstate__(self) -> dict:
-        # Vocabularies are stored as newline-joined terms in id order: unpickling one string
-        # and rebuilding the dict is far faster than unpickling a dict of 10^5 entries.
-        # The token tables are saved too, so tagging starts without rebuilding them.
+        # Vocabularies are stored as newline-joined terms in id order (see _term_ids). The
+        # token tables are saved too, so tagging starts without rebuilding them.
         state = self.__dict__.copy()
         state["_names"] = None
         state["_tab"] = self._tables()
@@ -392,9 +389,7 @@ class Features:
 
     def __setstate__(self, state: dict) -> None:
         for key in ("word_vocab", "char_vocab"):
-            terms = state[key]
-            state[key] = dict(zip(terms.split("\n"), range(terms.count("\n") + 1),
-                                  strict=True)) if terms else {}
+            state[key] = _term_ids(state[key])
         state.pop("_cache", None)  # models saved before the batch path
         state.setdefault("lexicon", None)
         state.setdefault("_tab", None)

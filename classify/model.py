@@ -67,6 +67,10 @@ class TrainOptions:
 # ---------------------------------------------------------------- linear parts
 
 
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
 @dataclass
 class TopicModel:
     labels: list[str]
@@ -83,7 +87,7 @@ class TopicModel:
 
     def proba_of(self, z: np.ndarray) -> np.ndarray:
         """Probabilities from linear scores (intercept included), averaged over the views."""
-        p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+        p = _sigmoid(z)
         if self.views == 1:
             return p
         return p.reshape(len(p), self.views, len(self.labels)).mean(axis=1)
@@ -111,7 +115,7 @@ class StanceModel:
     @staticmethod
     def proba_of(z: np.ndarray) -> np.ndarray:
         """One-vs-rest logistic probabilities, normalised to sum to one."""
-        p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+        p = _sigmoid(z)
         return p / p.sum(axis=1, keepdims=True)
 
 
@@ -127,7 +131,7 @@ class Model:
         return {**self.__dict__, "_scorer": None}
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update({"_scorer": None, **state, **{"_scorer": None}})
+        self.__dict__.update({**state, "_scorer": None})
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         return self.features.transform(list(texts))
@@ -163,12 +167,14 @@ class Model:
         contrib = X_row.data * weights[X_row.indices]
         names = [str(x) for x in f.names[X_row.indices]]
         first_lex = f.n_features - f.n_lexicon
+        lexicon_reason = {}
+        for sign in "+-" if f.n_lexicon else "":
+            words = "/".join(f.lexicon_words(text or "", sign)[:3]) or "evaluative words"
+            lexicon_reason[sign] = f"{words} (lexicon {sign})"
         merged: dict[str, float] = {}
         for name, col, c in zip(names, X_row.indices.tolist(), contrib.tolist(), strict=True):
             if col >= first_lex:  # columns: +sum, -sum, +any, -any
-                sign = "+" if (col - first_lex) % 2 == 0 else "-"
-                words = f.lexicon_words(text or "", sign)
-                name = f"{'/'.join(words[:3]) or 'evaluative words'} (lexicon {sign})"
+                name = lexicon_reason["+" if (col - first_lex) % 2 == 0 else "-"]
             merged[name] = merged.get(name, 0.0) + c
         best = sorted(merged.items(), key=lambda kv: -kv[1])[:k]
         return [name for name, c in best if c > 0]

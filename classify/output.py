@@ -80,7 +80,7 @@ def _topic_lists(scores: Scores) -> np.ndarray:
 def jsonl_block(chunk: Chunk, scores: Scores) -> str:
     """The JSONL lines of a chunk of records, rendered straight from its score arrays.
 
-    Equal, line for line, to ``jsonl_line`` of each record's ``Tags``: scores are rounded to
+    Equal, line for line, to ``json.dumps`` of each record's ``Tags``: scores are rounded to
     4 decimals the same way (``np.round``) and written as Python's shortest repr, which is
     what ``json.dumps`` writes. The values and the constant pieces between them are laid out
     in one object array and joined once. Invalid records get their ``error`` line.
@@ -104,14 +104,8 @@ def jsonl_block(chunk: Chunk, scores: Scores) -> str:
         return "".join(cells.ravel().tolist())
     lines = ["".join(row) for row in cells.tolist()]
     for pos, it in chunk.invalid:  # positions ascend, so earlier inserts stay in place
-        lines.insert(pos, jsonl_line(Tags(text="", topics=[], topic_scores={}, stance=None,
-                                          stance_scores={}, id=it.id, error=it.error)))
+        lines.insert(pos, _dumps(Tags.invalid(it).record()) + "\n")
     return "".join(lines)
-
-
-def jsonl_line(t: Tags) -> str:
-    """One output line of a batch in the JSONL contract (with 'error' for a skipped record)."""
-    return _dumps(t.record()) + "\n"
 
 
 def sentence_dict(article: str, index: int, t: Tags, explain: bool) -> dict:

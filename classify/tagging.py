@@ -53,6 +53,12 @@ class Tags:
     end: int | None = None
     error: str | None = None
 
+    @classmethod
+    def invalid(cls, item: BatchItem) -> Tags:
+        """The place-holder of a batch record that could not be read (it carries the error)."""
+        return cls(text="", topics=[], topic_scores={}, stance=None, stance_scores={},
+                   id=item.id, error=item.error)
+
     def record(self, explain: bool = False) -> dict:
         """The batch output contract: id, topics, topic_scores, stance, stance_scores."""
         out: dict = {"id": self.id, "topics": self.topics, "topic_scores": self.topic_scores,
@@ -301,8 +307,7 @@ def _tag_chunk(tagger: Tagger, items: list[BatchItem], explain: bool) -> list[Ta
             t = next(tagged)
             t.id = it.id
         else:
-            t = Tags(text="", topics=[], topic_scores={}, stance=None, stance_scores={},
-                     id=it.id, error=it.error)
+            t = Tags.invalid(it)
         out.append(t)
     return out
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from classify.features import Features, char_ngrams, tokenize, tokenize_batch, word_ngrams
+from classify.features import SEP, Features, batch_tokens, char_ngrams, tokenize, word_ngrams
 
 TRAIN = [
     "Police seized 40 kg of heroin at Karachi airport on Monday.",
@@ -64,10 +64,11 @@ def test_unseen_words_are_remembered_across_batches() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.text(max_size=40), max_size=6))
-def test_tokenize_batch_equals_per_text(texts: list[str]) -> None:
-    flat, rows = tokenize_batch(texts)
-    expected = [(i, w) for i, t in enumerate(texts) for w in tokenize(t)]
-    assert list(zip(rows.tolist(), flat, strict=True)) == expected
+def test_batch_tokens_equal_per_text(texts: list[str]) -> None:
+    expected: list[str] = []
+    for i, t in enumerate(texts):
+        expected += ([SEP] if i else []) + tokenize(t)
+    assert batch_tokens(texts) == expected
 
 
 @pytest.mark.parametrize("char", [True, False])
