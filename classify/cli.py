@@ -417,17 +417,19 @@ def _silence_stdout() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    sys.unraisablehook = _unraisable
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8", errors="replace")
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
     try:
+        # SIGTERM becomes KeyboardInterrupt from here on, so everything after it (argument
+        # parsing included) is inside the handlers below; before it, SIGTERM just ends us.
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        sys.unraisablehook = _unraisable
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
         return args.func(args)
     except ClassifyError as e:
         _err(f"error: {e}")

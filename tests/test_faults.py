@@ -316,3 +316,21 @@ def test_interrupt_swallowed_by_a_finaliser_is_delivered_again(monkeypatch):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+def test_interrupt_while_parsing_arguments_is_one_line(monkeypatch, capsys):
+    """SIGTERM can arrive while the CLI is still building its parser (seen in CI at 0.5 s)."""
+    from classify import cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)
+    old = signal.getsignal(signal.SIGTERM)
+    try:
+        assert cli.main(["tag", "x.txt"]) == 130
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "Traceback" not in err
