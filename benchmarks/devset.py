@@ -28,7 +28,7 @@ STANCES = ("supportive", "critical", "neutral")
 
 
 def run_evaluate(*args: str) -> dict:
-    cmd = [sys.executable, "-m", "classify.cli", "evaluate", "--json", "--quiet", *args]
+    cmd = [sys.executable, "-m", "classify", "evaluate", "--json", "--quiet", *args]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed: {out.stderr.strip()}")

@@ -157,7 +157,7 @@ def classify_cmd() -> list[str]:
     if script.exists():
         return [str(script)]
     found = shutil.which("classify")
-    return [found] if found else [sys.executable, "-m", "classify.cli"]
+    return [found] if found else [sys.executable, "-m", "classify"]
 
 
 # ---------------------------------------------------------------- running
@@ -286,13 +286,16 @@ class Bench:
         self.rows: list[Row] = []
         self.n = 0
 
-    def start(self, args: list[str], stdin=subprocess.DEVNULL, stdout=None) -> Proc:
+    def start(self, args: list[str], stdin=subprocess.DEVNULL, stdout=None,
+              env: dict | None = None) -> Proc:
         self.n += 1
-        return Proc([*self.cli, *args], self.tmp, self.env, stdin, stdout, str(self.n))
+        return Proc([*self.cli, *args], self.tmp, {**self.env, **(env or {})}, stdin, stdout,
+                    str(self.n))
 
     def run(self, args: list[str], stdin=subprocess.DEVNULL, stdout=None,
-            during: Callable[[Proc], None] | None = None, timeout: float = 120) -> Result:
-        p = self.start(args, stdin, stdout)
+            during: Callable[[Proc], None] | None = None, timeout: float = 120,
+            env: dict | None = None) -> Result:
+        p = self.start(args, stdin, stdout, env)
         if during:
             during(p)
         return p.wait(timeout)
@@ -382,6 +385,21 @@ def prepare(tmp: Path) -> None:
     lines = [json.dumps(r) for r in good]
     lines[2] = '{"id": "r2", "text": "The ferry departs every'  # line 3: cut short
     (tmp / "bad_batch.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # lines 2 and 3 are each broken, but joined into one JSON array they read as two records
+    split = [json.dumps(good[0]), '{"text": "Fares rose."},{"text": "Trams ran.", "k": [1',
+             '2]}', json.dumps(good[1])]
+    (tmp / "split_batch.jsonl").write_text("\n".join(split) + "\n", encoding="utf-8")
+    train_split = [json.dumps(r) for r in records()]
+    train_split[4:4] = ['{"text": "Fares rose.", "stance": "neutral"},{"text": "T", "k": [1',
+                        '2]}']
+    (tmp / "split_train.jsonl").write_text("\n".join(train_split) + "\n", encoding="utf-8")
+    (tmp / "utf32.jsonl").write_bytes("".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                              for r in records()).encode("utf-32"))
+    conflicts = records()
+    for i in range(25):  # 25 texts repeated with another stance
+        conflicts.append({**records()[i], "stance": "critical" if records()[i]["stance"]
+                          != "critical" else "neutral"})
+    write_jsonl(tmp / "conflicts.jsonl", conflicts)
 
     (tmp / "a.txt").write_text(ARTICLE, encoding="utf-8")
     (tmp / "empty.txt").write_bytes(b"")
@@ -511,6 +529,14 @@ def run_cases(b: Bench) -> None:
            ["tag", "bad_batch.jsonl", "--model", "M", "--format", "jsonl", "--skip-invalid"],
            skip_outcome)
 
+    b.case("JSONL batch, lines 2-3 broken alone (valid if joined)",
+           ["tag", "split_batch.jsonl", "--model", "M", "--format", "jsonl"],
+           lambda r: error_phrase(r, "split_batch.jsonl:2", "line 2"))
+    b.case("JSONL batch, lines 2-3 broken alone, --skip-invalid",
+           ["tag", "split_batch.jsonl", "--model", "M", "--format", "jsonl", "--skip-invalid"],
+           lambda r: f"exit {rc_text(r.rc)}: " + ", ".join(
+               "error (line " + row["error"].split(":")[1] + ")" if "error" in row else "tagged"
+               for row in jsonl_rows(r)))
     b.case("`-` with stdin from /dev/null", ["tag", "-", "--model", "M", *t],
            lambda r: error_phrase(r, "stdin", "stdin"))
 
@@ -603,16 +629,58 @@ def run_cases(b: Bench) -> None:
                else "; a model WAS written"))
 
     def dupe_outcome(r: Result) -> str:
-        warn = [ln for ln in r.warning_lines() if "same sentence" in ln]
+        warn = [ln for ln in r.warning_lines() if "more than once" in ln]
         lines = re.findall(r"dupe\.jsonl:(\d+)", warn[0]) if warn else []
         got = f"warning names lines {' and '.join(lines)}" if lines else "NO warning naming lines"
         return f"{got}; exit {rc_text(r.rc)}" + ("" if r.rc == 0 else f"; {error_phrase(r)}")
 
     b.case("training: same sentence labelled two ways",
            ["train", "--fast", "--data", "dupe.jsonl", "--model", "MD"], dupe_outcome)
+    b.case("training: 25 texts labelled two ways",
+           ["train", "--fast", "--data", "conflicts.jsonl", "--model", "MC"],
+           lambda r: (f"{len([ln for ln in r.warning_lines() if 'more than once' in ln])} "
+                      f"summary line; exit {rc_text(r.rc)}; "
+                      + shorten(next(ln for ln in r.warning_lines() if 'more than once' in ln),
+                                150)))
+    b.case("training: 25 texts labelled two ways, --verbose",
+           ["train", "--fast", "--verbose", "--data", "conflicts.jsonl", "--model", "MC"],
+           lambda r: f"{r.err.count('labelled differently')} detail lines; exit {rc_text(r.rc)}")
+    b.case("training: UTF-32 JSONL (with BOM)",
+           ["train", "--fast", "--quiet", "--data", "utf32.jsonl", "--model", "M32"],
+           lambda r: error_phrase(r) if r.rc else
+           f"trained, exit 0, on {model_state(tmp / 'M32')['meta']['data']['records']} records")
+    b.case("tag: UTF-32 JSONL (with BOM)",
+           ["tag", "utf32.jsonl", "--model", "M", "--format", "jsonl"],
+           lambda r: error_phrase(r) if r.rc else f"tagged, exit 0: {len(jsonl_rows(r))} rows")
+    b.case("training: lines 5-6 broken alone, valid if joined",
+           ["train", "--fast", "--data", "split_train.jsonl", "--model", "MS"],
+           lambda r: error_phrase(r, "split_train.jsonl:5", "line 5")
+           + ("; no model written" if not (tmp / "MS").exists() else "; a model WAS written"))
     b.case("evaluate --folds 10 with 5 sources",
            ["evaluate", "--fast", "--data", "tiny.jsonl", "--folds", "10"],
            lambda r: error_phrase(r, "5 sources", "the 5 sources"))
+
+    # ------------------------------------------------ interrupts at named points
+    for command, point, sig in (("train", "after-imports", "TERM"), ("train", "mid-fit", "INT"),
+                                ("train", "mid-save", "TERM"), ("tag", "start", "INT"),
+                                ("tag", "mid-tag", "TERM"), ("evaluate", "mid-evaluate", "INT")):
+        d = tmp / f"point_{command}_{point}"
+        shutil.copytree(tmp / "M", d)
+        before = model_state(d)
+        args = {"train": ["train", "--data", "big3k.jsonl", "--model", d.name],
+                "tag": ["tag", "big.jsonl", "--model", d.name, "--format", "jsonl"],
+                "evaluate": ["evaluate", "--fast", "--data", "tiny.jsonl", "--folds", "2",
+                             "--report", "point.md"]}[command]
+
+        def point_outcome(r: Result, d=d, before=before) -> str:
+            after = model_state(d)
+            kept = "model dir unchanged" if after == before else "model dir CHANGED"
+            return (f"exit {rc_text(r.rc)}, {len(r.err.splitlines())} stderr line(s); {kept}; "
+                    f"report written: {(tmp / 'point.md').exists()}")
+
+        res = b.run(args, env={"CLASSIFY_SIGNAL_AT": f"{point}:{sig}"})
+        b.add(f"SIG{sig} at '{point}' of `classify {command}` (CLASSIFY_SIGNAL_AT)",
+              "classify " + " ".join(args), res, _safe(point_outcome, res))
 
     # ------------------------------------------------ interrupted and concurrent training
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):

@@ -86,7 +86,7 @@ class Log:
 
 def classify_cmd() -> list[str]:
     exe = Path(sys.executable).parent / "classify"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "classify.cli"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "classify"]
 
 
 def script_cmd(*args: str) -> list[str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .data import Dataset, load_dataset
+from .errors import DataError
 from .model import TrainOptions, train_model
 from .persist import load_model, save_model
 from .tagging import ArticleRule, ArticleTags, Tagger, Tags, batch_item, tag_batch
@@ -62,6 +63,15 @@ def load_data(paths: Sequence[str | Path] | None = None,
     return load_dataset(list(paths) if paths else [DEFAULT_DATA], schema)
 
 
+def _log_data_warnings(dataset: Dataset, log: Log) -> None:
+    """Each warning as one line; the full list of conflicting duplicates as ``detail:`` lines
+    (the CLI shows those with --verbose)."""
+    for w in dataset.warnings:
+        log(f"warning: {w}")
+    for kept, other in dataset.conflicts:
+        log(f"detail: {other}: same text as {kept}, labelled differently")
+
+
 def build_meta(data: Dataset, info: dict, opts: TrainOptions, model_topics: list[str],
                thresholds: Iterable[float], stance_labels: list[str]) -> dict:
     descriptions = data.schema.topics if data.schema else {}
@@ -87,8 +97,7 @@ def train(data: Sequence[str | Path] | None = None, model_dir: str | Path = LOCA
     """Train on labelled data and save the model atomically into ``model_dir``."""
     opts = opts or TrainOptions()
     dataset = load_data(data, schema)
-    for w in dataset.warnings:
-        log(f"warning: {w}")
+    _log_data_warnings(dataset, log)
     model = train_model(dataset.records, dataset.topic_labels, dataset.stance_labels, opts, log)
     topics = model.topics.labels if model.topics else []
     stances = model.stance.labels if model.stance else []
@@ -111,10 +120,22 @@ def tag_text(text: str, model_dir: str | Path | None = None, name: str = "<text>
 
 
 def tag_records(records: Iterable[dict], model_dir: str | Path | None = None,
-                explain: bool = False, tagger: Tagger | None = None) -> list[Tags]:
-    """Tag records (dicts with ``text`` and optional ``id``), each as one unit."""
+                explain: bool = False, tagger: Tagger | None = None, *,
+                skip_invalid: bool = False) -> list[Tags]:
+    """Tag records (dicts with ``text`` and optional ``id``), each as one unit.
+
+    An invalid record (not a dict, or without a non-empty ``text`` string) raises
+    ``DataError`` naming it by position, counted from 1 ("record 3: missing or empty 'text'").
+    With ``skip_invalid=True`` it comes back in its place as ``Tags`` with ``error`` set and
+    ``topics``, ``topic_scores``, ``stance`` and ``stance_scores`` all None, so it cannot pass
+    for a record without topics.
+    """
+    items = [batch_item(r, f"record {i}") for i, r in enumerate(records, 1)]
+    if not skip_invalid:
+        bad = next((it for it in items if it.error is not None), None)
+        if bad is not None:
+            raise DataError(bad.error or bad.where)
     tagger = tagger or load_tagger(model_dir)
-    items = (batch_item(r, f"record {i}") for i, r in enumerate(records, 1))
     return list(tag_batch(tagger, items, explain))
 
 
@@ -125,8 +146,7 @@ def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,
     from .evaluate import cross_validate
 
     dataset = load_data(data, schema)
-    for w in dataset.warnings:
-        log(f"warning: {w}")
+    _log_data_warnings(dataset, log)
     return cross_validate(dataset, folds, opts, log)
 
 

@@ -7,15 +7,14 @@ import contextlib
 import io
 import json
 import os
-import signal
 import sys
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__, api
-from .data import batch_lines, read_text
+from . import __version__, api, interrupts
+from .data import decode_bytes, decoded_lines, read_text
 from .errors import ClassifyError, DataError
 from .model import TrainOptions
 from .output import FORMATS, Writer
@@ -29,11 +28,15 @@ def _err(msg: str) -> None:
     print(f"{PROG}: {msg}", file=sys.stderr, flush=True)
 
 
-def _log(quiet: bool):
-    """Progress messages on stderr (silenced by --quiet); warnings are always shown."""
+def _log(quiet: bool, verbose: bool = False):
+    """Progress messages on stderr (silenced by --quiet); warnings are always shown, details
+    (such as every conflicting duplicate) only with --verbose."""
     def log(msg: str) -> None:
         if msg.startswith("warning:"):
             _err(msg)
+        elif msg.startswith("detail:"):
+            if verbose:
+                _err(msg)
         elif not quiet:
             print(msg, file=sys.stderr, flush=True)
     return log
@@ -66,7 +69,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                         fast=args.fast, jobs=args.jobs, lexicon=not args.no_lexicon)
     log = _log(args.quiet or args.json)
     log(f"training on {', '.join(args.data or [api.DEFAULT_DATA])} ...")
-    res = api.train(args.data, args.model, opts, args.schema, log=_log(args.quiet))
+    res = api.train(args.data, args.model, opts, args.schema,
+                    log=_log(args.quiet, args.verbose))
     if args.json:
         print(json.dumps({k: v for k, v in res.to_dict().items() if k != "meta"}, indent=2,
                          ensure_ascii=False))
@@ -158,6 +162,7 @@ def _tag_batch_source(tagger: Tagger, writer: Writer, name: str, lines, args,
                                                  model_dir, args.trust):
                 check(errors)
                 writer.line(block)
+                interrupts.checkpoint("mid-tag")
                 bar.update(n)
             return
 
@@ -170,6 +175,7 @@ def _tag_batch_source(tagger: Tagger, writer: Writer, name: str, lines, args,
         for i, t in enumerate(tag_batch(tagger, checked(iter_batch(lines, name)), args.explain,
                                         args.jobs, model_dir, args.trust), 1):
             writer.record(name, i, t)
+            interrupts.checkpoint("mid-tag")
             bar.update(1)
     finally:
         bar.close()
@@ -190,10 +196,9 @@ def cmd_tag(args: argparse.Namespace) -> int:
                 first = stream.peek(65536).split(b"\n", 1)[0] if hasattr(stream, "peek") \
                     else b""
                 if _is_batch(src, first, args.input_format):
-                    _tag_batch_source(tagger, writer, name, batch_lines(stream, name), args,
+                    _tag_batch_source(tagger, writer, name, decoded_lines(stream, name), args,
                                       skipped)
                     continue
-                from .data import decode_bytes
                 text = decode_bytes(stream.read(), name)
             elif _is_batch(src, b"", args.input_format):
                 try:
@@ -201,7 +206,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
                 except OSError as e:
                     raise DataError(f"{src}: cannot read: {e.strerror}") from None
                 with fh:
-                    _tag_batch_source(tagger, writer, name, batch_lines(fh, name), args,
+                    _tag_batch_source(tagger, writer, name, decoded_lines(fh, name), args,
                                       skipped)
                 continue
             else:
@@ -210,6 +215,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
                 raise DataError(f"{name}: empty input, nothing to tag")
             writer.article(tagger.tag_article(text, name, explain=args.explain
                                               or args.format == "text"))
+            interrupts.checkpoint("mid-tag")
         except DataError as e:
             failures.append(str(e))
             _err(f"error: {e}")
@@ -237,7 +243,7 @@ def _report_format(path: str) -> str:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .report import render, summary_lines
 
-    log = _log(args.quiet or args.json)
+    log = _log(args.quiet or args.json, args.verbose)
     if args.test:
         model_dir = args.model or api.default_model_dir()
         rep = api.evaluate_on(model_dir, args.test, trust=args.trust)
@@ -316,6 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--jobs", type=_positive, default=1,
                         help="parallel processes for fitting the per-topic models")
         sp.add_argument("--quiet", action="store_true", help="no progress messages")
+        sp.add_argument("--verbose", action="store_true",
+                        help="list every detail a warning sums up (e.g. each conflicting "
+                             "duplicate text)")
 
     t = sub.add_parser(
         "train", formatter_class=_Formatter, help="train a model from labelled sentences",
@@ -395,20 +404,6 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     _err(f"warning: {' '.join(str(message).split())}")
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _unraisable(info: sys.UnraisableHookArgs) -> None:
-    """A KeyboardInterrupt raised inside a finaliser or weakref callback (where Python can only
-    print it and carry on) is delivered again a moment later, in ordinary code."""
-    if info.exc_type is KeyboardInterrupt:
-        signal.signal(signal.SIGALRM, _on_sigterm)
-        signal.setitimer(signal.ITIMER_REAL, 0.01)
-        return
-    sys.__unraisablehook__(info)
-
-
 def _silence_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -421,10 +416,6 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8", errors="replace")
     try:
-        # SIGTERM becomes KeyboardInterrupt from here on, so everything after it (argument
-        # parsing included) is inside the handlers below; before it, SIGTERM just ends us.
-        signal.signal(signal.SIGTERM, _on_sigterm)
-        sys.unraisablehook = _unraisable
         parser = build_parser()
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
@@ -434,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     except ClassifyError as e:
         _err(f"error: {e}")
         return e.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # called in-process; the command itself ends in interrupts
         _err("interrupted")
         return 130
     except BrokenPipeError:
@@ -476,6 +467,3 @@ def run() -> None:
         sys.stderr.flush()
     os._exit(code)
 
-
-if __name__ == "__main__":
-    run()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import BinaryIO
 
+from . import interrupts
 from .errors import DataError
 
 DATA_SUFFIXES = (".jsonl", ".csv")
@@ -45,6 +48,7 @@ class Dataset:
     schema: Schema | None
     warnings: list[str]
     files: list[str]
+    conflicts: list[tuple[str, str]] = field(default_factory=list)  # (kept, other) places
 
     @property
     def topic_records(self) -> list[Record]:
@@ -135,20 +139,15 @@ def parse_record(obj: object, where: str, schema: Schema | None, need_labels: bo
 
 
 def _iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
-    with open_text(path) as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}:{lineno}: malformed JSON: {e.msg} "
-                                f"(column {e.colno})") from None
+    with open_lines(path) as lines:
+        for lineno, line in enumerate(lines, 1):
+            if line.strip(JSON_SPACE):
+                yield lineno, json_line(line, f"{path}:{lineno}")
 
 
 def _iter_csv(path: Path) -> Iterator[tuple[int, object]]:
-    with open_text(path) as fh:
-        reader = csv.DictReader(fh)
+    with open_lines(path) as lines:
+        reader = csv.DictReader(lines)
         if not reader.fieldnames or "text" not in reader.fieldnames:
             raise DataError(f"{path}:1: CSV needs a header with a 'text' column")
         try:
@@ -198,34 +197,62 @@ def _merge_schema(a: Schema | None, b: Schema) -> Schema:
                   stances=list(dict.fromkeys([*a.stances, *b.stances])))
 
 
-def _labels(r: Record) -> tuple[frozenset[str] | None, str | None]:
-    return (None if r.topics is None else frozenset(r.topics)), r.stance
+def _merge(first: Record, other: Record) -> tuple[Record, bool]:
+    """The record kept for a text that occurs twice, and whether the two labels conflict.
+
+    Topics are multi-label, so their union is kept: a sentence labelled "aviation" in one
+    place and "aviation, narcotics" in another carries both. A stance can only be one class:
+    the first occurrence's is kept. Labels one occurrence lacks are taken from the other.
+    """
+    topics, stance = first.topics, first.stance
+    conflict = False
+    if other.topics is not None:
+        if topics is None:
+            topics = other.topics
+        elif set(topics) != set(other.topics):
+            topics, conflict = tuple(dict.fromkeys(topics + other.topics)), True
+    if other.stance is not None:
+        if stance is None:
+            stance = other.stance
+        elif stance != other.stance:
+            conflict = True
+    if (topics, stance) == (first.topics, first.stance):
+        return first, conflict
+    return replace(first, topics=topics, stance=stance), conflict
 
 
 def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = None) -> Dataset:
     """Load labelled records from files/directories, validating every line.
 
-    Exact duplicates are dropped; a sentence labelled two different ways is kept once (first
-    occurrence) with a warning naming both places.
+    A text that occurs more than once (after whitespace is normalised) is kept once, with
+    labels merged by ``_merge``; where the occurrences disagree, ``Dataset.conflicts`` lists
+    the pairs of places and one warning sums them up.
     """
     files, schema = data_files(paths)
     if schema_path is not None:
         schema = _merge_schema(schema, load_schema(Path(schema_path)))
     records: list[Record] = []
-    seen: dict[str, Record] = {}
+    seen: dict[str, int] = {}
+    conflicts: list[tuple[str, str]] = []
     warnings: list[str] = []
     for f in files:
         for lineno, obj in iter_raw(f):
             rec = parse_record(obj, f"{f}:{lineno}", schema, need_labels=True)
             key = " ".join(rec.text.split())
-            first = seen.get(key)
-            if first is not None:
-                if _labels(first) != _labels(rec):
-                    warnings.append(f"{rec.where}: same sentence as {first.where} but labelled "
-                                    "differently; keeping the first")
+            i = seen.get(key)
+            if i is None:
+                seen[key] = len(records)
+                records.append(rec)
                 continue
-            seen[key] = rec
-            records.append(rec)
+            records[i], conflict = _merge(records[i], rec)
+            if conflict:
+                conflicts.append((records[i].where, rec.where))
+    if conflicts:
+        pairs = ", ".join(f"{a} and {b}" for a, b in conflicts[:3])
+        warnings.append(f"{len(conflicts)} text(s) occur more than once with different labels "
+                        f"({pairs}{', ...' if len(conflicts) > 3 else ''}): each is kept once, "
+                        "with the union of its topics and its first stance"
+                        + ("; --verbose lists them all" if len(conflicts) > 3 else ""))
     if not records:
         raise DataError(f"{', '.join(map(str, files))}: no labelled records")
     topic_labels = sorted({t for r in records if r.topics for t in r.topics}
@@ -235,127 +262,108 @@ def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = N
     has_topics = any(r.topics is not None for r in records)
     if has_topics and not topic_labels:
         warnings.append("no record carries any topic: the topic model is skipped")
+    interrupts.checkpoint("after-load")
     return Dataset(records=records, topic_labels=topic_labels if has_topics else [],
                    stance_labels=stance_labels, schema=schema, warnings=warnings,
-                   files=[str(f) for f in files])
+                   files=[str(f) for f in files], conflicts=conflicts)
 
 
-# ---------------------------------------------------------------- input text
+# ---------------------------------------------------------------- decoding
 
 
-def decode_bytes(data: bytes, name: str) -> str:
-    """Decode text of unknown encoding: BOMs, then UTF-8, then Windows-1252, then Latin-1.
+# Byte-order marks, the longer first (a UTF-32-LE mark begins with the UTF-16-LE one).
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
 
-    Raises DataError for content that looks binary (NUL bytes or many control characters).
-    """
-    for bom, enc in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"),
-                     (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-                     (codecs.BOM_UTF16_BE, "utf-16-be")):
-        if data.startswith(bom):
-            try:
-                return data[len(bom):].decode(enc)
-            except UnicodeDecodeError as e:
-                raise DataError(f"{name}: invalid {enc} after byte-order mark at byte "
-                                f"{e.start + len(bom)}") from None
-    sample = data[:65536]
+
+def _looks_binary(sample: bytes) -> bool:
     controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
-    if b"\x00" in sample or (sample and controls / len(sample) > 0.05):
-        raise DataError(f"{name}: looks like a binary file, not text")
+    return b"\x00" in sample or (bool(sample) and controls / len(sample) > 0.05)
+
+
+def _legacy(line: bytes) -> str:
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+        return line.decode("cp1252")
+    except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
+        return line.decode("latin-1")
 
 
-def batch_lines(raw: io.BufferedIOBase, name: str) -> Iterator[bytes]:
-    """Lines of a JSONL batch as UTF-8-compatible bytes, streaming.
+def decoded_lines(raw: BinaryIO, name: str) -> Iterator[str]:
+    """The one text decoder: lines (with their line endings) of a byte stream of unknown
+    encoding, streaming. Every input (articles, JSONL and CSV, for ``tag``, ``train`` and
+    ``evaluate``) is read through it.
 
-    UTF-16/32 input (with a byte-order mark) is decoded and re-encoded as UTF-8 line by line;
-    anything else is passed through for ``json.loads`` to decode (UTF-8, or per line cp1252).
+    A byte-order mark decides (UTF-8, UTF-16 or UTF-32); without one, each line is UTF-8 or,
+    failing that, Windows-1252 (Latin-1 for the five bytes cp1252 leaves undefined). Content
+    that looks binary (a NUL byte, or many control characters in the first 64 KB) is refused
+    with a DataError naming ``name``.
     """
-    head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
-    for bom, enc in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-                     (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    if not hasattr(raw, "peek"):
+        raw = io.BufferedReader(raw)  # type: ignore[arg-type]
+    head = raw.peek(4)[:4]  # type: ignore[attr-defined]
+    for bom, enc in _BOMS:
         if head.startswith(bom):
-            text = io.TextIOWrapper(raw, encoding=enc, newline="")  # type: ignore[arg-type]
+            text = io.TextIOWrapper(raw, encoding=enc, newline="")
             try:
-                for line in text:
-                    yield line.encode("utf-8")
+                yield from text
             except UnicodeDecodeError as e:
-                raise DataError(f"{name}: invalid {enc} text: {e.reason}") from None
+                raise DataError(f"{name}: invalid {enc.removesuffix('-sig')} text after the "
+                                f"byte-order mark: {e.reason}") from None
             finally:
                 text.detach()
             return
-    yield from raw
+    if _looks_binary(raw.peek(65536)[:65536]):  # type: ignore[attr-defined]
+        raise DataError(f"{name}: looks like a binary file, not text")
+    for lineno, line in enumerate(raw, 1):
+        if b"\x00" in line:
+            raise DataError(f"{name}:{lineno}: NUL byte: looks like a binary file, not text")
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError:
+            yield _legacy(line)
+
+
+def decode_bytes(data: bytes, name: str) -> str:
+    """Text of unknown encoding, decoded whole by ``decoded_lines``."""
+    return "".join(decoded_lines(io.BytesIO(data), name))
 
 
 def read_text(path: Path) -> str:
+    with open_lines(path) as lines:
+        return "".join(lines)
+
+
+@contextlib.contextmanager
+def open_lines(path: Path) -> Iterator[Iterator[str]]:
+    """The decoded lines of a file (see ``decoded_lines``); a one-line error if unreadable."""
     try:
-        data = path.read_bytes()
+        fh = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as e:
         raise DataError(f"{path}: cannot read: {e.strerror or _one_line(e)}") from None
-    return decode_bytes(data, str(path))
+    with fh:
+        yield decoded_lines(fh, str(path))
 
 
-class open_text:
-    """Open a data file as text with the same encoding detection as ``read_text``, streaming.
-
-    UTF-8 (with or without BOM) and UTF-16 with BOM are streamed; anything else is decoded whole.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.fh: io.TextIOBase | None = None
-
-    def __enter__(self) -> io.TextIOBase:
-        try:
-            raw = open(self.path, "rb")  # noqa: SIM115 - closed in __exit__
-        except OSError as e:
-            raise DataError(f"{self.path}: cannot read: {e.strerror or _one_line(e)}") from None
-        head = raw.read(4)
-        raw.seek(0)
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and \
-                not head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-            self.fh = io.TextIOWrapper(raw, encoding="utf-16", newline="")
-        elif b"\x00" in head:
-            raw.close()
-            raise DataError(f"{self.path}: looks like a binary file, not text")
-        else:
-            self.fh = _Utf8Fallback(raw, str(self.path))
-        return self.fh
-
-    def __exit__(self, *exc: object) -> None:
-        if self.fh is not None:
-            self.fh.close()
+JSON_SPACE = " \t\r\n"
+scan_json = json.JSONDecoder().scan_once
 
 
-class _Utf8Fallback(io.TextIOBase):
-    """Line iterator over a binary file: UTF-8 (BOM stripped), falling back per line to cp1252."""
-
-    def __init__(self, raw: io.BufferedReader, name: str) -> None:
-        self.raw = raw
-        self.name = name
-        self.first = True
-
-    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
-        for line in self.raw:
-            if self.first:
-                self.first = False
-                line = line.removeprefix(codecs.BOM_UTF8)
-            if b"\x00" in line:
-                raise DataError(f"{self.name}: looks like a binary file, not text")
-            try:
-                yield line.decode("utf-8")
-            except UnicodeDecodeError:
-                yield line.decode("cp1252", errors="replace")
-
-    def readline(self, size: int | None = -1) -> str:  # pragma: no cover - csv uses iteration
-        return next(iter(self), "")
-
-    def close(self) -> None:
-        self.raw.close()
-        super().close()
+def json_line(line: str, where: str) -> object:
+    """One line of a JSONL file, parsed on its own: a line that is not one whole JSON value is
+    a DataError naming ``where`` (file:line), whatever the lines around it hold."""
+    body = line.strip(JSON_SPACE)
+    lead = len(line) - len(line.lstrip(JSON_SPACE))
+    try:
+        obj, end = scan_json(body, 0)
+    except StopIteration:
+        raise DataError(f"{where}: malformed JSON: expecting a value (column {lead + 1})"
+                        ) from None
+    except json.JSONDecodeError as e:
+        raise DataError(f"{where}: malformed JSON: {e.msg} (column {lead + e.colno})") from None
+    except RecursionError:
+        raise DataError(f"{where}: malformed JSON: nested too deeply") from None
+    if end != len(body):
+        raise DataError(f"{where}: malformed JSON: extra data after the value "
+                        f"(column {lead + end + 1})")
+    return obj

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
+from . import interrupts
 from .data import Dataset, Record
 from .model import Model, TrainOptions, topic_matrix, train_model
 from .splits import METHOD, grouped_folds
@@ -41,6 +42,7 @@ class EvalReport:
     stance: dict | None = None
     errors: list[dict] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
+    fallbacks: list[str] = field(default_factory=list)  # one line each, also logged as warnings
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -155,7 +157,14 @@ def cross_validate(data: Dataset, folds: int = 5, opts: TrainOptions | None = No
     """k-fold grouped, stratified cross-validation of the full training procedure."""
     opts = opts or TrainOptions()
     records = data.records
-    splits = grouped_folds(records, data.topic_labels, data.stance_labels, folds, opts.seed)
+    fallbacks: list[str] = []
+
+    def note(msg: str) -> None:
+        fallbacks.append(msg)
+        log(f"warning: {msg}")
+
+    splits = grouped_folds(records, data.topic_labels, data.stance_labels, folds, opts.seed,
+                           warn=lambda m: note(f"cross-validation: {m}"))
     n = len(records)
     topic_labels = list(data.topic_labels)
     P = np.zeros((n, len(topic_labels)))
@@ -168,6 +177,8 @@ def cross_validate(data: Dataset, folds: int = 5, opts: TrainOptions | None = No
         train = [records[i] for i in train_idx]
         tlabels = topic_labels if any(r.topics for r in train) else []
         model = train_model(train, tlabels, data.stance_labels, opts)
+        for msg in model.info.get("fallbacks", []):
+            note(f"fold {k}/{len(splits)}: {msg}")
         fold = predict(model, [records[i] for i in test_idx])
         for j, lab in enumerate(fold.topic_labels):
             jj = topic_labels.index(lab)
@@ -175,6 +186,7 @@ def cross_validate(data: Dataset, folds: int = 5, opts: TrainOptions | None = No
             D[test_idx, jj] = fold.topic_pred[:, j]
         for j, lab in enumerate(fold.stance_labels):
             S[test_idx, stance_index[lab]] = fold.stance_proba[:, j]
+        interrupts.checkpoint("mid-evaluate")
     pred = Predictions(records, topic_labels, list(data.stance_labels), P, D, S)
     topics, stance, errors = score(records, pred)
     return EvalReport(
@@ -184,7 +196,8 @@ def cross_validate(data: Dataset, folds: int = 5, opts: TrainOptions | None = No
                     "and scores the held-out fold.",
         topics=topics, stance=stance, errors=errors,
         settings={"folds": len(splits), "seed": opts.seed, "data": data.files,
-                  "data_sha256": data.sha256()})
+                  "data_sha256": data.sha256()},
+        fallbacks=fallbacks)
 
 
 def evaluate_model(model: Model, meta: dict, data: Dataset, model_dir: str) -> EvalReport:

@@ -21,6 +21,8 @@ from itertools import repeat
 import numpy as np
 import scipy.sparse as sp
 
+from . import interrupts
+
 TOKEN = re.compile(r"\w+(?:'\w+)?")
 SEP = "\x00"  # joins the texts of a batch; a token of its own in BATCH_TOKEN
 SEP_ID = -2
@@ -284,6 +286,7 @@ class Features:
                 cdf.update(set().union(*(grams[w] for w in set(tl))))
             self.char_vocab = _select(cdf, n, self.min_df, self.max_df, self.max_char_features)
         self._tab = None
+        interrupts.checkpoint("mid-fit")
         c = self.counts(texts)
         self.word_idf = _idf(np.bincount(c.W.indices, minlength=c.W.shape[1]), n)
         if c.C is not None:

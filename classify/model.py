@@ -18,6 +18,10 @@ Training, in ``train_model``:
 5. Stance: one-vs-rest logistic regression over the classes, probabilities normalised; C and
    class weighting (none or balanced, for skewed classes) are chosen by out-of-fold macro-F1.
 The fitted weights are kept as plain arrays, so prediction is one sparse matrix product.
+
+Nothing falls back silently: too few sources for internal CV, a fold dropped or lacking a
+class, a label fitted as a constant, a solver that did not converge: each is one line, logged
+as "warning: ..." and kept in ``Model.info["fallbacks"]`` (meta.json ``training.fallbacks``).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ CHAR_MAX_MEAN_CHARS = 500  # ... (sentences, headlines, tweets), not on long doc
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 SHRINK_PRIOR = 10  # pseudo-positives pulling a topic's threshold toward the global one
 THRESHOLD_REPEATS = 3  # fold splits whose out-of-fold probabilities tune the thresholds
+LIBLINEAR_MAX_ITER = 1000
 
 Log = Callable[[str], None]
 
@@ -259,48 +264,142 @@ def decide_topics(P: np.ndarray, thresholds: np.ndarray, min_topics: int,
     return out
 
 
+@dataclass
+class _Fit:
+    """One binary fit: weights, intercept, and what it fell back on."""
+
+    coef: np.ndarray
+    intercept: float
+    constant: int = 0  # -1: no positives, 1: all positive (a constant model), 0: fitted
+    unconverged: bool = False
+    warnings: tuple[str, ...] = ()  # other solver warnings (one line each)
+
+
+@dataclass
+class FitLog:
+    """Tallies the binary fits of one part (topics or stance), stage by stage, so what they
+    fell back on is reported once per part instead of once per fit (or not at all)."""
+
+    part: str
+    solver: str = "liblinear"
+    stage: str = "final model"  # set by the caller before each group of fits
+    fits: dict[str, int] = field(default_factory=dict)  # stage -> fits
+    unconverged: dict[str, int] = field(default_factory=dict)  # stage -> fits not converged
+    constant: dict[str, dict[str, int]] = field(default_factory=dict)  # stage -> label -> +-1
+    other: dict[str, int] = field(default_factory=dict)  # other solver warning -> count
+
+    def add(self, label: str, fit: _Fit) -> None:
+        self.fits[self.stage] = self.fits.get(self.stage, 0) + 1
+        if fit.unconverged:
+            self.unconverged[self.stage] = self.unconverged.get(self.stage, 0) + 1
+        if fit.constant:
+            self.constant.setdefault(self.stage, {})[label] = fit.constant
+        for w in fit.warnings:
+            self.other[w] = self.other.get(w, 0) + 1
+
+    def lines(self) -> list[str]:
+        """One line per kind of fallback; empty when every fit went as planned."""
+        out = []
+        final = self.constant.get("final model", {})
+        for label, kind in final.items():
+            out.append(f"{self.part}: {label!r} is in "
+                       + ("no training record: a constant model never predicts it"
+                          if kind < 0 else "every training record: it is always predicted"))
+        in_cv = sorted({lab for stage, labs in self.constant.items() if stage != "final model"
+                        for lab in labs} - set(final))
+        if in_cv:
+            names = ", ".join(map(repr, in_cv[:5])) + (f" (+{len(in_cv) - 5} more)"
+                                                       if len(in_cv) > 5 else "")
+            out.append(f"{self.part}: {names} lack positives (or negatives) in the training part "
+                       "of some internal CV folds: a constant model scores those folds")
+        bad = sum(self.unconverged.values())
+        if bad:
+            where = "; ".join(f"{stage}: {n} of {self.fits[stage]}"
+                              for stage, n in self.unconverged.items())
+            out.append(f"{self.part}: {self.solver} did not converge in {bad} of "
+                       f"{sum(self.fits.values())} fits ({where}); results may be slightly off")
+        for msg, n in self.other.items():
+            out.append(f"{self.part}: solver warning in {n} fit(s): {msg}")
+        return out
+
+
+_REEMITTED: dict = {}  # warnings registry: a re-emitted warning shows once, as Python's would
+
+
+def _caught(caught: list[warnings.WarningMessage]) -> tuple[bool, tuple[str, ...]]:
+    """(any ConvergenceWarning, other UserWarnings as one-line texts) of a fit; warnings of
+    other categories (deprecations) are passed on as usual."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    unconverged, other = False, []
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning):
+            unconverged = True
+        elif issubclass(w.category, UserWarning):
+            text = " ".join(str(w.message).split())
+            if text not in other:
+                other.append(text)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno,
+                                   registry=_REEMITTED)
+    return unconverged, tuple(other)
+
+
 def _fit_binary(X: sp.csr_matrix, y: np.ndarray, C: float, seed: int,
-                class_weight: str | None = None, sgd: bool = False) -> tuple[np.ndarray, float]:
-    """L2 logistic regression; liblinear, or averaged SGD on the same objective for big data."""
+                class_weight: str | None = None, sgd: bool = False) -> _Fit:
+    """L2 logistic regression; liblinear, or averaged SGD on the same objective for big data.
+
+    Solver warnings are caught and returned with the fit (it may run in a worker process),
+    for ``FitLog`` to report."""
     pos = int(y.sum())
     if pos == 0 or pos == len(y):  # nothing to separate: constant log-odds
         p = (pos + 0.5) / (len(y) + 1.0)
-        return np.zeros(X.shape[1], dtype=np.float32), math.log(p / (1 - p))
+        return _Fit(np.zeros(X.shape[1], dtype=np.float32), math.log(p / (1 - p)),
+                    constant=-1 if pos == 0 else 1)
     if sgd:
         from sklearn.linear_model import SGDClassifier
 
         # C * sum(loss) + |w|^2 / 2  ==  n * C * (mean(loss) + alpha * |w|^2 / 2), alpha = 1/(nC)
         m = SGDClassifier(loss="log_loss", alpha=1.0 / (C * X.shape[0]), max_iter=5, tol=None,
                           average=True, class_weight=class_weight, random_state=seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=UserWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", category=UserWarning)
             m.fit(X, y)
-        return m.coef_[0].astype(np.float32), float(m.intercept_[0])
+        unconverged, other = _caught(caught)
+        return _Fit(m.coef_[0].astype(np.float32), float(m.intercept_[0]),
+                    unconverged=unconverged, warnings=other)
     from sklearn.linear_model import LogisticRegression
 
     # The dual problem is much faster when features outnumber records (typical for text).
     lr = LogisticRegression(C=C, solver="liblinear", dual=X.shape[1] > X.shape[0], tol=1e-3,
-                            class_weight=class_weight, random_state=seed, max_iter=1000)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=UserWarning)  # ConvergenceWarning
+                            class_weight=class_weight, random_state=seed,
+                            max_iter=LIBLINEAR_MAX_ITER)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", category=UserWarning)  # ConvergenceWarning included
         lr.fit(X, y)
-    return lr.coef_[0].astype(np.float32), float(lr.intercept_[0])
+    unconverged, other = _caught(caught)
+    return _Fit(lr.coef_[0].astype(np.float32), float(lr.intercept_[0]),
+                unconverged=unconverged, warnings=other)
 
 
 def fit_topics(X: sp.csr_matrix, Y: np.ndarray, labels: list[str], C: float, seed: int,
-               jobs: int, sgd: bool = False) -> TopicModel:
+               jobs: int, sgd: bool = False, fitlog: FitLog | None = None) -> TopicModel:
     from joblib import Parallel, delayed
 
     res = Parallel(n_jobs=jobs)(
         delayed(_fit_binary)(X, Y[:, j], C, seed, None, sgd) for j in range(Y.shape[1]))
-    coef = np.vstack([r[0] for r in res]) if res else np.zeros((0, X.shape[1]), np.float32)
+    if fitlog is not None:
+        for label, r in zip(labels, res, strict=True):
+            fitlog.add(label, r)
+    coef = np.vstack([r.coef for r in res]) if res else np.zeros((0, X.shape[1]), np.float32)
     return TopicModel(labels=list(labels), coef=coef,
-                      intercept=np.array([r[1] for r in res], dtype=np.float64),
+                      intercept=np.array([r.intercept for r in res], dtype=np.float64),
                       thresholds=np.full(len(labels), 0.5), C=C)
 
 
 def fit_topic_views(X: sp.csr_matrix, Y: np.ndarray, labels: list[str], C: float, seed: int,
-                    jobs: int, sgd: bool, word_cols: int | None, width: int) -> TopicModel:
+                    jobs: int, sgd: bool, word_cols: int | None, width: int,
+                    fitlog: FitLog | None = None) -> TopicModel:
     """The topic model on all columns of ``X``, plus, when ``word_cols`` is given, a second one
     on the word n-gram columns only; coefficients padded with zeros to ``width`` columns.
 
@@ -313,10 +412,10 @@ def fit_topic_views(X: sp.csr_matrix, Y: np.ndarray, labels: list[str], C: float
                                              np.float32)])
         return m
 
-    full = padded(fit_topics(X, Y, labels, C, seed, jobs, sgd))
+    full = padded(fit_topics(X, Y, labels, C, seed, jobs, sgd, fitlog))
     if word_cols is None:
         return full
-    words = padded(fit_topics(X[:, :word_cols], Y, labels, C, seed, jobs, sgd))
+    words = padded(fit_topics(X[:, :word_cols], Y, labels, C, seed, jobs, sgd, fitlog))
     full.coef = np.vstack([full.coef, words.coef])
     full.intercept = np.concatenate([full.intercept, words.intercept])
     full.views = 2
@@ -324,13 +423,17 @@ def fit_topic_views(X: sp.csr_matrix, Y: np.ndarray, labels: list[str], C: float
 
 
 def fit_stance(X: sp.csr_matrix, y: np.ndarray, labels: list[str], C: float,
-               class_weight: str | None, seed: int, sgd: bool = False) -> StanceModel:
+               class_weight: str | None, seed: int, sgd: bool = False,
+               fitlog: FitLog | None = None) -> StanceModel:
     # One-vs-rest liblinear (dual when features outnumber records): an order of magnitude
     # faster than multinomial lbfgs on sparse text; probabilities are normalised over classes.
     fits = [_fit_binary(X, (y == k).astype(int), C, seed, class_weight, sgd)
             for k in range(len(labels))]
-    coef = np.vstack([f[0] for f in fits])
-    intercept = np.array([f[1] for f in fits])
+    if fitlog is not None:
+        for label, f in zip(labels, fits, strict=True):
+            fitlog.add(label, f)
+    coef = np.vstack([f.coef for f in fits])
+    intercept = np.array([f.intercept for f in fits])
     return StanceModel(labels=list(labels), coef=coef, intercept=intercept, C=C,
                        class_weight=class_weight)
 
@@ -405,23 +508,43 @@ def _cv_subset(records: Sequence[Record], opts: TrainOptions) -> np.ndarray:
 
 
 def _folds(records: Sequence[Record], topics: Sequence[str], stances: Sequence[str],
-           opts: TrainOptions, log: Log) -> list[tuple[np.ndarray, np.ndarray]]:
+           opts: TrainOptions, note: Log, part: str, untuned: str
+           ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The internal CV folds of ``part``; each fallback is one ``note`` (``untuned`` says what
+    is used when there are no folds)."""
     from .splits import grouped_folds, n_sources
 
-    k = 2 if opts.fast else opts.cv_folds
-    k = min(k, n_sources(records))
+    wanted = 2 if opts.fast else opts.cv_folds
+    sources = n_sources(records)
+    k = min(wanted, sources)
     if k < 2:
-        log("too few sources for internal cross-validation: using default C and thresholds")
+        note(f"{part}: too few sources for internal cross-validation ({sources}; it needs 2): "
+             f"{untuned}")
         return []
+    if k < wanted:
+        note(f"{part}: internal cross-validation uses {k} folds instead of {wanted}: the data "
+             f"has only {sources} sources")
     try:
-        return grouped_folds(records, topics, stances, k, opts.seed)
-    except DataError:
+        folds = grouped_folds(records, topics, stances, k, opts.seed,
+                              warn=lambda m: note(f"{part}: internal CV: {m}"))
+    except DataError as e:
+        note(f"{part}: no internal cross-validation ({e}): {untuned}")
         return []
+    if not folds:
+        note(f"{part}: no usable internal CV fold: {untuned}")
+    return folds
+
+
+def _warn_to(log: Log) -> Log:
+    return lambda msg: log(f"warning: {msg}")
 
 
 def train_topics(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
                  opts: TrainOptions, log: Log, word_cols: int | None = None,
-                 width: int | None = None) -> tuple[TopicModel, dict]:
+                 width: int | None = None, note: Log | None = None
+                 ) -> tuple[TopicModel, dict]:
+    """``note`` gets one line per fallback (default: ``log`` as a warning)."""
+    note = note or _warn_to(log)
     Y = topic_matrix(records, labels)
     sgd = len(records) > SGD_MIN_RECORDS
     counts = Y.sum(1)
@@ -433,8 +556,10 @@ def train_topics(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
         word_cols = None
     sub = _cv_subset(records, opts)
     sub_records = [records[i] for i in sub]
-    folds = _folds(sub_records, labels, [], opts, log)
     grid = [opts.C] if opts.C is not None else ([DEFAULT_C] if opts.fast else TOPIC_C_GRID)
+    folds = _folds(sub_records, labels, [], opts, note, "topics",
+                   f"C={opts.C or DEFAULT_C:g} and thresholds 0.5 are used untuned")
+    fitlog = FitLog("topics", "SGD" if sgd else "liblinear")
     best: tuple[float, float, np.ndarray, dict, np.ndarray] | None = None
     Xs, Ys = X[sub], Y[sub]
 
@@ -442,7 +567,7 @@ def train_topics(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
 
     def fit(Xf: sp.csr_matrix, Yf: np.ndarray, C: float) -> TopicModel:
         return fit_topic_views(Xf, Yf, labels, C, opts.seed, opts.jobs, sgd, word_cols,
-                               X.shape[1])
+                               X.shape[1], fitlog)
 
     def out_of_fold(C: float, splits: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         P = np.zeros(Ys.shape)
@@ -451,6 +576,7 @@ def train_topics(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
         return P
 
     for C in grid if folds else []:
+        fitlog.stage = f"internal CV C={C:g}"
         P = out_of_fold(C, folds)
         th = tune_thresholds(P, Ys, min_topics, max_topics)
         micro, macro, _ = f1_scores(Ys, decide_topics(P, th, min_topics, max_topics))
@@ -468,21 +594,32 @@ def train_topics(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
             from .splits import grouped_folds
 
             stacked = [P]
+            fitlog.stage = "threshold splits"
             for r in range(1, THRESHOLD_REPEATS):
-                split = grouped_folds(sub_records, labels, [], len(folds), opts.seed + r)
-                stacked.append(out_of_fold(C, split))
+                split = grouped_folds(
+                    sub_records, labels, [], len(folds), opts.seed + r,
+                    warn=lambda m, r=r: note(f"topics: threshold split {r + 1}: {m}"))
+                if split:
+                    stacked.append(out_of_fold(C, split))
             Pr, Yr = np.vstack(stacked), np.vstack([Ys] * len(stacked))
             th = tune_thresholds(Pr, Yr, min_topics, max_topics)
             micro, macro, _ = f1_scores(Yr, decide_topics(Pr, th, min_topics, max_topics))
             cv = {"micro_f1": micro, "macro_f1": macro, "threshold_splits": len(stacked)}
-    model = fit_topic_views(X, Y, labels, C, opts.seed, opts.jobs, sgd, word_cols, width)
+    fitlog.stage = "final model"
+    model = fit_topic_views(X, Y, labels, C, opts.seed, opts.jobs, sgd, word_cols, width,
+                            fitlog)
     model.thresholds, model.min_topics, model.max_topics = th, min_topics, max_topics
+    for line in fitlog.lines():
+        note(line)
     return model, {"C": C, **cv, "folds": len(folds), "cv_records": int(len(sub)),
                    "views": model.views}
 
 
 def train_stance(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
-                 opts: TrainOptions, log: Log) -> tuple[StanceModel, dict]:
+                 opts: TrainOptions, log: Log, note: Log | None = None
+                 ) -> tuple[StanceModel, dict]:
+    """``note`` gets one line per fallback (default: ``log`` as a warning)."""
+    note = note or _warn_to(log)
     index = {s: i for i, s in enumerate(labels)}
     sgd = len(records) > SGD_MIN_RECORDS
     y = np.array([index[r.stance] for r in records])
@@ -494,19 +631,34 @@ def train_stance(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
     remap = {old: new for new, old in enumerate(present)}
     y = np.array([remap[v] for v in y])
     sub = _cv_subset(records, opts)
-    folds = _folds([records[i] for i in sub], [], labels, opts, log)
+    untuned = f"C={opts.C or DEFAULT_STANCE_C:g} and class_weight=balanced are used untuned"
+    folds = _folds([records[i] for i in sub], [], labels, opts, note, "stance", untuned)
     Cs = [opts.C] if opts.C is not None else ([DEFAULT_STANCE_C] if opts.fast else STANCE_C_GRID)
     best: tuple[float, float, str | None] | None = None
     Xs, ys = X[sub], y[sub]
-    for C in Cs if folds else []:
+    fitlog = FitLog("stance", "SGD" if sgd else "liblinear")
+    # A fold whose training part lacks a class cannot be scored fairly (its rows of that class
+    # can never be right): it is left out, and its rows with it, rather than scored as class 0.
+    usable, scored = [], np.zeros(len(ys), dtype=bool)
+    for i, (tr, te) in enumerate(folds, 1):
+        missing = [labels[c] for c in range(len(labels)) if not np.any(ys[tr] == c)]
+        if missing:
+            note(f"stance: internal CV fold {i} of {len(folds)} lacks class "
+                 f"{', '.join(map(repr, missing))} in its training part; its {len(te)} rows are "
+                 "left out of the choice of C and class weight")
+        else:
+            usable.append((tr, te))
+            scored[te] = True
+    if folds and not usable:
+        note(f"stance: no internal CV fold has every class to train on: {untuned}")
+    for C in Cs if usable else []:
         for cw in (None, "balanced"):
+            fitlog.stage = f"internal CV C={C:g} class_weight={cw}"
             pred = np.zeros(len(ys), dtype=int)
-            for tr, te in folds:
-                if len(set(ys[tr].tolist())) < len(labels):
-                    continue  # a fold lacks a class; the others still score
-                m = fit_stance(Xs[tr], ys[tr], labels, C, cw, opts.seed, sgd)
+            for tr, te in usable:
+                m = fit_stance(Xs[tr], ys[tr], labels, C, cw, opts.seed, sgd, fitlog)
                 pred[te] = np.argmax(m.proba(Xs[te]), axis=1)
-            f1 = stance_macro_f1(ys, pred, len(labels))
+            f1 = stance_macro_f1(ys[scored], pred[scored], len(labels))
             log(f"  stance C={C:g} class_weight={cw}: internal CV macro-F1 {f1:.3f}")
             if best is None or f1 > best[0] + 1e-9:
                 best = (f1, C, cw)
@@ -514,14 +666,20 @@ def train_stance(X: sp.csr_matrix, records: Sequence[Record], labels: list[str],
         f1, C, cw = float("nan"), (opts.C or DEFAULT_STANCE_C), "balanced"
     else:
         f1, C, cw = best
-    model = fit_stance(X, y, labels, C, cw, opts.seed, sgd)
+    fitlog.stage = "final model"
+    model = fit_stance(X, y, labels, C, cw, opts.seed, sgd, fitlog)
+    for line in fitlog.lines():
+        note(line)
     cv = {"macro_f1": f1} if best is not None else {}
     return model, {"C": C, "class_weight": cw, **cv, "folds": len(folds)}
 
 
 def train_model(records: Sequence[Record], topic_labels: list[str], stance_labels: list[str],
                 opts: TrainOptions | None = None, log: Log = _quiet) -> Model:
-    """Fit features, the topic part (if the data has topics) and the stance part (if stance)."""
+    """Fit features, the topic part (if the data has topics) and the stance part (if stance).
+
+    ``info["fallbacks"]`` lists, one line each, everything training fell back on; each line is
+    also logged as "warning: ..."."""
     opts = opts or TrainOptions()
     topic_recs = [r for r in records if r.topics is not None] if topic_labels else []
     stance_recs = [r for r in records if r.stance is not None] if stance_labels else []
@@ -538,6 +696,12 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
         f"from {len(records):,} records"
         + ("; averaged SGD solver (large data)" if len(records) > SGD_MIN_RECORDS else ""))
     row = {id(r): i for i, r in enumerate(records)}
+    fallbacks: list[str] = []
+
+    def note(msg: str) -> None:
+        fallbacks.append(msg)
+        log(f"warning: {msg}")
+
     info: dict = {}
     topics = stance = None
     if topic_recs:
@@ -548,11 +712,13 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
         Xt = X[[row[id(r)] for r in topic_recs]][:, :n_grams]
         topics, info["topics"] = train_topics(
             Xt, topic_recs, topic_labels, opts, log,
-            word_cols=len(features.word_vocab) if char else None, width=X.shape[1])
+            word_cols=len(features.word_vocab) if char else None, width=X.shape[1],
+            note=note)
     if stance_recs:
         Xs = X[[row[id(r)] for r in stance_recs]]
-        stance, info["stance"] = train_stance(Xs, stance_recs, stance_labels, opts, log)
+        stance, info["stance"] = train_stance(Xs, stance_recs, stance_labels, opts, log, note)
     info["features"] = {"char_ngrams": char, "lexicon": opts.lexicon,
                         "n_features": int(X.shape[1]),
                         "solver": "sgd" if len(records) > SGD_MIN_RECORDS else "liblinear"}
+    info["fallbacks"] = fallbacks
     return Model(features=features, topics=topics, stance=stance, info=info)

@@ -152,13 +152,13 @@ class Writer:
         start = getattr(t, "start", None)
         end = getattr(t, "end", None)
         text = t.text if isinstance(t, Tags) else ""
-        ts = t.topic_scores if isinstance(t, Tags) else {
+        ts = (t.topic_scores or {}) if isinstance(t, Tags) else {
             k: v["max_score"] for k, v in t.topic_support.items()}
         self.csv.writerow([name, unit, index, ident if ident is not None else "",
                            "" if start is None else start, "" if end is None else end, text,
-                           ";".join(t.topics), t.stance or "",
+                           ";".join(t.topics or ()), t.stance or "",
                            *(ts.get(k, "") for k in self.topic_labels),
-                           *(t.stance_scores.get(k, "") for k in self.stance_labels),
+                           *((t.stance_scores or {}).get(k, "") for k in self.stance_labels),
                            getattr(t, "error", None) or ""])
 
     def article(self, a: ArticleTags) -> None:

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import __version__
+from . import __version__, interrupts
 from .errors import ModelError
 from .model import Model
 
@@ -71,7 +71,9 @@ def _fsync_dir(directory: Path) -> None:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temp file and rename; no partial file on failure."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent or ".")
+    with interrupts.deferred():  # an interrupt removes the temp file: register it at once
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent or ".")
+        interrupts.temp_files.add(tmp)
     try:
         umask = os.umask(0)
         os.umask(umask)
@@ -80,10 +82,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        with interrupts.deferred():
+            os.replace(tmp, path)
+            interrupts.temp_files.discard(tmp)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        interrupts.temp_files.discard(tmp)
         raise
 
 
@@ -112,13 +117,21 @@ def save_model(model: Model, directory: str | Path, meta: dict) -> dict:
         full = {"format": FORMAT, **meta, "model_file": name, "model_sha256": digest,
                 "versions": library_versions(),
                 "created": datetime.now(UTC).isoformat(timespec="seconds")}
+        meta_bytes = (json.dumps(full, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
         with _locked(directory):
-            atomic_write_bytes(directory / name, blob)
+            # Until meta.json names it, a new model file is a temporary one: an interrupt
+            # removes it (an identical file already there is the current model: kept).
+            model_path = str(directory / name)
+            if not (directory / name).exists():
+                interrupts.temp_files.add(model_path)
             try:
-                atomic_write_bytes(directory / META, (json.dumps(full, indent=2,
-                                                                 ensure_ascii=False)
-                                                      + "\n").encode("utf-8"))
+                atomic_write_bytes(directory / name, blob)
+                interrupts.checkpoint("mid-save")
+                with interrupts.deferred():
+                    atomic_write_bytes(directory / META, meta_bytes)
+                    interrupts.temp_files.discard(model_path)
             except BaseException:
+                interrupts.temp_files.discard(model_path)
                 _remove_unless_current(directory, name)
                 raise
             _fsync_dir(directory)
@@ -216,5 +229,6 @@ def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]
         raise ModelError(f"{path}: cannot load model: {type(e).__name__}: {e}"[:300]) from None
     if not isinstance(model, Model):
         raise ModelError(f"{path}: not a classify model")
+    interrupts.checkpoint("after-load")
     return model, meta
 

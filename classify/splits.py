@@ -10,7 +10,8 @@ multi-label stratification.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
@@ -43,8 +44,12 @@ def n_sources(records: Sequence[Record]) -> int:
 
 
 def grouped_folds(records: Sequence[Record], topics: Sequence[str], stances: Sequence[str],
-                  k: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """k (train_idx, test_idx) pairs over ``records``; raises DataError if k > #sources."""
+                  k: int, seed: int = 0, warn: Callable[[str], None] | None = None
+                  ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """k (train_idx, test_idx) pairs over ``records``; raises DataError if k > #sources.
+
+    A fold that comes out empty (or with nothing left to train on) is dropped, and said so in
+    one line to ``warn`` (default: a Python ``UserWarning``)."""
     groups = sorted({r.source for r in records})
     if k < 2:
         raise DataError(f"--folds must be at least 2, got {k}")
@@ -65,4 +70,12 @@ def grouped_folds(records: Sequence[Record], topics: Sequence[str], stances: Seq
     for _, g_test in splitter.split(np.zeros(len(groups)), g_bin):
         test_mask = np.isin(rec_group, g_test)
         folds.append((np.flatnonzero(~test_mask), np.flatnonzero(test_mask)))
-    return [f for f in folds if len(f[1]) and len(f[0])]
+    kept = [f for f in folds if len(f[1]) and len(f[0])]
+    if len(kept) < len(folds):
+        msg = (f"{len(folds) - len(kept)} of {k} folds came out empty (or with nothing to "
+               f"train on) and were dropped: {len(kept)} folds remain")
+        if warn is not None:
+            warn(msg)
+        else:
+            warnings.warn(msg, UserWarning, stacklevel=2)
+    return kept

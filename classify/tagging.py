@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -13,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .data import decode_bytes
+from .data import JSON_SPACE, json_line, scan_json
 from .errors import DataError
 from .model import Model
 from .persist import load_model
@@ -43,10 +42,10 @@ class Tags:
     """Tags for one unit of text (a sentence, or a batch record tagged whole)."""
 
     text: str
-    topics: list[str]
-    topic_scores: dict[str, float]
+    topics: list[str] | None  # None (with the scores) only for an invalid record
+    topic_scores: dict[str, float] | None
     stance: str | None
-    stance_scores: dict[str, float]
+    stance_scores: dict[str, float] | None
     why: dict[str, list[str]] = field(default_factory=dict)
     id: str | None = None
     start: int | None = None
@@ -55,8 +54,9 @@ class Tags:
 
     @classmethod
     def invalid(cls, item: BatchItem) -> Tags:
-        """The place-holder of a batch record that could not be read (it carries the error)."""
-        return cls(text="", topics=[], topic_scores={}, stance=None, stance_scores={},
+        """The place-holder of a batch record that could not be read: it carries the error,
+        and None for topics and scores, so it cannot pass for a record without topics."""
+        return cls(text="", topics=None, topic_scores=None, stance=None, stance_scores=None,
                    id=item.id, error=item.error)
 
     def record(self, explain: bool = False) -> dict:
@@ -227,63 +227,39 @@ class BatchItem:
 
 @dataclass
 class Lines:
-    """A chunk of a JSONL batch file: raw lines (a UTF-8 BOM dropped), the first numbered
-    ``start``. Blank lines are kept here and skipped when parsed."""
+    """A chunk of a JSONL batch: decoded lines, the first numbered ``start``. Blank lines are
+    kept here and skipped when parsed."""
 
     start: int
-    raw: list[bytes]
-
-    def numbered(self) -> list[tuple[int, bytes]]:
-        """(line number, line) of the non-blank lines."""
-        return [(self.start + i, r) for i, r in enumerate(self.raw) if not r.isspace() and r]
+    raw: list[str]
 
 
-def line_chunks(lines: Iterable[bytes], chunk: int = BATCH) -> Iterator[Lines]:
+def line_chunks(lines: Iterable[str], chunk: int = BATCH) -> Iterator[Lines]:
     """Cut the lines of a JSONL batch into chunks of ``chunk`` lines."""
     it = iter(lines)
     start = 1
     while buf := list(islice(it, chunk)):
-        if start == 1:
-            buf[0] = buf[0].removeprefix(b"\xef\xbb\xbf")
         yield Lines(start, buf)
         start += len(buf)
 
 
-def iter_batch(lines: Iterable[bytes], name: str, chunk: int = BATCH) -> Iterator[BatchItem]:
-    """Decode a JSONL batch; invalid lines become items with an error naming the line.
-
-    Lines are parsed ``chunk`` at a time with one ``json.loads`` call (much faster than one call
-    per line); a chunk that fails to parse that way is parsed line by line for exact errors.
-    """
+def iter_batch(lines: Iterable[str], name: str, chunk: int = BATCH) -> Iterator[BatchItem]:
+    """Decode a JSONL batch, each line on its own; invalid lines become items with an error
+    naming the line."""
     for buf in line_chunks(lines, chunk):
-        yield from _parse_chunk(buf.numbered(), name)
+        yield from _parse_chunk(buf, name)
 
 
-def _parse_chunk(buf: list[tuple[int, bytes]], name: str) -> list[BatchItem]:
+def _parse_chunk(lines: Lines, name: str) -> list[BatchItem]:
+    return [_parse_line(raw, f"{name}:{lines.start + i}") for i, raw in enumerate(lines.raw)
+            if raw.strip(JSON_SPACE)]
+
+
+def _parse_line(raw: str, where: str) -> BatchItem:
     try:
-        objs = json.loads(b"[" + b",".join(raw for _, raw in buf) + b"]")
-    except (ValueError, UnicodeDecodeError):
-        objs = None
-    if objs is not None and len(objs) == len(buf):
-        items = [batch_item(obj, f"{name}:{lineno}") for (lineno, _), obj in zip(buf, objs,
-                                                                            strict=True)]
-        if all(it.error is None for it in items):
-            return items
-    return [_parse_line(raw, f"{name}:{lineno}") for lineno, raw in buf]
-
-
-def _parse_line(raw: bytes, where: str) -> BatchItem:
-    try:
-        try:
-            obj = json.loads(raw)  # bytes: UTF-8/16/32 detected by json itself
-        except UnicodeDecodeError:
-            obj = json.loads(decode_bytes(raw, where))
+        return batch_item(json_line(raw, where), where)
     except DataError as e:
         return BatchItem(where, None, None, str(e))
-    except json.JSONDecodeError as e:
-        return BatchItem(where, None, None, f"{where}: malformed JSON: {e.msg} "
-                                            f"(column {e.colno})")
-    return batch_item(obj, where)
 
 
 def batch_item(obj: object, where: str) -> BatchItem:
@@ -332,18 +308,29 @@ class Chunk:
 
     @classmethod
     def parse(cls, lines: Lines, name: str) -> Chunk:
-        """Like ``_parse_chunk``, without an object per record when every record is valid."""
-        try:  # blank lines make this fail, and take the slow path
-            objs = json.loads(b"[" + b",".join(lines.raw) + b"]")
-        except (ValueError, UnicodeDecodeError):
-            objs = None
-        if objs is not None and len(objs) == len(lines.raw):
-            texts = [o.get("text") if type(o) is dict else None for o in objs]
-            if all([type(t) is str and t and not t.isspace() for t in texts]):
-                ids = [o.get("id") for o in objs]
-                return cls([i if i is None or type(i) is str else str(i) for i in ids],
-                           texts, [])
-        return cls.of(_parse_chunk(lines.numbered(), name))
+        """Like ``Chunk.of(_parse_chunk(...))``, without an object per valid record."""
+        ids: list[str | None] = []
+        texts: list[str] = []
+        invalid: list[tuple[int, BatchItem]] = []
+        scan = scan_json
+        for i, raw in enumerate(lines.raw):
+            body = raw.strip(JSON_SPACE)
+            if not body:
+                continue
+            try:
+                obj, end = scan(body, 0)
+            except (StopIteration, ValueError, RecursionError):
+                end = -1
+            if end == len(body) and type(obj) is dict:
+                text = obj.get("text")
+                if type(text) is str and text and not text.isspace():
+                    rid = obj.get("id")
+                    ids.append(rid if rid is None or type(rid) is str else str(rid))
+                    texts.append(text)
+                    continue
+            invalid.append((len(ids) + len(invalid),
+                            _parse_line(raw, f"{name}:{lines.start + i}")))
+        return cls(ids, texts, invalid)
 
 
 Render = Callable[[Chunk, Scores], str]

@@ -223,10 +223,10 @@ def run_main(args: list[str], stdin: bytes | None = None) -> Result:
 
 def run_cli(args: list[str], *, input: bytes | None = None, cwd: str | Path | None = None,
             env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run ``python -m classify.cli`` in a subprocess (bytes in, text out)."""
+    """Run ``python -m classify`` in a subprocess (bytes in, text out)."""
     full_env = {k: v for k, v in os.environ.items() if k != "CLASSIFY_MODEL"}
     full_env.update(env or {})
-    p = subprocess.run([sys.executable, "-m", "classify.cli", *map(str, args)], input=input,
+    p = subprocess.run([sys.executable, "-m", "classify", *map(str, args)], input=input,
                        stdin=None if input is not None else subprocess.DEVNULL,
                        capture_output=True, cwd=cwd, env=full_env, timeout=timeout)
     return subprocess.CompletedProcess(p.args, p.returncode,

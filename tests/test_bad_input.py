@@ -206,7 +206,7 @@ def test_closed_pipe(model_dir, tmp_path):
             for i in range(6000)]
     f = write_jsonl(tmp_path / "big.jsonl", recs)
     err = tmp_path / "err.txt"
-    cmd = (f"'{sys.executable}' -m classify.cli tag '{f}' --model '{model_dir}' "
+    cmd = (f"'{sys.executable}' -m classify tag '{f}' --model '{model_dir}' "
            f"--format jsonl 2>'{err}' | head -1; echo \"rc=${{PIPESTATUS[0]}}\"")
     p = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120,
                        env={k: v for k, v in os.environ.items() if k != "CLASSIFY_MODEL"})

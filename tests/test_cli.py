@@ -626,14 +626,17 @@ def test_batch_jsonl_equals_json_dumps_of_each_record(model_dir):
 def test_chunk_parse_fast_path_equals_per_record_validation():
     from classify.tagging import Chunk, Lines, _parse_chunk
 
-    ok = [b'{"id": 7, "text": "a"}\n', b'{"text": "b c"}\n', b'{"id": "x", "text": "d"}\n']
-    bad = ok + [b"  \n", b'{"id": 9, "text": "  "}\n', b"[1]\n", b'{"text": "e"}']
+    ok = ['{"id": 7, "text": "a"}\n', '{"text": "b c"}\n', '{"id": "x", "text": "d"}\n']
+    bad = ok + ["  \n", '{"id": 9, "text": "  "}\n', "[1]\n", '{"text": "e"}',
+                # each line broken alone, though together they read as two records
+                '{"text":"a"},{"text":"b","k":[1\n', "2]}\n"]
     for raw in (ok, bad):
         lines = Lines(1, raw)
-        fast, slow = Chunk.parse(lines, "f"), Chunk.of(_parse_chunk(lines.numbered(), "f"))
+        fast, slow = Chunk.parse(lines, "f"), Chunk.of(_parse_chunk(lines, "f"))
         assert (fast.ids, fast.texts) == (slow.ids, slow.texts)
         assert [(p, it.error) for p, it in fast.invalid] == [(p, it.error) for p, it in
                                                              slow.invalid]
     assert Chunk.parse(Lines(1, ok), "f").ids == ["7", None, "x"]
     invalid = Chunk.parse(Lines(1, bad), "f").invalid
-    assert [(p, it.where) for p, it in invalid] == [(3, "f:5"), (4, "f:6")]
+    assert [(p, it.where) for p, it in invalid] == [(3, "f:5"), (4, "f:6"), (6, "f:8"),
+                                                    (7, "f:9")]

@@ -224,10 +224,53 @@ def test_conflicting_duplicate_warns_naming_both_lines(tmp_path):
     ])
     ds = load_dataset([f])
     assert len(ds.records) == 2
-    assert ds.records[0].stance == "neutral"  # the first labelling is kept
+    assert ds.records[0].stance == "neutral"  # a stance is one class: the first is kept
     assert len(ds.warnings) == 1
     w = ds.warnings[0]
     assert f"{f}:1" in w and f"{f}:3" in w
+    assert ds.conflicts == [(f"{f}:1", f"{f}:3")]
+
+
+def test_conflicting_duplicate_topics_are_merged(tmp_path):
+    """Multi-label topics: a text labelled two ways carries the union of its topics; labels
+    one occurrence lacks come from the other."""
+    f = _jsonl(tmp_path / "d.jsonl", [
+        _rec("Militants hijacked a jet.", ["aviation"], None, "a"),
+        _rec("Militants hijacked a jet.", ["counterterrorism", "aviation"], "critical", "b"),
+        _rec("Quiet day.", [], None, "c"),
+    ])
+    ds = load_dataset([f])
+    assert len(ds.records) == 2
+    first = ds.records[0]
+    assert sorted(first.topics) == ["aviation", "counterterrorism"]
+    assert first.stance == "critical" and first.where == f"{f}:1"
+    assert len(ds.conflicts) == 1
+
+
+def test_many_conflicts_are_one_summary_line(tmp_path):
+    stances = ["neutral", "critical"]
+    recs = [_rec(f"Sentence {i} about flights.", ["aviation"], stances[i % 2], f"s{i % 5}")
+            for i in range(25)]
+    recs += [_rec(f"Sentence {i} about flights.", ["narcotics"], stances[i % 2], f"s{i % 5}")
+             for i in range(25)]
+    recs += [_rec(f"Other sentence {i} on heroin.", ["narcotics"], stances[i % 2], f"s{i % 5}")
+             for i in range(25)]
+    f = _jsonl(tmp_path / "d.jsonl", recs)
+    ds = load_dataset([f])
+    assert len(ds.warnings) == 1
+    w = ds.warnings[0]
+    assert w.startswith("25 text(s) occur more than once with different labels")
+    assert f"{f}:1 and {f}:26, {f}:2 and {f}:27, {f}:3 and {f}:28, ..." in w
+    assert f"{f}:29" not in w
+    r = run_main(["train", "--data", str(f), "--model", str(tmp_path / "m"), "--fast",
+                  "--quiet"])
+    assert r.code == 0, r.err
+    assert len([ln for ln in r.err.splitlines() if "more than once" in ln]) == 1
+    assert f"{f}:50" not in r.err
+    r = run_main(["train", "--data", str(f), "--model", str(tmp_path / "m"), "--fast",
+                  "--quiet", "--verbose"])
+    details = [ln for ln in r.err.splitlines() if "labelled differently" in ln]
+    assert len(details) == 25 and f"{f}:50: same text as {f}:25" in details[-1], r.err
 
 
 def test_conflicting_duplicate_across_files(tmp_path):

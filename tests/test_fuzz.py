@@ -135,3 +135,85 @@ def test_fuzz_real_processes(model_dir, tmp_path):
         p = run_cli(["train", "--data", f, "--model", tmp_path / f"m{i}", "--fast", "--quiet"])
         assert p.returncode in (0, 1, 2), p.stderr
         assert "Traceback" not in p.stderr, p.stderr
+
+
+# ---------------------------------------------------------------- outcomes, line by line
+
+# Pairs of lines that are each broken alone but read as valid records when lines are joined
+# into one JSON array (how batches used to be parsed).
+BROKEN_PAIRS = [('{"text":"a"},{"text":"b","k":[1', '2]}'),
+                ('{"text":"a","k":[[1', '2]]}'),
+                ('[{"text":"a"}', '{"text":"b"}]'),
+                ('{"text":"x","k":"', '"}')]
+GOOD = TEXT.filter(lambda t: t.strip() != "").map(lambda t: [json.dumps({"text": t})])
+BAD_ALONE = st.sampled_from(['{"text": "a"', "garbage", '{"id": 1}', '[1, 2]', '"text"',
+                             '{"text": ""}', '{"text": "a"} {"text": "b"}', "{}", "null"]
+                            ).map(lambda s: [s])
+PAIRS = st.sampled_from(BROKEN_PAIRS).map(list)
+BLANK = st.sampled_from(["", "  ", "\t"]).map(lambda s: [s])
+
+
+def _valid_alone(line: str) -> bool:
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(obj, dict) and isinstance(obj.get("text"), str) and bool(
+        obj["text"].strip())
+
+
+@FUZZ
+@given(groups=st.lists(st.one_of(GOOD, GOOD, BAD_ALONE, PAIRS, BLANK), min_size=1,
+                       max_size=12),
+       skip=st.booleans())
+def test_fuzz_tag_outcomes(model_dir, groups, skip):
+    """Each line is judged alone: exit code, number of output lines and the line numbers in
+    the errors are exactly those an independent per-line check predicts."""
+    lines = [ln for g in groups for ln in g]
+    numbered = [(i, ln) for i, ln in enumerate(lines, 1) if ln.strip()]
+    bad = [i for i, ln in numbered if not _valid_alone(ln)]
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "batch.jsonl"
+        f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        r = run_main(["tag", str(f), "--model", str(model_dir), "--format", "jsonl"]
+                     + (["--skip-invalid"] if skip else []))
+    _check(r)
+    if not numbered:
+        assert r.code == 0 and r.out == "", r
+        return
+    if bad and not skip:
+        assert r.code == 1, r
+        assert f"classify: error: {f}:{bad[0]}: " in r.err, (bad, r.err)
+        return
+    assert r.code == 0, r
+    out = [json.loads(x) for x in r.out.splitlines()]
+    assert len(out) == len(numbered)
+    for (lineno, _), rec in zip(numbered, out, strict=True):
+        if lineno in bad:
+            assert rec["error"].startswith(f"{f}:{lineno}: ") and rec["topics"] is None, rec
+        else:
+            assert "error" not in rec and isinstance(rec["topics"], list), rec
+
+
+@FUZZ
+@given(groups=st.lists(st.one_of(st.just(None), PAIRS, BAD_ALONE), min_size=1, max_size=10))
+def test_fuzz_train_outcomes(groups):
+    """Training data: the first line that is not a record on its own is the error, by line."""
+    lines, k = [], 0
+    for g in groups:
+        if g is None:
+            k += 1
+            lines.append(json.dumps({"text": f"Sentence {k} on flights.", "source": f"s{k % 3}",
+                                     "topics": ["aviation"] if k % 2 else []}))
+        else:
+            lines.extend(g)
+    bad = [i for i, ln in enumerate(lines, 1) if not _valid_alone(ln)]
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "data.jsonl"
+        f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        r = run_main(["train", "--data", str(f), "--model", str(Path(tmp) / "m"), "--fast",
+                      "--quiet"])
+    _check(r)
+    if bad:
+        assert r.code == 2, r
+        assert r.err.splitlines()[-1].startswith(f"classify: error: {f}:{bad[0]}: "), r.err

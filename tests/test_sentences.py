@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from classify.data import Schema, decode_bytes, parse_record
+from classify.data import Schema, decode_bytes, decoded_lines, parse_record
 from classify.errors import DataError
 from classify.sentences import MAX_CHARS, split_sentences
 from classify.tagging import iter_batch
@@ -229,7 +230,12 @@ def test_decode_bytes_roundtrip(text, encoding):
                           RECORDS.map(lambda v: json.dumps(v).encode())), max_size=8))
 def test_iter_batch_never_crashes(lines):
     raw = [ln.replace(b"\n", b" ") + b"\n" for ln in lines]
-    items = list(iter_batch(raw, "b.jsonl"))
+    try:
+        items = list(iter_batch(decoded_lines(io.BytesIO(b"".join(raw)), "b.jsonl"),
+                                "b.jsonl"))
+    except DataError as e:  # binary content: refused whole
+        assert str(e).startswith("b.jsonl"), e
+        return
     assert len(items) <= len(raw)
     for it in items:
         if it.error is None:
