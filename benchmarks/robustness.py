@@ -442,7 +442,7 @@ ENCODED = {  # case name -> (file name, text, encoding)
 def model_state(d: Path) -> dict:
     """What is on disk in a model directory, checked without importing classify."""
     state: dict = {"meta": None, "file_ok": False, "models": sorted(
-        p.name for p in d.glob("model-*.pkl.gz")), "tmp": sorted(p.name for p in d.glob(".tmp-*"))}
+        p.name for p in d.glob("model-*.npz")), "tmp": sorted(p.name for p in d.glob(".tmp-*"))}
     try:
         meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 from .data import Dataset, load_dataset
 from .errors import DataError
-from .model import TrainOptions, train_model
-from .persist import load_model, save_model
+from .model import Model, TrainOptions, train_model
+from .persist import load_model as _load_model
+from .persist import save_model
 from .tagging import ArticleRule, ArticleTags, Tagger, Tags, batch_item, tag_batch
 
 if TYPE_CHECKING:  # evaluation pulls in sklearn.metrics: imported only when used
@@ -99,14 +100,21 @@ def train(data: Sequence[str | Path] | None = None, model_dir: str | Path = LOCA
     dataset = load_data(data, schema)
     _log_data_warnings(dataset, log)
     model = train_model(dataset.records, dataset.topic_labels, dataset.stance_labels, opts, log)
-    topics = model.topics.labels if model.topics else []
-    stances = model.stance.labels if model.stance else []
+    topics, stances = model.topic_labels, model.stance_labels
     meta = build_meta(dataset, model.info, opts, topics,
-                      model.topics.thresholds if model.topics else [], stances)
+                      model.topics.thresholds_ if model.topics else [], stances)
     full = save_model(model, model_dir, meta)
     return TrainResult(model_dir=str(model_dir), records=len(dataset.records),
                        topic_labels=topics, stance_labels=stances, info=model.info,
                        warnings=dataset.warnings, meta=full)
+
+
+def load_model(model_dir: str | Path | None = None, trust: bool = False) -> Model:
+    """The fitted estimators of a model directory (default: ``default_model_dir()``):
+    ``model.topics`` is a ``TopicClassifier``, ``model.stance`` a ``StanceClassifier`` (either
+    may be None), both usable as scikit-learn estimators; ``model.scores(texts)`` is the fast
+    scoring path tagging uses."""
+    return _load_model(model_dir or default_model_dir(), trust=trust)[0]
 
 
 def load_tagger(model_dir: str | Path | None = None, trust: bool = False) -> Tagger:
@@ -150,10 +158,30 @@ def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,
     return cross_validate(dataset, folds, opts, log)
 
 
+def convert_model(model_dir: str | Path, output: str | Path | None = None,
+                  trust: bool = False) -> str:
+    """Re-save an old pickle model directory (needs ``trust``) in today's format."""
+    from .errors import ModelError
+
+    if not trust:
+        raise ModelError(f"{model_dir}: converting loads the old pickle, which can run code; "
+                         "pass --trust if it comes from a source you trust")
+    model, meta = _load_model(model_dir, trust=True)
+    keep = {k: meta[k] for k in ("labels", "thresholds", "article_rule", "data", "training",
+                                 "cv_note") if k in meta}
+    keep["thresholds"] = ({t: round(float(v), 4) for t, v in zip(
+        model.topic_labels, model.topics.thresholds_, strict=True)} if model.topics else {})
+    out = Path(output or model_dir)
+    save_model(model, out, {**keep, "converted_from": {
+        "directory": str(model_dir), "model_file": meta.get("model_file"),
+        "format": meta.get("format", 1)}})
+    return str(out)
+
+
 def evaluate_on(model_dir: str | Path, test: Sequence[str | Path], trust: bool = False
                 ) -> EvalReport:
     """Score a trained model on held-out labelled data."""
     from .evaluate import evaluate_model
 
-    model, meta = load_model(model_dir, trust=trust)
+    model, meta = _load_model(model_dir, trust=trust)
     return evaluate_model(model, meta, load_dataset(list(test)), str(model_dir))

@@ -19,6 +19,7 @@ from .errors import ClassifyError, DataError
 from .model import TrainOptions
 from .output import FORMATS, Writer
 from .persist import write_output_file
+from .selection import METRICS, describe
 from .tagging import BatchItem, Tagger, iter_batch, render_batch, tag_batch
 
 PROG = "classify"
@@ -66,7 +67,8 @@ def _progress(total: int | None, unit: str, desc: str):
 def cmd_train(args: argparse.Namespace) -> int:
     opts = TrainOptions(C=args.C, cv_folds=args.cv_folds,
                         char_ngrams=False if args.no_char else None, seed=args.seed,
-                        fast=args.fast, jobs=args.jobs, lexicon=not args.no_lexicon)
+                        fast=args.fast, jobs=args.jobs,
+                        lexicon=not args.no_lexicon, metric=args.metric)
     log = _log(args.quiet or args.json)
     log(f"training on {', '.join(args.data or [api.DEFAULT_DATA])} ...")
     res = api.train(args.data, args.model, opts, args.schema,
@@ -79,19 +81,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"trained on {res.records:,} records "
           f"({meta['data']['topic_records']:,} with topics, "
           f"{meta['data']['stance_records']:,} with stance)")
-    if "topics" in res.info:
-        t = res.info["topics"]
-        print(f"topics ({len(res.topic_labels)}): {_short_list(res.topic_labels)}")
-        cv = (f"; internal CV micro-F1 {t['micro_f1']:.3f} macro-F1 {t['macro_f1']:.3f}"
-              if "micro_f1" in t else "")
-        how = "fixed" if args.C is not None or args.fast else \
-            f"chosen by {t['folds']}-fold internal CV"
-        print(f"  C={t['C']:g} ({how}){cv}")
-    if "stance" in res.info:
-        s = res.info["stance"]
-        cv = f"; internal CV macro-F1 {s['macro_f1']:.3f}" if "macro_f1" in s else ""
-        print(f"stance ({len(res.stance_labels)}): {', '.join(res.stance_labels)}")
-        print(f"  C={s['C']:g} class_weight={s['class_weight']}{cv}")
+    for part, labels in (("topics", res.topic_labels), ("stance", res.stance_labels)):
+        if part not in res.info:
+            continue
+        print(f"\n{part} ({len(labels)}): {_short_list(labels)}")
+        trials = res.info[part].get("trials", [])
+        if trials:
+            print(f"  {'candidate':<62} {'micro-F1':>8} {'macro-F1':>8} {'s':>6}")
+            for t in trials:
+                mark = "*" if t["chosen"] else " "
+                print(f"{mark} {describe(t):<62.62} {t['micro_f1']:>8.3f} "
+                      f"{t['macro_f1']:>8.3f} {t['seconds']:>6.1f}")
+        how = ("chosen by internal CV (* above)" if trials else
+               "fixed (--fast, --C, or too little data for internal CV)")
+        print(f"  model: {describe(res.info[part].get('params', res.info[part]))}; {how}")
+    print()
     print(f"model saved to {res.model_dir} ({meta['model_file']}, meta.json)")
     print("(internal CV scores are optimistic; run 'classify evaluate' for honest ones)")
     return 0
@@ -253,7 +257,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                             "evaluate cross-validates training on --data")
         opts = TrainOptions(C=args.C, char_ngrams=False if args.no_char else None,
                             seed=args.seed, fast=args.fast, jobs=args.jobs,
-                            lexicon=not args.no_lexicon)
+                            lexicon=not args.no_lexicon, metric=args.metric)
         rep = api.evaluate(args.data, args.folds, opts, args.schema, log=log)
     if args.report:
         write_output_file(args.report, render(rep, _report_format(args.report)))
@@ -263,6 +267,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render(rep, "text") if not args.report
                          else "\n".join(summary_lines(rep)) + "\n")
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    out = api.convert_model(args.model, args.output, trust=args.trust)
+    print(f"model saved to {out} as data (.npz + meta.json)")
     return 0
 
 
@@ -309,18 +319,23 @@ def build_parser() -> argparse.ArgumentParser:
                         help="fix the regularisation strength instead of choosing it by "
                              "internal cross-validation")
         sp.add_argument("--fast", action="store_true",
-                        help="no C search: fixed C and 2-fold threshold tuning on at most "
-                             "2,000 records (several times faster)")
+                        help="no model search: word 1-2-grams (+ character n-grams where they "
+                             "are a candidate), logistic regression C=8, shrunk thresholds "
+                             "tuned by 2-fold CV on at most 2,000 records")
+        sp.add_argument("--metric", choices=METRICS, default="mean-f1",
+                        help="what the topic model search maximises: mean-f1 is the mean of "
+                             "micro-F1 and macro-F1 (rare labels weigh as much as frequent "
+                             "ones in its macro half)")
         sp.add_argument("--no-char", action="store_true",
-                        help="word n-grams only (smaller, faster model); by default character "
-                             "n-grams are added for short texts (mean <= 500 characters) when "
-                             "there are at most 8,000 records")
+                        help="no character n-gram candidates; by default they are tried for "
+                             "short texts (mean <= 500 characters) of at most 8,000 records")
         sp.add_argument("--no-lexicon", action="store_true",
                         help="no sentiment-lexicon features; by default four features from "
                              "VADER's word valences help stance on words the data lacks")
         sp.add_argument("--seed", type=int, default=0, help="random seed (folds, solvers)")
         sp.add_argument("--jobs", type=_positive, default=1,
-                        help="parallel processes for fitting the per-topic models")
+                        help="processes fitting the per-label models (the result is the "
+                             "same whatever the number)")
         sp.add_argument("--quiet", action="store_true", help="no progress messages")
         sp.add_argument("--verbose", action="store_true",
                         help="list every detail a warning sums up (e.g. each conflicting "
@@ -329,9 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser(
         "train", formatter_class=_Formatter, help="train a model from labelled sentences",
         description="Train the topic and stance models on labelled records and save them "
-                    "atomically into a model directory (model-<hash>.pkl.gz + meta.json). "
-                    "C is chosen by grouped internal cross-validation unless --C is given; "
-                    "per-topic thresholds are tuned on out-of-fold probabilities.",
+                    "atomically into a model directory (model-<hash>.npz + meta.json). The "
+                    "topic model (feature set, learner, C, class weighting, threshold "
+                    "strategy) and the stance model (C, class weighting) are chosen by "
+                    "grouped internal cross-validation on the data; what was tried is "
+                    "printed as a table and kept in meta.json.",
         epilog="examples:\n  classify train\n"
                "  classify train --data mydata.jsonl --model /tmp/m --json\n"
                "  classify train --data big.csv --fast --jobs 2")
@@ -397,6 +414,20 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--trust", action="store_true",
                    help="load a model directory without meta.json (unverified pickle)")
     e.set_defaults(func=cmd_evaluate)
+
+    c = sub.add_parser(
+        "convert", formatter_class=_Formatter,
+        help="re-save an old (pickle) model directory as data (.npz + meta.json)",
+        description="Load a model directory saved by classify 0.1-0.2 (a pickle: loading it "
+                    "can run code, so --trust is required) and save it in today's format, "
+                    "which loads without unpickling anything.",
+        epilog="example:\n  classify convert old_model --trust --output new_model")
+    c.add_argument("model", metavar="DIR", help="the old model directory")
+    c.add_argument("--output", metavar="DIR",
+                   help="where to save (default: replace the model in DIR)")
+    c.add_argument("--trust", action="store_true",
+                   help="confirm that DIR comes from a source you trust")
+    c.set_defaults(func=cmd_convert)
     return p
 
 

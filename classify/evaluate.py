@@ -49,17 +49,10 @@ class EvalReport:
 
 
 def predict(model: Model, records: Sequence[Record]) -> Predictions:
-    X = model.transform([r.text for r in records])
-    n = len(records)
-    if model.topics is not None:
-        P = model.topics.proba(X)
-        D = model.topics.decide(P)
-        tl = model.topics.labels
-    else:
-        P, D, tl = np.zeros((n, 0)), np.zeros((n, 0), bool), []
-    S = model.stance.proba(X) if model.stance is not None else np.zeros((n, 0))
-    sl = model.stance.labels if model.stance is not None else []
-    return Predictions(list(records), tl, sl, P, D, S)
+    """Scores and decisions by ``Model.scores``, the scoring path tagging uses too."""
+    P, S = model.scores([r.text for r in records])
+    return Predictions(list(records), model.topic_labels, model.stance_labels, P,
+                       model.decide(P), S)
 
 
 def _topic_metrics(records: Sequence[Record], pred: Predictions) -> dict | None:

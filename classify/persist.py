@@ -1,24 +1,27 @@
-"""Saving and loading model directories: atomic, locked, hash-checked.
+"""Saving and loading model directories: data, not pickles; atomic, locked, hash-checked.
 
-A model directory holds ``model-<hash>.pkl.gz`` (the pickled model, gzip-compressed; models of
-classify 0.1 were ``.joblib`` files and still load) and ``meta.json`` (label
-sets, thresholds, data hash, versions, scores, and the SHA-256 of the model file). Saving writes
-the new model file under a new name, then replaces ``meta.json`` atomically: that rename is the
-single commit point, so a crash or kill at any moment leaves either the old model or the new
-one, never a mix. Concurrent writers are serialised by an exclusive lock on ``.lock``.
-Loading checks the SHA-256 before unpickling anything.
+A model directory holds ``model-<hash>.npz`` and ``meta.json``. The ``.npz`` holds arrays only
+(weights, intercepts, thresholds, idf, the token tables of the fast transform) and the
+vocabularies as UTF-8 text (newline-joined terms in column order, stored as bytes); it is
+loaded with ``allow_pickle=False``. ``meta.json`` holds everything else: label sets,
+parameters, what training chose and tried, the data hash, versions, and the SHA-256 of the
+model file. Loading never unpickles anything. Models of classify 0.1-0.2 were pickles
+(``model-*.pkl.gz``, ``model-*.joblib``): they load only with ``trust=True`` (``--trust``),
+with a hint to convert them (``classify convert``).
+
+Saving writes the new model file under a new name, then replaces ``meta.json`` atomically:
+that rename is the single commit point, so a crash or kill at any moment leaves either the old
+model or the new one, never a mix. Concurrent writers are serialised by an exclusive lock on
+``.lock``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import gzip
 import hashlib
-import io
 import json
 import os
-import pickle
 import platform
 import tempfile
 import warnings
@@ -29,10 +32,11 @@ from pathlib import Path
 from . import __version__, interrupts
 from .errors import ModelError
 from .model import Model
+from .modelfile import model_from_npz, model_to_npz
 
 META = "meta.json"
-FORMAT = 2  # 1: joblib files; 2: gzip-compressed pickles (loading them needs no joblib)
-MODEL_FILES = ("model-*.pkl.gz", "model-*.joblib")
+FORMAT = 3  # 1: joblib pickles; 2: gzip-compressed pickles; 3: .npz arrays + meta.json
+MODEL_FILES = ("model-*.npz", "model-*.pkl.gz", "model-*.joblib")
 
 
 def _version(dist: str) -> str:
@@ -110,11 +114,11 @@ def save_model(model: Model, directory: str | Path, meta: dict) -> dict:
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        # mtime=0: the same model gives the same bytes, hence the same hash and file name
-        blob = gzip.compress(pickle.dumps(model, protocol=5), compresslevel=3, mtime=0)
+        blob, layout = model_to_npz(model)
         digest = hashlib.sha256(blob).hexdigest()
-        name = f"model-{digest[:16]}.pkl.gz"
-        full = {"format": FORMAT, **meta, "model_file": name, "model_sha256": digest,
+        name = f"model-{digest[:16]}.npz"
+        full = {"format": FORMAT, **meta, "model": layout, "model_file": name,
+                "model_sha256": digest,
                 "versions": library_versions(),
                 "created": datetime.now(UTC).isoformat(timespec="seconds")}
         meta_bytes = (json.dumps(full, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
@@ -190,8 +194,8 @@ def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]
             raise
         candidates = _model_files(directory)
         if len(candidates) != 1:
-            raise ModelError(f"{directory}: --trust needs exactly one model-*.pkl.gz (or "
-                             f".joblib) file here, found {len(candidates)}") from None
+            raise ModelError(f"{directory}: --trust needs exactly one model-* file here, found "
+                             f"{len(candidates)}") from None
         warnings.warn(f"{directory}: loading an unverified model (--trust)", stacklevel=2)
         meta = {"model_file": candidates[0].name, "model_sha256": None}
     path = directory / str(meta["model_file"])
@@ -207,28 +211,39 @@ def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]
     if isinstance(meta.get("format"), int) and meta["format"] > FORMAT:
         raise ModelError(f"{path}: saved by a newer classify (model format {meta['format']}); "
                          "upgrade classify to load it")
-    # The model holds numpy arrays and classify's own classes, no scikit-learn objects; arrays
-    # pickled by numpy 2 do not load in numpy 1.
+    if path.suffix == ".npz":
+        try:
+            model = model_from_npz(blob, meta)
+        except (KeyError, ValueError, TypeError, OSError) as e:
+            raise ModelError(f"{path}: cannot load model: {type(e).__name__}: {e}"[:300]
+                             ) from None
+    else:
+        model = _load_pickle(directory, path, blob, meta, trust)
+    interrupts.checkpoint("after-load")
+    return model, meta
+
+
+
+def _load_pickle(directory: Path, path: Path, blob: bytes, meta: dict, trust: bool) -> Model:
+    """A model of classify 0.1-0.2 (a pickle): only with ``trust``, converted on load."""
+    if not trust:
+        raise ModelError(f"{path}: an old pickle model (model format {meta.get('format', 1)}): "
+                         f"loading it could run code; if you trust it, pass --trust, or "
+                         f"convert it once with 'classify convert {directory} --trust'")
+    # Arrays pickled by numpy 2 do not load in numpy 1.
     import numpy
+
+    from .legacy import load_pickle
 
     trained_with = str(meta.get("versions", {}).get("numpy", ""))
     if trained_with.split(".")[0] not in ("", "unknown", numpy.__version__.split(".")[0]):
         warnings.warn(f"{directory}: model saved with numpy {trained_with}, running "
                       f"{numpy.__version__}; retrain if it fails to load or results look wrong",
-                      stacklevel=2)
+                      stacklevel=3)
+    warnings.warn(f"{directory}: an old pickle model, loaded because of --trust; convert it "
+                  f"with 'classify convert {directory} --trust'", stacklevel=3)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # sklearn's own pickle-version warnings
-            if path.name.endswith(".joblib"):  # a classify 0.1 model
-                import joblib
-
-                model = joblib.load(io.BytesIO(blob))
-            else:
-                model = pickle.loads(gzip.decompress(blob))
+        return load_pickle(blob, joblib_file=path.name.endswith(".joblib"),
+                           thresholds=meta.get("thresholds"))
     except Exception as e:  # a pickle can fail in many ways
         raise ModelError(f"{path}: cannot load model: {type(e).__name__}: {e}"[:300]) from None
-    if not isinstance(model, Model):
-        raise ModelError(f"{path}: not a classify model")
-    interrupts.checkpoint("after-load")
-    return model, meta
-

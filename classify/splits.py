@@ -59,23 +59,35 @@ def grouped_folds(records: Sequence[Record], topics: Sequence[str], stances: Seq
                         "cross-validation needs records from at least 2 sources")
     gindex = {g: i for i, g in enumerate(groups)}
     rec_group = np.array([gindex[r.source] for r in records])
-    y = label_matrix(records, topics, stances)
-    gy = np.zeros((len(groups), y.shape[1] + 1), dtype=np.int64)
-    np.add.at(gy, rec_group, np.hstack([y, np.ones((len(records), 1), dtype=np.int32)]))
-    # The stratifier wants a 0/1 matrix; give it presence plus a size-bucket column.
-    g_bin = (gy[:, :-1] > 0).astype(int)
-    g_bin = np.hstack([g_bin, (gy[:, -1:] > np.median(gy[:, -1])).astype(int)])
-    splitter = MultilabelStratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    folds = []
-    for _, g_test in splitter.split(np.zeros(len(groups)), g_bin):
-        test_mask = np.isin(rec_group, g_test)
-        folds.append((np.flatnonzero(~test_mask), np.flatnonzero(test_mask)))
+    folds = group_folds(label_matrix(records, topics, stances), rec_group, k, seed)
     kept = [f for f in folds if len(f[1]) and len(f[0])]
-    if len(kept) < len(folds):
-        msg = (f"{len(folds) - len(kept)} of {k} folds came out empty (or with nothing to "
+    if len(kept) < k:
+        msg = (f"{k - len(kept)} of {k} folds came out empty (or with nothing to "
                f"train on) and were dropped: {len(kept)} folds remain")
         if warn is not None:
             warn(msg)
         else:
             warnings.warn(msg, UserWarning, stacklevel=2)
     return kept
+
+
+def group_folds(y: np.ndarray, groups: np.ndarray, k: int, seed: int = 0
+                ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """k (train_idx, test_idx) pairs over the rows of the label matrix ``y`` (n, labels): each
+    group (an integer or string per row) stays in one fold, and groups are assigned by
+    iterative stratification on their per-label counts plus a size bucket. Folds that come
+    out empty are left out."""
+    _, rec_group = np.unique(np.asarray(groups), return_inverse=True)
+    n_groups = int(rec_group.max()) + 1 if len(rec_group) else 0
+    y = np.asarray(y, dtype=np.int64).reshape(len(rec_group), -1)
+    gy = np.zeros((n_groups, y.shape[1] + 1), dtype=np.int64)
+    np.add.at(gy, rec_group, np.hstack([y, np.ones((len(y), 1), dtype=np.int64)]))
+    # The stratifier wants a 0/1 matrix; give it presence plus a size-bucket column.
+    g_bin = (gy[:, :-1] > 0).astype(int)
+    g_bin = np.hstack([g_bin, (gy[:, -1:] > np.median(gy[:, -1])).astype(int)])
+    splitter = MultilabelStratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    folds = []
+    for _, g_test in splitter.split(np.zeros(n_groups), g_bin):
+        test_mask = np.isin(rec_group, g_test)
+        folds.append((np.flatnonzero(~test_mask), np.flatnonzero(test_mask)))
+    return [f for f in folds if len(f[1]) and len(f[0])]

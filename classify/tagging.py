@@ -10,7 +10,6 @@ from itertools import islice
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 from .data import JSON_SPACE, json_line, scan_json
 from .errors import DataError
@@ -93,7 +92,6 @@ class Scores:
     P: np.ndarray  # (n, topics) probabilities
     D: np.ndarray  # (n, topics) decisions
     S: np.ndarray  # (n, stance classes) probabilities, rows sum to one
-    X: sp.csr_matrix | None = None  # the features, kept for explanations
 
     def chosen(self) -> list[list[int]]:
         """Each row's chosen topics, highest score first."""
@@ -129,36 +127,23 @@ class Tagger:
 
     @property
     def topic_labels(self) -> list[str]:
-        return self.model.topics.labels if self.model.topics else []
+        return self.model.topic_labels
 
     @property
     def stance_labels(self) -> list[str]:
-        return self.model.stance.labels if self.model.stance else []
+        return self.model.stance_labels
 
-    def score_texts(self, texts: Sequence[str], keep_features: bool = False) -> Scores:
-        """Scores and decisions for each text as one unit, as arrays."""
-        m = self.model
-        n = len(texts)
-        X = m.transform(texts) if keep_features else None
-        if X is not None:
-            zt = X @ m.topics.coef.T + m.topics.intercept if m.topics else None
-            zs = X @ m.stance.coef.T + m.stance.intercept if m.stance else None
-        else:
-            zt, zs = m.scores(texts)
-        if m.topics is not None:
-            P = m.topics.proba_of(np.asarray(zt))
-            D = m.topics.decide(P)
-        else:
-            P = np.zeros((n, 0))
-            D = P.astype(bool)
-        S = m.stance.proba_of(np.asarray(zs)) if m.stance is not None else np.zeros((n, 0))
-        return Scores(self.topic_labels, self.stance_labels, P, D, S, X)
+    def score_texts(self, texts: Sequence[str]) -> Scores:
+        """Scores and decisions for each text as one unit, as arrays (``Model.scores``: the
+        one scoring path of tagging, evaluation and explanations)."""
+        P, S = self.model.scores(texts)
+        return Scores(self.topic_labels, self.stance_labels, P, self.model.decide(P), S)
 
     def tag_texts(self, texts: Sequence[str], explain: bool = False) -> list[Tags]:
         """Tag each text as one unit."""
         if not texts:
             return []
-        sc = self.score_texts(texts, keep_features=explain)
+        sc = self.score_texts(texts)
         tl, sl = sc.topic_labels, sc.stance_labels
         P_list = np.round(sc.P, 4).tolist()
         S_list = np.round(sc.S, 4).tolist()
@@ -167,12 +152,10 @@ class Tagger:
                                                          strict=True)):
             why: dict[str, list[str]] = {}
             if explain:
-                assert sc.X is not None
-                row = sc.X[i]
                 for j in chosen:
-                    why[tl[j]] = self.model.explain(row, "topics", j, text=text)
+                    why[tl[j]] = self.model.explain(text, "topics", j)
                 if stance_i is not None:
-                    why[sl[stance_i]] = self.model.explain(row, "stance", stance_i, text=text)
+                    why[sl[stance_i]] = self.model.explain(text, "stance", stance_i)
             out.append(Tags(
                 text=text, topics=[tl[j] for j in chosen],
                 topic_scores=dict(zip(tl, P_list[i], strict=True)),

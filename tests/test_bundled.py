@@ -25,7 +25,7 @@ def test_bundled_model_loads():
     assert sorted(meta["labels"]["topics"]) == ["aviation", "counterterrorism", "immigration",
                                                 "narcotics"]
     assert sorted(meta["labels"]["stance"]) == ["critical", "neutral", "supportive"]
-    assert model.topics.labels == list(meta["labels"]["topics"])
+    assert model.topic_labels == list(meta["labels"]["topics"])
 
 
 def test_bundled_model_is_the_package_default():

@@ -7,7 +7,9 @@ import hashlib
 import io
 import json
 import re
+from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import (
     ARTICLE,
@@ -22,6 +24,7 @@ from conftest import (
 
 import classify
 from classify import api
+from classify.errors import ModelError
 from classify.persist import load_model
 from classify.sentences import split_sentences
 
@@ -46,38 +49,50 @@ def test_train_cli_writes_verified_model(cli_trained, train_file):
     meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
     blob = (d / meta["model_file"]).read_bytes()
     assert hashlib.sha256(blob).hexdigest() == meta["model_sha256"]
-    assert meta["model_file"] == f"model-{meta['model_sha256'][:16]}.pkl.gz"
+    assert meta["model_file"] == f"model-{meta['model_sha256'][:16]}.npz"
     assert sorted(meta["labels"]["topics"]) == TOPICS
     assert meta["labels"]["stance"] == STANCES
     assert meta["data"]["records"] == n
     assert meta["data"]["sha256"] == api.load_data([train_file]).sha256()
     assert meta["training"]["options"]["fast"] is True
-    assert [p.name for p in d.glob("model-*.pkl.gz")] == [meta["model_file"]]
+    assert [p.name for p in d.glob("model-*.npz")] == [meta["model_file"]]
     assert not list(d.glob(".tmp-*"))
     model, _ = load_model(d)
-    assert model.topics.labels == list(meta["labels"]["topics"])
-    assert model.stance.labels == meta["labels"]["stance"]
+    assert model.topic_labels == list(meta["labels"]["topics"])
+    assert model.stance_labels == meta["labels"]["stance"]
 
 
-def test_models_saved_by_classify_0_1_as_joblib_still_load(cli_trained, tmp_path):
+LEGACY = Path(__file__).parent / "data" / "legacy-v2"  # saved by classify 0.2 (a pickle)
+
+
+def test_old_pickle_model_needs_trust_then_converts(tmp_path):
+    """A pickle model of classify 0.2 is refused without --trust (with the hint to convert),
+    loads with it to the scores classify 0.2 gave, and `classify convert` re-saves it as data
+    that loads with no trust and the same scores."""
     import shutil
 
-    import joblib
-
-    d, _ = cli_trained
     old = tmp_path / "old"
-    shutil.copytree(d, old)
-    meta = json.loads((old / "meta.json").read_text(encoding="utf-8"))
-    model, _ = load_model(old)
-    (old / meta["model_file"]).unlink()
-    joblib.dump(model, old / "model-0123456789abcdef.joblib", compress=3)
-    blob = (old / "model-0123456789abcdef.joblib").read_bytes()
-    meta.update(model_file="model-0123456789abcdef.joblib", format=1,
-                model_sha256=hashlib.sha256(blob).hexdigest())
-    (old / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
-    again, _ = load_model(old)
-    texts = ["Heroin was seized at the airport.", "Ministers praised the visa plan."]
-    assert again.scores(texts)[0].tolist() == model.scores(texts)[0].tolist()
+    shutil.copytree(LEGACY, old)
+    expected = json.loads((old / "expected.json").read_text(encoding="utf-8"))
+    with pytest.raises(ModelError, match="classify convert"):
+        load_model(old)
+    with pytest.warns(UserWarning, match="convert"):
+        model, _ = load_model(old, trust=True)
+    texts = expected["texts"]
+    P, S = model.scores(texts)
+    for i in range(len(texts)):
+        assert dict(zip(model.topic_labels, P[i].round(4).tolist(), strict=True)) == \
+            pytest.approx(expected["topic_scores"][i], abs=1e-4)
+        assert dict(zip(model.stance_labels, S[i].round(4).tolist(), strict=True)) == \
+            pytest.approx(expected["stance_scores"][i], abs=1e-4)
+    r = run_main(["convert", str(old), "--output", str(tmp_path / "new")])
+    assert r.code == 2 and "--trust" in r.err
+    r = run_main(["convert", str(old), "--output", str(tmp_path / "new"), "--trust"])
+    assert r.code == 0, r.err
+    new, meta = load_model(tmp_path / "new")
+    assert meta["model_file"].endswith(".npz") and meta["converted_from"]["format"] == 2
+    assert np.allclose(new.scores(texts)[0], P) and np.allclose(new.scores(texts)[1], S)
+    assert new.topic_labels == model.topic_labels
 
 
 def test_train_cli_json_summary(tmp_path, train_file):

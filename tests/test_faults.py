@@ -43,8 +43,8 @@ def assert_consistent_model(d: Path) -> dict:
     assert hashlib.sha256(blob).hexdigest() == meta["model_sha256"]
     model, loaded_meta = load_model(d)
     assert loaded_meta["model_sha256"] == meta["model_sha256"]
-    topics = model.topics.labels if model.topics else []
-    stances = model.stance.labels if model.stance else []
+    topics = model.topic_labels
+    stances = model.stance_labels
     assert topics == list(meta["labels"]["topics"])
     assert stances == meta["labels"]["stance"]
     return meta
@@ -84,7 +84,7 @@ def _assert_interrupted(code: int, stderr: str, sig: str) -> None:
 def _assert_unchanged(d: Path, before: dict) -> None:
     assert _meta(d) == before
     assert_consistent_model(d)
-    assert [p.name for p in d.glob("model-*.pkl.gz")] == [before["model_file"]]
+    assert [p.name for p in d.glob("model-*.npz")] == [before["model_file"]]
     assert not list(d.glob(".tmp-*")), list(d.iterdir())
 
 
@@ -180,7 +180,7 @@ def test_real_signals_at_random_moments(kill_data, tmp_path):
             # whatever a kill left behind, the next save works and cleans up
             api.train([big], d, FAST)
             meta = assert_consistent_model(d)
-            assert [p.name for p in d.glob("model-*.pkl.gz")] == [meta["model_file"]]
+            assert [p.name for p in d.glob("model-*.npz")] == [meta["model_file"]]
             assert not list(d.glob(".tmp-*"))
         outcomes.append(proc.returncode)
     assert any(c != 0 for c in outcomes), outcomes  # the loop did interrupt something
@@ -229,7 +229,7 @@ def test_killed_while_saving(kill_data, tmp_path, train_file, when):
         assert after == before
     api.train([train_file], d, FAST)
     meta = assert_consistent_model(d)
-    assert [x.name for x in d.glob("model-*.pkl.gz")] == [meta["model_file"]]
+    assert [x.name for x in d.glob("model-*.npz")] == [meta["model_file"]]
     assert not list(d.glob(".tmp-*"))
 
 
@@ -249,7 +249,7 @@ def test_concurrent_training_same_dir(tmp_path):
         assert pr.returncode == 0, err.decode()
         assert b"Traceback" not in err
     meta = assert_consistent_model(d)
-    assert [x.name for x in d.glob("model-*.pkl.gz")] == [meta["model_file"]]
+    assert [x.name for x in d.glob("model-*.npz")] == [meta["model_file"]]
     assert not list(d.glob(".tmp-*"))
     by_sha = {load_dataset([a]).sha256(): ["aviation", "narcotics"],
               load_dataset([b]).sha256(): ["counterterrorism", "immigration"]}
@@ -295,7 +295,7 @@ def _enospc(*_a, **_k):
 def test_save_on_full_disk_keeps_old_model(model_copy, tmp_path, monkeypatch, fail):
     d = model_copy
     before_bytes = (d / "meta.json").read_bytes()
-    before_models = sorted(x.name for x in d.glob("model-*.pkl.gz"))
+    before_models = sorted(x.name for x in d.glob("model-*.npz"))
     other = write_jsonl(tmp_path / "other.jsonl", make_records(seed=8))
 
     real_replace, real_fdopen = os.replace, os.fdopen
@@ -338,7 +338,7 @@ def test_save_on_full_disk_keeps_old_model(model_copy, tmp_path, monkeypatch, fa
     assert str(d) in msg and "\n" not in msg
     assert os.strerror(errno.ENOSPC) in msg
     assert (d / "meta.json").read_bytes() == before_bytes
-    assert sorted(x.name for x in d.glob("model-*.pkl.gz")) == before_models
+    assert sorted(x.name for x in d.glob("model-*.npz")) == before_models
     assert not list(d.glob(".tmp-*")), list(d.iterdir())
     assert_consistent_model(d)
 
@@ -370,7 +370,7 @@ def test_save_into_new_dir_on_full_disk_leaves_nothing_loadable_half_done(tmp_pa
         api.train([train_file], d, FAST)
     monkeypatch.undo()
     assert not (d / "meta.json").exists()
-    assert not list(d.glob("model-*.pkl.gz"))
+    assert not list(d.glob("model-*.npz"))
     assert not list(d.glob(".tmp-*"))
     with pytest.raises(ModelError, match="meta.json"):
         load_model(d)

@@ -72,26 +72,26 @@ def test_batch_tokens_equal_per_text(texts: list[str]) -> None:
 
 
 @pytest.mark.parametrize("char", [True, False])
-def test_fast_scores_equal_matrix_product(char: bool) -> None:
-    """Model.scores (no TF-IDF matrix for character n-grams) equals X @ coef.T + b."""
+def test_fast_scores_equal_matrix_product(char: bool, tmp_path) -> None:
+    """Model.scores (no TF-IDF matrix for character n-grams) equals the estimators'
+    predict_proba (the plain matrix product), before and after a save and load."""
     from classify.data import Record
     from classify.model import TrainOptions, train_model
+    from classify.persist import load_model, save_model
 
     topics = ["narcotics", "aviation", "immigration", "counterterrorism"]
     records = [Record(text=t, topics=[topics[i % 4]], stance=["neutral", "critical"][i % 2],
                       source=f"s{i}") for i, t in enumerate(TRAIN * 3)]
     m = train_model(records, topics, ["critical", "neutral"],
-                    TrainOptions(C=4.0, char_ngrams=char, cv_folds=2))
+                    TrainOptions(C=4.0, char_ngrams=char, cv_folds=2, fast=True))
     texts = TRAIN + ["the the the airline airline", "zorblatt heroin heroin heroin", "",
                      "résumé of an unseen smugglerz, twice: smugglerz"]
-    import pickle
-
-    for model in (m, m, pickle.loads(pickle.dumps(m))):
+    save_model(m, tmp_path / "m", {})
+    for model in (m, m, load_model(tmp_path / "m")[0]):
         # the second time unseen words come from appended rows; then from a saved model
-        zt, zs = model.scores(texts)
-        X = model.transform(texts)
-        np.testing.assert_allclose(zt, X @ m.topics.coef.T + m.topics.intercept, atol=1e-5)
-        np.testing.assert_allclose(zs, X @ m.stance.coef.T + m.stance.intercept, atol=1e-5)
+        P, S = model.scores(texts)
+        np.testing.assert_allclose(P, m.topics.predict_proba(texts), atol=1e-5)
+        np.testing.assert_allclose(S, m.stance.predict_proba(texts), atol=1e-5)
 
 
 @pytest.mark.parametrize("char", [True, False])
@@ -124,28 +124,22 @@ def test_lexicon_words_name_the_evaluative_words() -> None:
 
 @pytest.mark.parametrize("char", [True, False])
 def test_topic_views_average_a_word_only_model(char: bool) -> None:
-    """Multi-label data with character n-grams: topics average a model on all n-grams and one
-    on words only. Single-label data keeps one view (its top label decides)."""
-    from classify.data import Record
-    from classify.model import TrainOptions, train_model
+    """With word_view and character n-grams, topics average a model on all n-grams and one on
+    words only; without character n-grams there is one view."""
+    from classify.estimators import TextVectorizer, TopicClassifier
 
     topics = ["narcotics", "aviation", "immigration", "counterterrorism"]
-    single = [Record(text=t, topics=[topics[i % 4]], stance=None, source=f"s{i}")
-              for i, t in enumerate(TRAIN * 3)]
-    multi = [Record(text=r.text, topics=r.topics if i % 5 else [], stance=None,
-                    source=r.source) for i, r in enumerate(single)]
-    opts = TrainOptions(C=4.0, char_ngrams=char, cv_folds=2)
-    assert train_model(single, topics, [], opts).topics.views == 1
-    m = train_model(multi, topics, [], opts)
-    t = m.topics
-    assert t is not None and t.views == (2 if char else 1)
-    X = m.transform(TRAIN)
-    z = np.asarray(X @ t.coef.T) + t.intercept
+    Y = [[topics[i % 4]] if i % 5 else [] for i in range(len(TRAIN) * 3)]
+    clf = TopicClassifier(TextVectorizer(char_ngrams=char), C=4.0, word_view=True, cv=2)
+    clf.fit(TRAIN * 3, Y)
+    assert clf.views_ == (2 if char else 1)
+    X = clf.vectorizer_.transform(TRAIN)
+    z = np.asarray(X @ clf.coef_.T) + clf.intercept_
     sig = 1 / (1 + np.exp(-z))
     L = len(topics)
     expected = (sig[:, :L] + sig[:, L:]) / 2 if char else sig
-    np.testing.assert_allclose(t.proba(X), expected, atol=1e-9)
+    np.testing.assert_allclose(clf.predict_proba(TRAIN), expected, atol=1e-9)
     if char:  # the word view has no weight on character n-grams
-        nw = len(m.features.word_vocab)
-        assert not t.coef[L:, nw:].any() and t.coef[:L, nw:].any()
-    assert t.proba(X[:0]).shape == (0, L)
+        nw = len(clf.vectorizer_.features_.word_vocab)
+        assert not clf.coef_[L:, nw:].any() and clf.coef_[:L, nw:].any()
+    assert clf.predict_proba([]).shape == (0, L)

@@ -1,0 +1,591 @@
+"""The scikit-learn-shaped core: a text vectorizer and the topic and stance classifiers.
+
+- ``TextVectorizer``: word n-gram TF-IDF (1-grams or 1-2-grams), optionally character 2-5-grams
+  of words and four sentiment-lexicon features. Vocabularies and idf are fitted by
+  scikit-learn's ``TfidfVectorizer`` (``vocabulary_``, ``idf_`` are its own); the batch
+  transform is classify's fast one (``features.Features``), which gives the same matrix.
+- ``TopicClassifier`` (multi-label): one binary linear model per label (L2 logistic regression
+  or linear SVM), per-label thresholds tuned on internal out-of-fold scores
+  (``classify.thresholds``), and a cardinality rule.
+- ``StanceClassifier`` (multi-class): one-vs-rest logistic regression, probabilities
+  normalised over the classes.
+
+Both classifiers take raw texts, keep every hyper-parameter in ``__init__`` and work with
+``clone``, ``Pipeline``, ``cross_val_score`` and ``GridSearchCV``. A fitted ``TextVectorizer``
+passed as ``vectorizer`` is used as it is (so topics and stance can share one and tagging
+tokenises once); an unfitted one is cloned and fitted on the training texts, and ``clone`` of
+a classifier always gives an unfitted one, so cross-validation refits the vocabulary per fold.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from . import interrupts, thresholds
+from .features import Features, char_ngrams, sentiment_lexicon, tokenize, word_ngrams
+
+LIBLINEAR_MAX_ITER = 1000
+SGD_MIN_RECORDS = 20_000  # above this, averaged SGD instead of liblinear (cost grows with n)
+LOSSES = ("log", "hinge")
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+def _texts(X: object) -> list[str]:
+    """Raw texts from a list, tuple, 1-D array or Series of strings."""
+    if isinstance(X, str):
+        raise ValueError("expected an iterable of texts, got a single string")
+    arr = np.asarray(X, dtype=object)
+    if arr.ndim == 2 and arr.shape[1] == 1:  # one text column (e.g. from a ColumnTransformer)
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(f"expected a 1-D sequence of texts, got shape {arr.shape}")
+    out = arr.tolist()
+    bad = next((x for x in out if not isinstance(x, str)), None)
+    if bad is not None:
+        raise ValueError(f"expected texts (str), got {type(bad).__name__}")
+    return out
+
+
+# ---------------------------------------------------------------- vectorizer
+
+
+def _words_1(text: str) -> list[str]:
+    return tokenize(text)
+
+
+def _words_12(text: str) -> list[str]:
+    return word_ngrams(tokenize(text))
+
+
+_CHAR_CACHE: dict[str, list[str]] = {}
+
+
+def _chars(text: str) -> list[str]:
+    out: list[str] = []
+    for w in tokenize(text):
+        grams = _CHAR_CACHE.get(w)
+        if grams is None:
+            grams = char_ngrams(w)
+            if len(_CHAR_CACHE) < 200_000:
+                _CHAR_CACHE[w] = grams
+        out.extend(grams)
+    return out
+
+
+class TextVectorizer(TransformerMixin, BaseEstimator):
+    """TF-IDF features of raw texts (sublinear tf, smoothed idf, L2 norm per part).
+
+    ``ngram_range``: (1, 1) word unigrams or (1, 2) unigrams and bigrams. ``char_ngrams``: add
+    character 2-5-grams of words (they carry over to unseen word forms). ``lexicon``: add four
+    sentiment-lexicon features (summed positive and negative VADER valence, and whether any).
+    """
+
+    def __init__(self, ngram_range: tuple[int, int] = (1, 2), char_ngrams: bool = False,
+                 lexicon: bool = False, min_df: int = 1, max_df: float = 0.9,
+                 max_features: int = 400_000, max_char_features: int = 300_000) -> None:
+        self.ngram_range = ngram_range
+        self.char_ngrams = char_ngrams
+        self.lexicon = lexicon
+        self.min_df = min_df
+        self.max_df = max_df
+        self.max_features = max_features
+        self.max_char_features = max_char_features
+
+    def fit(self, X: Iterable[str], y: object = None) -> TextVectorizer:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        texts = _texts(X)
+        if tuple(self.ngram_range) not in ((1, 1), (1, 2)):
+            raise ValueError(f"ngram_range must be (1, 1) or (1, 2), got {self.ngram_range}")
+        max_df = self.max_df if len(texts) >= 10 else 1.0
+
+        def fitted(analyzer, max_features):
+            v = TfidfVectorizer(analyzer=analyzer, min_df=self.min_df, max_df=max_df,
+                                max_features=max_features, sublinear_tf=True,
+                                dtype=np.float32)
+            try:
+                return v.fit(texts)
+            except ValueError:  # no term left (empty texts, or pruned by min_df/max_df)
+                v = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, dtype=np.float32)
+                try:
+                    return v.fit(texts)
+                except ValueError:
+                    raise ValueError("the texts hold no words to build features from"
+                                     ) from None
+
+        words = fitted(_words_12 if tuple(self.ngram_range) == (1, 2) else _words_1,
+                       self.max_features)
+        f = Features(bool(self.char_ngrams), lexicon=sentiment_lexicon() if self.lexicon
+                     else None)
+        f.word_vocab = {str(k): int(v) for k, v in words.vocabulary_.items()}
+        f.word_idf = words.idf_.astype(np.float32)
+        if self.char_ngrams:
+            interrupts.checkpoint("mid-fit")
+            chars = fitted(_chars, self.max_char_features)
+            f.char_vocab = {str(k): int(v) for k, v in chars.vocabulary_.items()}
+            f.char_idf = chars.idf_.astype(np.float32)
+        self.vocabulary_ = f.word_vocab
+        self.idf_ = f.word_idf
+        self.features_ = f
+        return self
+
+    def transform(self, X: Iterable[str]) -> sp.csr_matrix:
+        check_is_fitted(self, "features_")
+        return self.features_.transform(_texts(X))
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        check_is_fitted(self, "features_")
+        return np.asarray(self.features_.names, dtype=object)
+
+    @property
+    def n_ngram_columns(self) -> int:
+        """Columns before the lexicon features (the word and character n-grams)."""
+        return self.features_.n_features - self.features_.n_lexicon
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
+
+
+def _fitted_vectorizer(vectorizer: TextVectorizer | None, texts: list[str],
+                       default: TextVectorizer) -> TextVectorizer:
+    if vectorizer is not None and hasattr(vectorizer, "features_"):
+        return vectorizer  # fitted already: shared, used as it is
+    return clone(vectorizer if vectorizer is not None else default).fit(texts)
+
+
+# ---------------------------------------------------------------- linear models
+
+
+@dataclass
+class _Fit:
+    """One binary fit: weights, intercept, and what it fell back on."""
+
+    coef: np.ndarray
+    intercept: float
+    constant: int = 0  # -1: no positives, 1: all positive (a constant model), 0: fitted
+    unconverged: bool = False
+    warnings: tuple[str, ...] = ()  # other solver warnings (one line each)
+
+
+@dataclass
+class FitLog:
+    """Tallies the binary fits of one part (topics or stance), stage by stage, so what they
+    fell back on is reported once per part instead of once per fit (or not at all)."""
+
+    part: str
+    solver: str = "liblinear"
+    stage: str = "final model"  # set by the caller before each group of fits
+    fits: dict[str, int] = field(default_factory=dict)  # stage -> fits
+    unconverged: dict[str, int] = field(default_factory=dict)  # stage -> fits not converged
+    constant: dict[str, dict[str, int]] = field(default_factory=dict)  # stage -> label -> +-1
+    other: dict[str, int] = field(default_factory=dict)  # other solver warning -> count
+
+    def add(self, label: str, fit: _Fit) -> None:
+        self.fits[self.stage] = self.fits.get(self.stage, 0) + 1
+        if fit.unconverged:
+            self.unconverged[self.stage] = self.unconverged.get(self.stage, 0) + 1
+        if fit.constant:
+            self.constant.setdefault(self.stage, {})[label] = fit.constant
+        for w in fit.warnings:
+            self.other[w] = self.other.get(w, 0) + 1
+
+    def lines(self) -> list[str]:
+        """One line per kind of fallback; empty when every fit went as planned."""
+        out = []
+        final = self.constant.get("final model", {})
+        for label, kind in final.items():
+            out.append(f"{self.part}: {label!r} is in "
+                       + ("no training record: a constant model never predicts it"
+                          if kind < 0 else "every training record: it is always predicted"))
+        in_cv = sorted({lab for stage, labs in self.constant.items() if stage != "final model"
+                        for lab in labs} - set(final))
+        if in_cv:
+            names = ", ".join(map(repr, in_cv[:5])) + (f" (+{len(in_cv) - 5} more)"
+                                                       if len(in_cv) > 5 else "")
+            out.append(f"{self.part}: {names} lack positives (or negatives) in the training part "
+                       "of some internal CV folds: a constant model scores those folds")
+        bad = sum(self.unconverged.values())
+        if bad:
+            where = "; ".join(f"{stage}: {n} of {self.fits[stage]}"
+                              for stage, n in self.unconverged.items())
+            out.append(f"{self.part}: {self.solver} did not converge in {bad} of "
+                       f"{sum(self.fits.values())} fits ({where}); results may be slightly off")
+        for msg, n in self.other.items():
+            out.append(f"{self.part}: solver warning in {n} fit(s): {msg}")
+        return out
+
+
+_REEMITTED: dict = {}  # warnings registry: a re-emitted warning shows once, as Python's would
+
+
+def _caught(caught: list[warnings.WarningMessage]) -> tuple[bool, tuple[str, ...]]:
+    """(any ConvergenceWarning, other UserWarnings as one-line texts) of a fit; warnings of
+    other categories (deprecations) are passed on as usual."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    unconverged, other = False, []
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning):
+            unconverged = True
+        elif issubclass(w.category, UserWarning):
+            text = " ".join(str(w.message).split())
+            if text not in other:
+                other.append(text)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno,
+                                   registry=_REEMITTED)
+    return unconverged, tuple(other)
+
+
+def _fit_binary(X: sp.csr_matrix, y: np.ndarray, C: float, seed: int,
+                class_weight: str | None = None, sgd: bool = False, loss: str = "log") -> _Fit:
+    """L2 logistic regression; liblinear, or averaged SGD on the same objective for big data.
+
+    Solver warnings are caught and returned with the fit (it may run in a worker process),
+    for ``FitLog`` to report."""
+    pos = int(y.sum())
+    if pos == 0 or pos == len(y):  # nothing to separate: constant log-odds
+        p = (pos + 0.5) / (len(y) + 1.0)
+        return _Fit(np.zeros(X.shape[1], dtype=np.float32), math.log(p / (1 - p)),
+                    constant=-1 if pos == 0 else 1)
+    if loss == "hinge":
+        from sklearn.svm import LinearSVC
+
+        svm = LinearSVC(C=C, class_weight=class_weight, random_state=seed,
+                        max_iter=LIBLINEAR_MAX_ITER)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", category=UserWarning)
+            svm.fit(X, y)
+        unconverged, other = _caught(caught)
+        return _Fit(svm.coef_[0].astype(np.float32), float(svm.intercept_[0]),
+                    unconverged=unconverged, warnings=other)
+    if sgd:
+        from sklearn.linear_model import SGDClassifier
+
+        # C * sum(loss) + |w|^2 / 2  ==  n * C * (mean(loss) + alpha * |w|^2 / 2), alpha = 1/(nC)
+        m = SGDClassifier(loss="log_loss", alpha=1.0 / (C * X.shape[0]), max_iter=5, tol=None,
+                          average=True, class_weight=class_weight, random_state=seed)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", category=UserWarning)
+            m.fit(X, y)
+        unconverged, other = _caught(caught)
+        return _Fit(m.coef_[0].astype(np.float32), float(m.intercept_[0]),
+                    unconverged=unconverged, warnings=other)
+    from sklearn.linear_model import LogisticRegression
+
+    # The dual problem is much faster when features outnumber records (typical for text).
+    lr = LogisticRegression(C=C, solver="liblinear", dual=X.shape[1] > X.shape[0], tol=1e-3,
+                            class_weight=class_weight, random_state=seed,
+                            max_iter=LIBLINEAR_MAX_ITER)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", category=UserWarning)  # ConvergenceWarning included
+        lr.fit(X, y)
+    unconverged, other = _caught(caught)
+    return _Fit(lr.coef_[0].astype(np.float32), float(lr.intercept_[0]),
+                unconverged=unconverged, warnings=other)
+
+
+def fit_linear(X: sp.csr_matrix, Y: np.ndarray, labels: Sequence[str], loss: str, C: float,
+               class_weight: str | None, seed: int, jobs: int = 1,
+               fitlog: FitLog | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One binary linear model per column of ``Y``: (coef (L, V) float32, intercept (L,))."""
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    sgd = X.shape[0] > SGD_MIN_RECORDS
+    if jobs > 1 and Y.shape[1] > 1:
+        from joblib import Parallel, delayed
+
+        # processes, not threads: liblinear draws from C's global rand(), which threads would
+        # interleave, and the same data and seed must give the same model
+        res = Parallel(n_jobs=jobs)(
+            delayed(_fit_binary)(X, Y[:, j], C, seed, class_weight, sgd, loss)
+            for j in range(Y.shape[1]))
+    else:
+        res = [_fit_binary(X, Y[:, j], C, seed, class_weight, sgd, loss)
+               for j in range(Y.shape[1])]
+    if fitlog is not None:
+        for label, r in zip(labels, res, strict=True):
+            fitlog.add(str(label), r)
+    coef = np.vstack([r.coef for r in res]) if res else np.zeros((0, X.shape[1]), np.float32)
+    return coef, np.array([r.intercept for r in res], dtype=np.float64)
+
+
+def _pad(coef: np.ndarray, width: int) -> np.ndarray:
+    return np.hstack([coef, np.zeros((len(coef), width - coef.shape[1]), np.float32)])
+
+
+@dataclass
+class TopicLinear:
+    """The fitted linear part of a topic classifier over a vectorizer's columns: one block of
+    L rows of weights per view, averaged in probability."""
+
+    coef: np.ndarray  # (views * L, V)
+    intercept: np.ndarray  # (views * L,)
+    views: int = 1
+
+    def proba_of(self, z: np.ndarray) -> np.ndarray:
+        """Scores in [0, 1] from linear scores (intercept included), averaged over views."""
+        p = _sigmoid(z)
+        if self.views == 1:
+            return p
+        L = p.shape[1] // self.views
+        return p.reshape(len(p), self.views, L).mean(axis=1)
+
+    def proba(self, X: sp.csr_matrix) -> np.ndarray:
+        return self.proba_of(np.asarray(X @ self.coef.T) + self.intercept)
+
+
+def fit_topic_linear(X: sp.csr_matrix, Y: np.ndarray, labels: Sequence[str], loss: str,
+                     C: float, class_weight: str | None, seed: int, ngram_cols: int,
+                     word_cols: int | None, jobs: int = 1, fitlog: FitLog | None = None
+                     ) -> TopicLinear:
+    """The topic weights on the n-gram columns of ``X`` (the first ``ngram_cols``; lexicon
+    columns get zero weight), plus, when ``word_cols`` is given, a second view on the word
+    n-gram columns only. The two views err differently (character n-grams catch unseen word
+    forms but also fire on look-alikes), so their averaged score is steadier than either."""
+    width = X.shape[1]
+    coef, icpt = fit_linear(X[:, :ngram_cols], Y, labels, loss, C, class_weight, seed, jobs,
+                            fitlog)
+    coef = _pad(coef, width)
+    if word_cols is None:
+        return TopicLinear(coef, icpt)
+    wcoef, wicpt = fit_linear(X[:, :word_cols], Y, labels, loss, C, class_weight, seed, jobs,
+                              fitlog)
+    return TopicLinear(np.vstack([coef, _pad(wcoef, width)]), np.concatenate([icpt, wicpt]),
+                       views=2)
+
+
+def label_indicator(Y: object, classes: Sequence[str] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """(classes, boolean indicator matrix) from a list of label lists or an indicator matrix
+    (whose classes are 0..k-1 unless given)."""
+    if sp.issparse(Y):
+        Y = Y.toarray()  # type: ignore[union-attr]
+    seq = list(Y) if not isinstance(Y, np.ndarray) else None
+    if seq is not None and all(isinstance(r, (list, tuple, set, frozenset)) for r in seq):
+        found = sorted({str(t) for r in seq for t in r})
+        names = list(classes) if classes is not None else found
+        index = {t: j for j, t in enumerate(names)}
+        M = np.zeros((len(seq), len(names)), dtype=bool)
+        for i, r in enumerate(seq):
+            for t in r:
+                if str(t) not in index:
+                    raise ValueError(f"label {t!r} is not among the classes")
+                M[i, index[str(t)]] = True
+        return np.asarray(names, dtype=object), M
+    arr = np.asarray(Y)
+    if arr.ndim != 2:
+        raise ValueError("Y must be a binary indicator matrix or a list of label lists")
+    if not np.isin(arr, (0, 1)).all():
+        raise ValueError("an indicator matrix holds only 0 and 1")
+    names_arr = np.asarray(classes if classes is not None else np.arange(arr.shape[1]))
+    return names_arr, arr.astype(bool)
+
+
+def _cardinality(setting: str, Y: np.ndarray) -> str:
+    if setting != "auto":
+        if setting not in thresholds.CARDINALITIES:
+            raise ValueError(f"cardinality must be 'auto' or one of "
+                             f"{thresholds.CARDINALITIES}, got {setting!r}")
+        return setting
+    counts = Y.sum(axis=1)
+    if len(counts) and counts.min() == 1 and counts.max() == 1:
+        return "exactly-one"
+    if len(counts) and counts.min() >= 1:
+        return "at-least-one"
+    return "any"
+
+
+def internal_folds(Y: np.ndarray, groups: Sequence | None, k: int, seed: int
+                   ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """k grouped, label-stratified folds (see ``splits.group_folds``); [] if impossible."""
+    from .splits import group_folds
+
+    g = np.arange(len(Y)) if groups is None else np.asarray(groups)
+    k = min(k, len(np.unique(g)))
+    if k < 2:
+        return []
+    return group_folds(Y, g, k, seed)
+
+
+class TopicClassifier(ClassifierMixin, BaseEstimator):
+    """Multi-label topic classifier on raw texts.
+
+    Parameters: ``vectorizer`` (a ``TextVectorizer``; default word 1-2-grams), ``loss``
+    ("log": logistic regression, scores are probabilities; "hinge": linear SVM, scores are
+    its decision values squashed by the logistic function), ``C`` and ``class_weight``
+    (None or "balanced") of the per-label models, ``word_view`` (with character n-grams,
+    average with a model on word n-grams only), ``threshold_strategy`` ("tuned", "shrunk",
+    "global") and ``threshold_floor`` (the lowest threshold "tuned" may give, or None),
+    ``cardinality`` ("auto": from the training data; or "any", "at-least-one",
+    "exactly-one"), ``cv`` (internal folds whose out-of-fold scores tune the thresholds),
+    ``random_state`` and ``n_jobs``.
+
+    ``fit(texts, Y, groups=None)``: ``Y`` is a binary indicator matrix or a list of label
+    lists; ``groups`` (e.g. the article of each sentence) keeps a group in one internal fold.
+    Fitted: ``classes_``, ``vectorizer_``, ``coef_``, ``intercept_``, ``thresholds_``,
+    ``cardinality_``, ``views_``, ``fallbacks_``.
+    """
+
+    def __init__(self, vectorizer: TextVectorizer | None = None, loss: str = "log",
+                 C: float = 8.0, class_weight: str | None = None, word_view: bool = False,
+                 threshold_strategy: str = "tuned", threshold_floor: float | None = 0.3,
+                 cardinality: str = "auto", cv: int = 3, random_state: int = 0,
+                 n_jobs: int = 1) -> None:
+        self.vectorizer = vectorizer
+        self.loss = loss
+        self.C = C
+        self.class_weight = class_weight
+        self.word_view = word_view
+        self.threshold_strategy = threshold_strategy
+        self.threshold_floor = threshold_floor
+        self.cardinality = cardinality
+        self.cv = cv
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _linear(self, X: sp.csr_matrix, Y: np.ndarray, fitlog: FitLog | None) -> TopicLinear:
+        v = self.vectorizer_
+        word_cols = len(v.features_.word_vocab) if (self.word_view and v.features_.use_char) \
+            else None
+        return fit_topic_linear(X, Y, [str(c) for c in self.classes_], self.loss, self.C,
+                                self.class_weight, self.random_state, v.n_ngram_columns,
+                                word_cols, self.n_jobs, fitlog)
+
+    def fit(self, X: Iterable[str], Y: object, groups: Sequence | None = None,
+            fitlog: FitLog | None = None) -> TopicClassifier:
+        texts = _texts(X)
+        self.classes_, Yb = label_indicator(Y)
+        if len(Yb) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(Yb)} label rows")
+        if not texts:
+            raise ValueError("no texts to fit")
+        self.vectorizer_ = _fitted_vectorizer(self.vectorizer, texts, TextVectorizer())
+        M = self.vectorizer_.transform(texts)
+        self.cardinality_ = _cardinality(self.cardinality, Yb)
+        self.fallbacks_: list[str] = []
+        lin = self._linear(M, Yb, fitlog)
+        if self.cardinality_ == "exactly-one":
+            th = np.full(Yb.shape[1], 0.5)
+        else:
+            folds = internal_folds(Yb, groups, self.cv, self.random_state)
+            if folds:
+                P = np.zeros(Yb.shape)
+                for tr, te in folds:
+                    P[te] = self._linear(M[tr], Yb[tr], None).proba(M[te])
+                th = thresholds.fit_thresholds(P, Yb, self.threshold_strategy,
+                                               self.threshold_floor, self.cardinality_)
+            else:
+                th = np.full(Yb.shape[1], 0.5)
+                self.fallbacks_.append("topics: too few groups for internal cross-validation: "
+                                       "thresholds 0.5 are used untuned")
+        self.coef_, self.intercept_, self.views_ = lin.coef, lin.intercept, lin.views
+        self.thresholds_ = th
+        return self
+
+    @property
+    def linear_(self) -> TopicLinear:
+        check_is_fitted(self, "coef_")
+        return TopicLinear(self.coef_, self.intercept_, self.views_)
+
+    def predict_proba(self, X: Iterable[str]) -> np.ndarray:
+        """(n, k) scores in [0, 1], one column per class (probabilities with loss="log")."""
+        check_is_fitted(self, "coef_")
+        return self.linear_.proba(self.vectorizer_.transform(X))
+
+    def decide(self, P: np.ndarray) -> np.ndarray:
+        """Boolean decisions from scores, by the stored thresholds and cardinality rule."""
+        return thresholds.decide(P, self.thresholds_, self.cardinality_)
+
+    def predict(self, X: Iterable[str]) -> np.ndarray:
+        """(n, k) 0/1 indicator matrix."""
+        return self.decide(self.predict_proba(X)).astype(int)
+
+    def score(self, X: Iterable[str], Y: object, sample_weight: object = None) -> float:
+        """Micro-F1 on (X, Y)."""
+        _, Yb = label_indicator(Y, list(self.classes_))
+        return thresholds.f1(Yb, self.predict(X).astype(bool), "micro")
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        check_is_fitted(self, "vectorizer_")
+        return self.vectorizer_.get_feature_names_out()
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.target_tags.multi_output = True
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class StanceClassifier(ClassifierMixin, BaseEstimator):
+    """Multi-class stance classifier on raw texts: one-vs-rest L2 logistic regression,
+    probabilities normalised over the classes.
+
+    Parameters: ``vectorizer`` (default word 1-2-grams, character n-grams and the lexicon
+    features), ``C``, ``class_weight`` (None or "balanced"), ``random_state``.
+    Fitted: ``classes_``, ``vectorizer_``, ``coef_``, ``intercept_``.
+    """
+
+    def __init__(self, vectorizer: TextVectorizer | None = None, C: float = 4.0,
+                 class_weight: str | None = None, random_state: int = 0) -> None:
+        self.vectorizer = vectorizer
+        self.C = C
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    def fit(self, X: Iterable[str], y: Sequence, fitlog: FitLog | None = None
+            ) -> StanceClassifier:
+        texts = _texts(X)
+        y_arr = np.asarray(y)
+        if y_arr.ndim != 1 or len(y_arr) != len(texts):
+            raise ValueError(f"{len(texts)} texts need as many stance labels, got shape "
+                             f"{y_arr.shape}")
+        self.classes_, codes = np.unique(y_arr, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError("stance needs at least two classes in the data, found only "
+                             f"{self.classes_.tolist()!r}")
+        self.vectorizer_ = _fitted_vectorizer(
+            self.vectorizer, texts, TextVectorizer(char_ngrams=True, lexicon=True))
+        M = self.vectorizer_.transform(texts)
+        Y = np.eye(len(self.classes_), dtype=bool)[codes]
+        self.coef_, self.intercept_ = fit_linear(
+            M, Y, [str(c) for c in self.classes_], "log", self.C, self.class_weight,
+            self.random_state, fitlog=fitlog)
+        return self
+
+    @staticmethod
+    def proba_of(z: np.ndarray) -> np.ndarray:
+        """One-vs-rest logistic probabilities, normalised to sum to one."""
+        p = _sigmoid(z)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def predict_proba(self, X: Iterable[str]) -> np.ndarray:
+        check_is_fitted(self, "coef_")
+        M = self.vectorizer_.transform(X)
+        return self.proba_of(np.asarray(M @ self.coef_.T) + self.intercept_)
+
+    def predict(self, X: Iterable[str]) -> np.ndarray:
+        P = self.predict_proba(X)
+        return self.classes_[np.argmax(P, axis=1)]
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags

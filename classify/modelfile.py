@@ -1,0 +1,169 @@
+"""The model file format: a ``Model`` as arrays in an ``.npz`` plus a JSON layout.
+
+Arrays (weights, intercepts, thresholds, idf, token tables) are stored as they are;
+vocabularies and the lexicon's words are UTF-8 text (newline-joined, in column order) stored
+as byte arrays. The layout (parameters, label names, which vectorizer each part uses) goes
+into ``meta.json`` under ``model``, and into the file as ``layout.json``. Nothing here pickles
+or unpickles: the file is read with ``numpy.load(..., allow_pickle=False)``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import scipy.sparse as sp
+
+from .estimators import StanceClassifier, TextVectorizer, TopicClassifier
+from .features import Features, _Tables, _term_ids
+from .model import Model
+
+_VECTORIZER_PARAMS = ("ngram_range", "char_ngrams", "lexicon", "min_df", "max_df",
+                      "max_features", "max_char_features")
+_TOPIC_PARAMS = ("loss", "C", "class_weight", "word_view", "threshold_strategy",
+                 "threshold_floor", "cardinality", "cv", "random_state")
+_STANCE_PARAMS = ("C", "class_weight", "random_state")
+
+
+def _text(terms: list[str]) -> np.ndarray:
+    return np.frombuffer("\n".join(terms).encode("utf-8"), dtype=np.uint8)
+
+
+def _terms(arr: np.ndarray) -> str:
+    return arr.tobytes().decode("utf-8")
+
+
+def _in_order(vocab: dict[str, int]) -> list[str]:
+    return sorted(vocab, key=vocab.__getitem__)
+
+
+def _plain(params: dict) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+
+
+def model_to_npz(model: Model) -> tuple[bytes, dict]:
+    """(the .npz bytes, the layout for meta.json). The same model gives the same bytes."""
+    arrays: dict[str, np.ndarray] = {}
+    vectorizers: list[TextVectorizer] = []
+    layout: dict = {"vectorizers": []}
+    for name, est in (("topics", model.topics), ("stance", model.stance)):
+        if est is None:
+            continue
+        vec = est.vectorizer_
+        if not any(v is vec for v in vectorizers):
+            i = len(vectorizers)
+            vectorizers.append(vec)
+            layout["vectorizers"].append(_plain({k: vec.get_params()[k]
+                                                 for k in _VECTORIZER_PARAMS}))
+            _put_features(arrays, f"v{i}", vec.features_)
+        index = next(i for i, v in enumerate(vectorizers) if v is vec)
+        part: dict = {"vectorizer": index, "classes": [str(c) for c in est.classes_]}
+        arrays[f"{name}.coef"] = np.asarray(est.coef_, dtype=np.float32)
+        arrays[f"{name}.intercept"] = np.asarray(est.intercept_, dtype=np.float64)
+        if isinstance(est, TopicClassifier):
+            part["params"] = _plain({k: est.get_params()[k] for k in _TOPIC_PARAMS})
+            part["cardinality_"] = est.cardinality_
+            part["views_"] = int(est.views_)
+            arrays[f"{name}.thresholds"] = np.asarray(est.thresholds_, dtype=np.float64)
+        else:
+            part["params"] = _plain({k: est.get_params()[k] for k in _STANCE_PARAMS})
+        layout[name] = part
+    # the layout travels inside the file too, so a file without its meta.json still loads
+    arrays["layout.json"] = np.frombuffer(json.dumps(layout, sort_keys=True).encode("utf-8"),
+                                          dtype=np.uint8)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=3) as zf:
+        for key in sorted(arrays):  # fixed order and dates: the same model, the same bytes
+            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            one = io.BytesIO()
+            np.lib.format.write_array(one, np.ascontiguousarray(arrays[key]),
+                                      allow_pickle=False)
+            zf.writestr(info, one.getvalue())
+    return buf.getvalue(), layout
+
+
+def _put_features(arrays: dict, p: str, f: Features) -> None:
+    arrays[f"{p}.word_terms"] = _text(_in_order(f.word_vocab))
+    arrays[f"{p}.word_idf"] = f.word_idf
+    if f.use_char:
+        arrays[f"{p}.char_terms"] = _text(_in_order(f.char_vocab))
+        arrays[f"{p}.char_idf"] = f.char_idf
+    if f.lexicon:
+        words = sorted(f.lexicon)
+        arrays[f"{p}.lexicon_words"] = _text(words)
+        arrays[f"{p}.lexicon_valence"] = np.array([f.lexicon[w] for w in words], np.float32)
+    tab = f._tables().__getstate__()
+    arrays[f"{p}.tab.words"] = _text(tab["words"].split("\n") if tab["words"] else [])
+    for key in ("uni_col", "bi_keys", "bi_col", "valence"):
+        arrays[f"{p}.tab.{key}"] = np.asarray(tab[key])
+    if tab["chars"] is not None:
+        m = tab["chars"].tocsr()
+        arrays[f"{p}.tab.chars.data"] = m.data
+        arrays[f"{p}.tab.chars.indices"] = m.indices
+        arrays[f"{p}.tab.chars.indptr"] = m.indptr
+        arrays[f"{p}.tab.chars.shape"] = np.array(m.shape, np.int64)
+
+
+def _get_features(a: dict, p: str, params: dict) -> Features:
+    lexicon = None
+    if f"{p}.lexicon_words" in a:
+        words = _terms(a[f"{p}.lexicon_words"]).split("\n")
+        lexicon = dict(zip(words, a[f"{p}.lexicon_valence"].tolist(), strict=True))
+    f = Features(bool(params["char_ngrams"]), lexicon=lexicon)
+    f.word_vocab = _term_ids(_terms(a[f"{p}.word_terms"]))
+    f.word_idf = a[f"{p}.word_idf"]
+    if f.use_char:
+        f.char_vocab = _term_ids(_terms(a[f"{p}.char_terms"]))
+        f.char_idf = a[f"{p}.char_idf"]
+    chars = None
+    if f"{p}.tab.chars.data" in a:
+        chars = sp.csr_matrix((a[f"{p}.tab.chars.data"], a[f"{p}.tab.chars.indices"],
+                               a[f"{p}.tab.chars.indptr"]),
+                              shape=tuple(a[f"{p}.tab.chars.shape"].tolist()))
+    tab = _Tables.__new__(_Tables)
+    tab.__setstate__({"words": _terms(a[f"{p}.tab.words"]),
+                      **{k: a[f"{p}.tab.{k}"] for k in ("uni_col", "bi_keys", "bi_col",
+                                                         "valence")},
+                      "chars": chars})
+    tab.char_vocab = f.char_vocab if f.use_char else None
+    tab.lexicon = lexicon
+    f._tab = tab
+    return f
+
+
+def model_from_npz(blob: bytes, meta: dict) -> Model:
+    """The model saved by ``model_to_npz``; ``meta`` is its meta.json (with ``model``)."""
+    with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+        a = {k: npz[k] for k in npz.files}
+    layout = meta.get("model") or json.loads(_terms(a["layout.json"]))
+    vecs = []
+    for i, params in enumerate(layout["vectorizers"]):
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+        vec = TextVectorizer(**kw)
+        vec.features_ = _get_features(a, f"v{i}", params)
+        vec.vocabulary_ = vec.features_.word_vocab
+        vec.idf_ = vec.features_.word_idf
+        vecs.append(vec)
+    topics = stance = None
+    if "topics" in layout:
+        part = layout["topics"]
+        topics = TopicClassifier(**part["params"])
+        topics.vectorizer = None
+        topics.vectorizer_ = vecs[part["vectorizer"]]
+        topics.classes_ = np.asarray(part["classes"], dtype=object)
+        topics.coef_, topics.intercept_ = a["topics.coef"], a["topics.intercept"]
+        topics.thresholds_ = a["topics.thresholds"]
+        topics.cardinality_, topics.views_ = part["cardinality_"], int(part["views_"])
+        topics.fallbacks_ = []
+    if "stance" in layout:
+        part = layout["stance"]
+        stance = StanceClassifier(**part["params"])
+        stance.vectorizer_ = vecs[part["vectorizer"]]
+        stance.classes_ = np.asarray(part["classes"], dtype=object)
+        stance.coef_, stance.intercept_ = a["stance.coef"], a["stance.intercept"]
+    info = meta.get("training", {})
+    return Model(topics=topics, stance=stance, info={k: v for k, v in info.items()
+                                                      if k != "options"})

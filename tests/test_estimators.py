@@ -1,0 +1,181 @@
+"""The estimators follow scikit-learn's conventions: clone, get/set_params, Pipeline,
+cross_val_score and GridSearchCV with groups, fitted attributes, NotFittedError.
+
+scikit-learn's ``check_estimator`` runs only ``check_estimator_cloneable`` on them: every
+other check of its suite feeds 2-D numeric arrays, and these estimators take raw texts
+(their tags say so: ``input_tags.string``, not ``two_d_array``). The API checks that need no
+data are run one by one below, and the data checks that matter are re-done here on texts.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from conftest import STANCES, TOPICS, make_records
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, GroupKFold, cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils import estimator_checks as ec
+
+from classify import StanceClassifier, TextVectorizer, TopicClassifier
+
+RECS = make_records()
+TEXTS = [r["text"] for r in RECS]
+LABELS = [r["topics"] for r in RECS]
+STANCE = np.array([r["stance"] for r in RECS])
+GROUPS = [r["source"] for r in RECS]
+ESTIMATORS = [TextVectorizer(), TopicClassifier(cv=2), StanceClassifier()]
+API_CHECKS = ["check_estimator_cloneable", "check_estimator_repr",
+              "check_no_attributes_set_in_init", "check_get_params_invariance",
+              "check_set_params", "check_parameters_default_constructible",
+              "check_do_not_raise_errors_in_init_or_set_params", "check_mixin_order",
+              "check_estimator_tags_renamed", "check_valid_tag_types"]
+
+
+@pytest.mark.parametrize("est", ESTIMATORS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("check", API_CHECKS)
+def test_scikit_learn_api_checks(est, check):
+    getattr(ec, check)(type(est).__name__, clone(est))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
+@pytest.mark.parametrize("est", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_check_estimator_runs_what_applies(est):
+    results = ec.check_estimator(clone(est), on_fail=None)
+    assert results and all(r["status"] == "passed" for r in results), results
+
+
+def _fit(est):
+    if isinstance(est, TopicClassifier):
+        return est.fit(TEXTS, LABELS, groups=GROUPS)
+    if isinstance(est, StanceClassifier):
+        return est.fit(TEXTS, STANCE)
+    return est.fit(TEXTS)
+
+
+@pytest.mark.parametrize("est", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_fit_returns_self_keeps_params_and_is_idempotent(est):
+    est = clone(est)
+    params = est.get_params()
+    assert _fit(est) is est
+    assert est.get_params() == params  # fit sets attributes ending in _, not parameters
+    fitted = [k for k in vars(est) if k.endswith("_")]
+    assert fitted
+    out1 = est.transform(TEXTS[:5]).toarray() if isinstance(est, TextVectorizer) else \
+        est.predict_proba(TEXTS[:5])
+    _fit(est)
+    out2 = est.transform(TEXTS[:5]).toarray() if isinstance(est, TextVectorizer) else \
+        est.predict_proba(TEXTS[:5])
+    np.testing.assert_array_equal(out1, out2)
+    again = pickle.loads(pickle.dumps(est))
+    out3 = again.transform(TEXTS[:5]).toarray() if isinstance(est, TextVectorizer) else \
+        again.predict_proba(TEXTS[:5])
+    np.testing.assert_array_equal(out1, out3)
+
+
+@pytest.mark.parametrize("est", ESTIMATORS[1:], ids=lambda e: type(e).__name__)
+def test_unfitted_raises_not_fitted(est):
+    with pytest.raises(NotFittedError):
+        clone(est).predict(TEXTS[:2])
+
+
+def test_topic_classifier_outputs():
+    clf = TopicClassifier(cv=2).fit(TEXTS, LABELS, groups=GROUPS)
+    assert list(clf.classes_) == TOPICS
+    P = clf.predict_proba(TEXTS)
+    D = clf.predict(TEXTS)
+    assert P.shape == D.shape == (len(TEXTS), len(TOPICS))
+    assert ((P >= 0) & (P <= 1)).all() and set(np.unique(D)) <= {0, 1}
+    np.testing.assert_array_equal(D, (clf.thresholds_ <= P).astype(int))  # cardinality "any"
+    names = clf.get_feature_names_out()
+    assert len(names) == clf.coef_.shape[1] and "heroin" in set(names)
+    # a binary indicator matrix gives the same model as label lists
+    Y = np.array([[t in r for t in TOPICS] for r in LABELS], dtype=int)
+    other = TopicClassifier(cv=2).fit(TEXTS, Y, groups=GROUPS)
+    np.testing.assert_allclose(other.predict_proba(TEXTS), P)
+    np.testing.assert_array_equal(other.classes_, np.arange(len(TOPICS)))
+    # subset and order invariance of predictions
+    np.testing.assert_allclose(clf.predict_proba(TEXTS[::-1]), P[::-1])
+    np.testing.assert_allclose(clf.predict_proba(TEXTS[3:7]), P[3:7])
+
+
+def test_cardinality_rules():
+    Y1 = [[r[0]] if r else ["aviation"] for r in LABELS]  # exactly one label each
+    clf = TopicClassifier(cv=2).fit(TEXTS, Y1, groups=GROUPS)
+    assert clf.cardinality_ == "exactly-one"
+    assert (clf.predict(TEXTS).sum(axis=1) == 1).all()
+    Y2 = [r + ["aviation"] if len(r) == 0 else r for r in LABELS]  # at least one
+    clf = TopicClassifier(cv=2).fit(TEXTS, Y2, groups=GROUPS)
+    assert clf.cardinality_ == "at-least-one"
+    assert (clf.predict(["zzz qqq", "the"]).sum(axis=1) >= 1).all()
+
+
+def test_stance_classifier_outputs():
+    clf = StanceClassifier().fit(TEXTS, STANCE)
+    assert list(clf.classes_) == STANCES
+    P = clf.predict_proba(TEXTS)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0)
+    assert set(clf.predict(TEXTS)) <= set(STANCES)
+    assert (clf.predict(TEXTS) == STANCE).mean() > 0.9
+    with pytest.raises(ValueError, match="two classes"):
+        StanceClassifier().fit(TEXTS[:3], ["a", "a", "a"])
+
+
+def test_pipeline_and_cross_val_score_with_groups():
+    pipe = Pipeline([("lower", FunctionTransformer(lambda xs: [x.lower() for x in xs])),
+                     ("stance", StanceClassifier())])
+    scores = cross_val_score(pipe, TEXTS, STANCE, groups=GROUPS, cv=GroupKFold(3))
+    assert len(scores) == 3 and scores.min() > 0.5
+    topic_scores = cross_val_score(TopicClassifier(cv=2), TEXTS, LABELS, groups=GROUPS,
+                                   cv=GroupKFold(3))
+    assert len(topic_scores) == 3 and topic_scores.min() > 0.5
+
+
+def test_grid_search_over_the_estimators():
+    grid = GridSearchCV(StanceClassifier(), {"C": [0.5, 8.0], "class_weight": [None,
+                                                                               "balanced"]},
+                        cv=GroupKFold(3))
+    grid.fit(TEXTS, STANCE, groups=GROUPS)
+    assert grid.best_params_["C"] in (0.5, 8.0)
+    assert len(grid.cv_results_["mean_test_score"]) == 4
+    assert set(grid.predict(TEXTS[:4])) <= set(STANCES)
+    tgrid = GridSearchCV(TopicClassifier(cv=2),
+                         {"vectorizer": [TextVectorizer(ngram_range=(1, 1)),
+                                         TextVectorizer(char_ngrams=True)],
+                          "threshold_strategy": ["tuned", "global"]},
+                         cv=GroupKFold(3))
+    tgrid.fit(TEXTS, LABELS, groups=GROUPS)
+    assert len(tgrid.cv_results_["mean_test_score"]) == 4
+    assert tgrid.best_estimator_.predict(TEXTS[:3]).shape == (3, len(TOPICS))
+
+
+def test_fitted_vectorizer_is_shared_and_clone_refits():
+    vec = TextVectorizer(char_ngrams=True, lexicon=True).fit(TEXTS)
+    topics = TopicClassifier(vectorizer=vec, cv=2).fit(TEXTS, LABELS, groups=GROUPS)
+    stance = StanceClassifier(vectorizer=vec).fit(TEXTS, STANCE)
+    assert topics.vectorizer_ is vec and stance.vectorizer_ is vec
+    fresh = clone(topics)
+    assert not hasattr(fresh.vectorizer, "features_")  # clone gives an unfitted one
+    fresh.fit(TEXTS[:40], LABELS[:40])
+    assert fresh.vectorizer_ is not vec
+    assert len(fresh.vectorizer_.vocabulary_) < len(vec.vocabulary_)
+
+
+def test_vectorizer_is_scikit_learns_tfidf():
+    """vocabulary_ and idf_ are what TfidfVectorizer fits, and the fast transform gives
+    TfidfVectorizer's matrix."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from classify.estimators import _words_12
+
+    vec = TextVectorizer().fit(TEXTS)
+    ref = TfidfVectorizer(analyzer=_words_12, sublinear_tf=True, max_df=0.9).fit(TEXTS)
+    assert vec.vocabulary_ == ref.vocabulary_
+    np.testing.assert_allclose(vec.idf_, ref.idf_, rtol=1e-6)
+    texts = TEXTS[:20] + ["unseen words only", ""]
+    np.testing.assert_allclose(vec.transform(texts).toarray(), ref.transform(texts).toarray(),
+                               atol=1e-6)
