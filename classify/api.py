@@ -102,7 +102,7 @@ def train(data: Sequence[str | Path] | None = None, model_dir: str | Path = LOCA
     model = train_model(dataset.records, dataset.topic_labels, dataset.stance_labels, opts, log)
     topics, stances = model.topic_labels, model.stance_labels
     meta = build_meta(dataset, model.info, opts, topics,
-                      model.topics.thresholds_ if model.topics else [], stances)
+                      model.topics.thresholds if model.topics else [], stances)
     full = save_model(model, model_dir, meta)
     return TrainResult(model_dir=str(model_dir), records=len(dataset.records),
                        topic_labels=topics, stance_labels=stances, info=model.info,
@@ -110,10 +110,10 @@ def train(data: Sequence[str | Path] | None = None, model_dir: str | Path = LOCA
 
 
 def load_model(model_dir: str | Path | None = None, trust: bool = False) -> Model:
-    """The fitted estimators of a model directory (default: ``default_model_dir()``):
-    ``model.topics`` is a ``TopicClassifier``, ``model.stance`` a ``StanceClassifier`` (either
-    may be None), both usable as scikit-learn estimators; ``model.scores(texts)`` is the fast
-    scoring path tagging uses."""
+    """A model directory (default: ``default_model_dir()``) as a ``Model``:
+    ``model.estimators()`` gives its fitted scikit-learn estimators (``TopicClassifier``,
+    ``StanceClassifier``; either may be None), ``model.scores(texts)`` the fast scoring path
+    tagging uses, ``model.topic_labels`` / ``model.stance_labels`` the classes."""
     return _load_model(model_dir or default_model_dir(), trust=trust)[0]
 
 
@@ -170,7 +170,7 @@ def convert_model(model_dir: str | Path, output: str | Path | None = None,
     keep = {k: meta[k] for k in ("labels", "thresholds", "article_rule", "data", "training",
                                  "cv_note") if k in meta}
     keep["thresholds"] = ({t: round(float(v), 4) for t, v in zip(
-        model.topic_labels, model.topics.thresholds_, strict=True)} if model.topics else {})
+        model.topic_labels, model.topics.thresholds, strict=True)} if model.topics else {})
     out = Path(output or model_dir)
     save_model(model, out, {**keep, "converted_from": {
         "directory": str(model_dir), "model_file": meta.get("model_file"),

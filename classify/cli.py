@@ -19,8 +19,8 @@ from .errors import ClassifyError, DataError
 from .model import TrainOptions
 from .output import FORMATS, Writer
 from .persist import write_output_file
-from .selection import METRICS, describe
 from .tagging import BatchItem, Tagger, iter_batch, render_batch, tag_batch
+from .thresholds import METRICS
 
 PROG = "classify"
 
@@ -77,6 +77,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(json.dumps({k: v for k, v in res.to_dict().items() if k != "meta"}, indent=2,
                          ensure_ascii=False))
         return 0
+    from .selection import describe
+
     meta = res.meta
     print(f"trained on {res.records:,} records "
           f"({meta['data']['topic_records']:,} with topics, "

@@ -31,14 +31,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import interrupts, thresholds
 from .features import Features, char_ngrams, sentiment_lexicon, tokenize, word_ngrams
+from .model import stance_proba, topic_proba
 
 LIBLINEAR_MAX_ITER = 1000
 SGD_MIN_RECORDS = 20_000  # above this, averaged SGD instead of liblinear (cost grows with n)
 LOSSES = ("log", "hinge")
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
 
 def _texts(X: object) -> list[str]:
@@ -339,11 +336,7 @@ class TopicLinear:
 
     def proba_of(self, z: np.ndarray) -> np.ndarray:
         """Scores in [0, 1] from linear scores (intercept included), averaged over views."""
-        p = _sigmoid(z)
-        if self.views == 1:
-            return p
-        L = p.shape[1] // self.views
-        return p.reshape(len(p), self.views, L).mean(axis=1)
+        return topic_proba(z, self.views)
 
     def proba(self, X: sp.csr_matrix) -> np.ndarray:
         return self.proba_of(np.asarray(X @ self.coef.T) + self.intercept)
@@ -569,11 +562,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             self.random_state, fitlog=fitlog)
         return self
 
-    @staticmethod
-    def proba_of(z: np.ndarray) -> np.ndarray:
-        """One-vs-rest logistic probabilities, normalised to sum to one."""
-        p = _sigmoid(z)
-        return p / p.sum(axis=1, keepdims=True)
+    proba_of = staticmethod(stance_proba)
 
     def predict_proba(self, X: Iterable[str]) -> np.ndarray:
         check_is_fitted(self, "coef_")

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from . import model as model_module
-from .estimators import StanceClassifier, TextVectorizer, TopicClassifier
-from .model import Model
+from .model import Model, Part
 
 
 class _State:
@@ -70,29 +69,24 @@ def load_pickle(blob: bytes, joblib_file: bool = False, thresholds: dict | None 
 
 def convert(old: OldModel) -> Model:
     f = old.features
-    vec = TextVectorizer(ngram_range=(1, 2), char_ngrams=bool(f.use_char),
-                         lexicon=bool(f.lexicon))
-    vec.features_ = f
-    vec.vocabulary_, vec.idf_ = f.word_vocab, f.word_idf
+    vparams = {"ngram_range": (1, 2), "char_ngrams": bool(f.use_char),
+               "lexicon": bool(f.lexicon)}
     topics = stance = None
     if old.topics is not None:
         t = old.topics
-        topics = TopicClassifier(C=float(getattr(t, "C", 8.0)), threshold_strategy="shrunk",
-                                 threshold_floor=None)
-        topics.vectorizer_ = vec
-        topics.classes_ = np.asarray(t.labels, dtype=object)
-        topics.coef_, topics.intercept_ = t.coef, np.asarray(t.intercept)
-        topics.thresholds_ = np.asarray(t.thresholds, dtype=np.float64)
-        topics.views_ = int(getattr(t, "views", 1))
         max_topics, min_topics = getattr(t, "max_topics", None), getattr(t, "min_topics", 0)
-        topics.cardinality_ = ("exactly-one" if max_topics == 1 else
-                               "at-least-one" if min_topics else "any")
-        topics.fallbacks_ = []
+        topics = Part("topics", list(t.labels), f, vparams,
+                      {"C": float(getattr(t, "C", 8.0)), "threshold_strategy": "shrunk",
+                       "threshold_floor": None},
+                      t.coef, np.asarray(t.intercept),
+                      np.asarray(t.thresholds, dtype=np.float64),
+                      "exactly-one" if max_topics == 1 else
+                      "at-least-one" if min_topics else "any",
+                      int(getattr(t, "views", 1)))
     if old.stance is not None:
         s = old.stance
-        stance = StanceClassifier(C=float(getattr(s, "C", 4.0)),
-                                  class_weight=getattr(s, "class_weight", None))
-        stance.vectorizer_ = vec
-        stance.classes_ = np.asarray(s.labels, dtype=object)
-        stance.coef_, stance.intercept_ = s.coef, np.asarray(s.intercept)
+        stance = Part("stance", list(s.labels), f, vparams,
+                      {"C": float(getattr(s, "C", 4.0)),
+                       "class_weight": getattr(s, "class_weight", None)},
+                      s.coef, np.asarray(s.intercept))
     return Model(topics=topics, stance=stance, info=dict(getattr(old, "info", {})))

@@ -20,22 +20,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
+from . import thresholds
 from .data import Record
 from .errors import DataError
-from .estimators import (
-    FitLog,
-    StanceClassifier,
-    TextVectorizer,
-    TopicClassifier,
-    TopicLinear,
-    _cardinality,
-)
 from .features import Counts, Features, _tfidf
-from .selection import METRICS, char_allowed, describe, select_stance, select_topics
+
+if TYPE_CHECKING:  # scikit-learn (0.7 s to import) is loaded only to train or on request
+    from .estimators import StanceClassifier, TopicClassifier
 
 Log = Callable[[str], None]
 
@@ -57,63 +53,140 @@ class TrainOptions:
     metric: str = "mean-f1"  # what topic selection maximises (selection.METRICS)
 
 
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+def topic_proba(z: np.ndarray, views: int) -> np.ndarray:
+    """Topic scores in [0, 1] from linear scores (intercept included), averaged over views."""
+    p = sigmoid(z)
+    if views == 1:
+        return p
+    return p.reshape(len(p), views, p.shape[1] // views).mean(axis=1)
+
+
+def stance_proba(z: np.ndarray) -> np.ndarray:
+    """One-vs-rest logistic probabilities, normalised to sum to one."""
+    p = sigmoid(z)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class Part:
+    """A fitted classifier as tagging needs it: weights over a (possibly shared) feature space,
+    with no scikit-learn object in it. ``Model.estimators`` turns parts back into fitted
+    ``TopicClassifier`` / ``StanceClassifier`` objects."""
+
+    kind: str  # "topics" or "stance"
+    classes: list[str]
+    features: Features
+    vectorizer_params: dict
+    params: dict  # the classifier's parameters, without its vectorizer
+    coef: np.ndarray  # (views * k, V) float32
+    intercept: np.ndarray  # (views * k,)
+    thresholds: np.ndarray | None = None  # topics: per-label thresholds on the scores
+    cardinality: str | None = None  # topics: "any", "at-least-one" or "exactly-one"
+    views: int = 1
+
+    def proba_of(self, z: np.ndarray) -> np.ndarray:
+        return topic_proba(z, self.views) if self.kind == "topics" else stance_proba(z)
+
+    @classmethod
+    def of(cls, est: TopicClassifier | StanceClassifier) -> Part:
+        vec = est.vectorizer_
+        params = {k: v for k, v in est.get_params(deep=False).items() if k != "vectorizer"}
+        vparams = vec.get_params(deep=False)
+        common = dict(classes=[str(c) for c in est.classes_], features=vec.features_,
+                      vectorizer_params=vparams, params=params, coef=est.coef_,
+                      intercept=est.intercept_)
+        if hasattr(est, "thresholds_"):
+            return cls("topics", **common, thresholds=est.thresholds_,
+                       cardinality=est.cardinality_, views=est.views_)
+        return cls("stance", **common)
+
+
 @dataclass
 class Model:
-    """A fitted topic classifier and/or stance classifier, and what training chose."""
+    """A fitted topic part and/or stance part, and what training chose."""
 
-    topics: TopicClassifier | None
-    stance: StanceClassifier | None
+    topics: Part | None
+    stance: Part | None
     info: dict = field(default_factory=dict)
     _scorers: list | None = field(default=None, repr=False, compare=False)
 
     @property
     def topic_labels(self) -> list[str]:
-        return [str(c) for c in self.topics.classes_] if self.topics is not None else []
+        return list(self.topics.classes) if self.topics is not None else []
 
     @property
     def stance_labels(self) -> list[str]:
-        return [str(c) for c in self.stance.classes_] if self.stance is not None else []
+        return list(self.stance.classes) if self.stance is not None else []
+
+    def estimators(self) -> tuple[TopicClassifier | None, StanceClassifier | None]:
+        """The fitted scikit-learn estimators (a shared feature space stays one fitted
+        ``TextVectorizer`` object)."""
+        from .estimators import StanceClassifier, TextVectorizer, TopicClassifier
+
+        vecs: dict[int, TextVectorizer] = {}
+        out: list = []
+        for part in (self.topics, self.stance):
+            if part is None:
+                out.append(None)
+                continue
+            vec = vecs.get(id(part.features))
+            if vec is None:
+                vec = TextVectorizer(**part.vectorizer_params)
+                vec.features_ = part.features
+                vec.vocabulary_, vec.idf_ = part.features.word_vocab, part.features.word_idf
+                vecs[id(part.features)] = vec
+            est = (TopicClassifier if part.kind == "topics" else StanceClassifier)(
+                **part.params)
+            est.vectorizer_ = vec
+            est.classes_ = np.asarray(part.classes, dtype=object)
+            est.coef_, est.intercept_ = part.coef, part.intercept
+            if part.kind == "topics":
+                est.thresholds_, est.cardinality_ = part.thresholds, part.cardinality
+                est.views_, est.fallbacks_ = part.views, []
+            out.append(est)
+        return out[0], out[1]
 
     def _parts(self) -> list:
-        """(vectorizer, scorer, rows of topics, rows of stance) per distinct vectorizer."""
+        """(features, scorer, [(part name, rows)]) per distinct feature space."""
         if self._scorers is None:
             groups: dict[int, list] = {}
-            for name, m in (("topics", self.topics), ("stance", self.stance)):
-                if m is not None:
-                    groups.setdefault(id(m.vectorizer_), []).append((name, m))
+            for part in (self.topics, self.stance):
+                if part is not None:
+                    groups.setdefault(id(part.features), []).append(part)
             out = []
             for parts in groups.values():
-                vec = parts[0][1].vectorizer_
-                coef = np.vstack([m.coef_ for _, m in parts])
-                icpt = np.concatenate([m.intercept_ for _, m in parts])
-                sizes = [(name, m.coef_.shape[0]) for name, m in parts]
-                out.append((vec, _Scorer(vec.features_, coef, icpt), sizes))
+                coef = np.vstack([p.coef for p in parts])
+                icpt = np.concatenate([p.intercept for p in parts])
+                out.append((parts[0].features, _Scorer(parts[0].features, coef, icpt),
+                            [(p.kind, p.coef.shape[0]) for p in parts]))
             self._scorers = out
         return self._scorers
 
     def scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(topic scores (n, L) in [0, 1], stance probabilities (n, S)) of each text as one
-        unit. The fast path: features are counted once per distinct vectorizer and scored
+        unit. The fast path: features are counted once per distinct feature space and scored
         without building the TF-IDF matrix of the character n-grams (see ``_Scorer``)."""
         texts = list(texts)
         n = len(texts)
         z: dict[str, np.ndarray] = {}
-        for vec, scorer, sizes in self._parts():
-            zz = scorer(vec.features_.counts(texts))
+        for features, scorer, sizes in self._parts():
+            zz = scorer(features.counts(texts))
             lo = 0
             for name, k in sizes:
                 z[name] = zz[:, lo:lo + k]
                 lo += k
-        P = (TopicLinear(self.topics.coef_, self.topics.intercept_, self.topics.views_)
-             .proba_of(z["topics"]) if self.topics is not None else np.zeros((n, 0)))
-        S = (StanceClassifier.proba_of(z["stance"]) if self.stance is not None
-             else np.zeros((n, 0)))
+        P = self.topics.proba_of(z["topics"]) if self.topics is not None else np.zeros((n, 0))
+        S = self.stance.proba_of(z["stance"]) if self.stance is not None else np.zeros((n, 0))
         return P, S
 
     def decide(self, P: np.ndarray) -> np.ndarray:
         if self.topics is None:
             return np.zeros(P.shape, dtype=bool)
-        return self.topics.decide(P)
+        return thresholds.decide(P, self.topics.thresholds, self.topics.cardinality)
 
     def explain(self, text: str, part: str, label: int, k: int = 3) -> list[str]:
         """The k features that push ``text`` most toward ``label`` (weight x value).
@@ -124,15 +197,11 @@ class Model:
         m = self.topics if part == "topics" else self.stance
         if m is None:
             return []
-        X_row = m.vectorizer_.transform([text])
+        f = m.features
+        X_row = f.transform([text])
         if X_row.nnz == 0:
             return []
-        f = m.vectorizer_.features_
-        coef = m.coef_
-        if isinstance(m, TopicClassifier):  # averaged over the views
-            weights = coef[label::len(m.classes_)].mean(axis=0)
-        else:
-            weights = coef[label]
+        weights = m.coef[label::len(m.classes)].mean(axis=0)  # averaged over the views
         contrib = X_row.data * weights[X_row.indices]
         names = [str(x) for x in f.names[X_row.indices]]
         first_lex = f.n_features - f.n_lexicon
@@ -231,6 +300,15 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
                 opts: TrainOptions | None = None, log: Log = _quiet) -> Model:
     """Select and fit the topic part (if the data has topics) and the stance part (if
     stance): see the module docstring."""
+    from .estimators import (
+        FitLog,
+        StanceClassifier,
+        TextVectorizer,
+        TopicClassifier,
+        _cardinality,
+    )
+    from .selection import METRICS, char_allowed, describe, select_stance, select_topics
+
     opts = opts or TrainOptions()
     if opts.metric not in METRICS:
         raise DataError(f"--metric must be one of {', '.join(METRICS)}, got {opts.metric!r}")
@@ -326,7 +404,8 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
                         "n_features": [int(v.features_.n_features) for v in
                                        dict.fromkeys(feats)]}
     info["fallbacks"] = fallbacks
-    return Model(topics=topics, stance=stance, info=info)
+    return Model(topics=Part.of(topics) if topics is not None else None,
+                 stance=Part.of(stance) if stance is not None else None, info=info)
 
 
 def _jsonable(params: dict) -> dict:

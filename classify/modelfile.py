@@ -16,15 +16,8 @@ import zipfile
 import numpy as np
 import scipy.sparse as sp
 
-from .estimators import StanceClassifier, TextVectorizer, TopicClassifier
 from .features import Features, _Tables, _term_ids
-from .model import Model
-
-_VECTORIZER_PARAMS = ("ngram_range", "char_ngrams", "lexicon", "min_df", "max_df",
-                      "max_features", "max_char_features")
-_TOPIC_PARAMS = ("loss", "C", "class_weight", "word_view", "threshold_strategy",
-                 "threshold_floor", "cardinality", "cv", "random_state")
-_STANCE_PARAMS = ("C", "class_weight", "random_state")
+from .model import Model, Part
 
 
 def _text(terms: list[str]) -> np.ndarray:
@@ -46,30 +39,27 @@ def _plain(params: dict) -> dict:
 def model_to_npz(model: Model) -> tuple[bytes, dict]:
     """(the .npz bytes, the layout for meta.json). The same model gives the same bytes."""
     arrays: dict[str, np.ndarray] = {}
-    vectorizers: list[TextVectorizer] = []
+    spaces: list[Features] = []
     layout: dict = {"vectorizers": []}
-    for name, est in (("topics", model.topics), ("stance", model.stance)):
-        if est is None:
+    for part in (model.topics, model.stance):
+        if part is None:
             continue
-        vec = est.vectorizer_
-        if not any(v is vec for v in vectorizers):
-            i = len(vectorizers)
-            vectorizers.append(vec)
-            layout["vectorizers"].append(_plain({k: vec.get_params()[k]
-                                                 for k in _VECTORIZER_PARAMS}))
-            _put_features(arrays, f"v{i}", vec.features_)
-        index = next(i for i, v in enumerate(vectorizers) if v is vec)
-        part: dict = {"vectorizer": index, "classes": [str(c) for c in est.classes_]}
-        arrays[f"{name}.coef"] = np.asarray(est.coef_, dtype=np.float32)
-        arrays[f"{name}.intercept"] = np.asarray(est.intercept_, dtype=np.float64)
-        if isinstance(est, TopicClassifier):
-            part["params"] = _plain({k: est.get_params()[k] for k in _TOPIC_PARAMS})
-            part["cardinality_"] = est.cardinality_
-            part["views_"] = int(est.views_)
-            arrays[f"{name}.thresholds"] = np.asarray(est.thresholds_, dtype=np.float64)
-        else:
-            part["params"] = _plain({k: est.get_params()[k] for k in _STANCE_PARAMS})
-        layout[name] = part
+        if not any(f is part.features for f in spaces):
+            i = len(spaces)
+            spaces.append(part.features)
+            layout["vectorizers"].append(_plain(part.vectorizer_params))
+            _put_features(arrays, f"v{i}", part.features)
+        entry: dict = {"vectorizer": next(i for i, f in enumerate(spaces)
+                                          if f is part.features),
+                       "classes": list(part.classes), "params": _plain(part.params)}
+        arrays[f"{part.kind}.coef"] = np.asarray(part.coef, dtype=np.float32)
+        arrays[f"{part.kind}.intercept"] = np.asarray(part.intercept, dtype=np.float64)
+        if part.kind == "topics":
+            assert part.thresholds is not None
+            entry["cardinality_"] = part.cardinality
+            entry["views_"] = int(part.views)
+            arrays["topics.thresholds"] = np.asarray(part.thresholds, dtype=np.float64)
+        layout[part.kind] = entry
     # the layout travels inside the file too, so a file without its meta.json still loads
     arrays["layout.json"] = np.frombuffer(json.dumps(layout, sort_keys=True).encode("utf-8"),
                                           dtype=np.uint8)
@@ -139,31 +129,20 @@ def model_from_npz(blob: bytes, meta: dict) -> Model:
     with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
         a = {k: npz[k] for k in npz.files}
     layout = meta.get("model") or json.loads(_terms(a["layout.json"]))
-    vecs = []
-    for i, params in enumerate(layout["vectorizers"]):
-        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
-        vec = TextVectorizer(**kw)
-        vec.features_ = _get_features(a, f"v{i}", params)
-        vec.vocabulary_ = vec.features_.word_vocab
-        vec.idf_ = vec.features_.word_idf
-        vecs.append(vec)
-    topics = stance = None
-    if "topics" in layout:
-        part = layout["topics"]
-        topics = TopicClassifier(**part["params"])
-        topics.vectorizer = None
-        topics.vectorizer_ = vecs[part["vectorizer"]]
-        topics.classes_ = np.asarray(part["classes"], dtype=object)
-        topics.coef_, topics.intercept_ = a["topics.coef"], a["topics.intercept"]
-        topics.thresholds_ = a["topics.thresholds"]
-        topics.cardinality_, topics.views_ = part["cardinality_"], int(part["views_"])
-        topics.fallbacks_ = []
-    if "stance" in layout:
-        part = layout["stance"]
-        stance = StanceClassifier(**part["params"])
-        stance.vectorizer_ = vecs[part["vectorizer"]]
-        stance.classes_ = np.asarray(part["classes"], dtype=object)
-        stance.coef_, stance.intercept_ = a["stance.coef"], a["stance.intercept"]
+    spaces = [_get_features(a, f"v{i}", params)
+              for i, params in enumerate(layout["vectorizers"])]
+    parts: dict[str, Part] = {}
+    for kind in ("topics", "stance"):
+        if kind not in layout:
+            continue
+        entry = layout[kind]
+        vparams = layout["vectorizers"][entry["vectorizer"]]
+        parts[kind] = Part(
+            kind, [str(c) for c in entry["classes"]], spaces[entry["vectorizer"]],
+            {k: tuple(v) if isinstance(v, list) else v for k, v in vparams.items()},
+            dict(entry["params"]), a[f"{kind}.coef"], a[f"{kind}.intercept"],
+            a.get("topics.thresholds") if kind == "topics" else None,
+            entry.get("cardinality_"), int(entry.get("views_", 1)))
     info = meta.get("training", {})
-    return Model(topics=topics, stance=stance, info={k: v for k, v in info.items()
-                                                      if k != "options"})
+    return Model(topics=parts.get("topics"), stance=parts.get("stance"),
+                 info={k: v for k, v in info.items() if k != "options"})

@@ -37,8 +37,8 @@ from .estimators import (
     fit_topic_linear,
     internal_folds,
 )
+from .thresholds import METRICS
 
-METRICS = ("mean-f1", "macro-f1", "micro-f1")
 FLOORS = (None, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 START_C = {"log": 8.0, "hinge": 1.0}
 STANCE_START_C = 4.0

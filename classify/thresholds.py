@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 STRATEGIES = ("tuned", "shrunk", "global")
+METRICS = ("mean-f1", "macro-f1", "micro-f1")  # what model selection may maximise
 CARDINALITIES = ("any", "at-least-one", "exactly-one")
 SHRINK_PRIOR = 10
 GLOBAL_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)

@@ -90,8 +90,10 @@ def test_fast_scores_equal_matrix_product(char: bool, tmp_path) -> None:
     for model in (m, m, load_model(tmp_path / "m")[0]):
         # the second time unseen words come from appended rows; then from a saved model
         P, S = model.scores(texts)
-        np.testing.assert_allclose(P, m.topics.predict_proba(texts), atol=1e-5)
-        np.testing.assert_allclose(S, m.stance.predict_proba(texts), atol=1e-5)
+        topics, stance = model.estimators()
+        np.testing.assert_allclose(P, topics.predict_proba(texts), atol=1e-5)
+        np.testing.assert_allclose(S, stance.predict_proba(texts), atol=1e-5)
+        assert topics.vectorizer_ is stance.vectorizer_  # one shared feature space
 
 
 @pytest.mark.parametrize("char", [True, False])
