@@ -185,6 +185,14 @@ def render_markdown(res: dict) -> str:
     if "accuracy" in res:
         lines += _accuracy(res["accuracy"])
         lines += _devset(res["accuracy"])
+    if "public_cv" in res:
+        from public_cv import table
+
+        lines += ["## Public training splits with sealed test splits (cross-validation)", "",
+                  "Reuters-21578 ModApte and SemEval-2016 task 6A: only their training splits "
+                  "are here, so these rows are cross-validation on them "
+                  "(`benchmarks/public_cv.py`; classify with default settings, its model "
+                  "search inside every training fold).", "", table(res["public_cv"]), ""]
     if "tagging" in res:
         lines += _tagging(res["tagging"])
     if "scaling" in res:

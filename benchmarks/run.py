@@ -1,6 +1,7 @@
 """Benchmark harness for classify: accuracy, tagging speed, training time and memory.
 
     python benchmarks/run.py [--quick] [--out benchmarks/out] [--shared ../shared]
+                             [--only accuracy|public-cv|speed|scaling]
 
 Writes ``results.md`` (also printed to stdout), ``results.json`` and ``scaling.png`` to the
 output directory. Shared data is read at run time from ``--shared`` (default: ``../shared``
@@ -462,7 +463,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--shared", default=str(REPO.parent / "shared"),
                    help="the shared data directory")
     p.add_argument("--seed", type=int, default=0, help="seed for splits, samples and models")
-    p.add_argument("--only", choices=("accuracy", "speed", "scaling"), action="append",
+    p.add_argument("--only", choices=("accuracy", "public-cv", "speed", "scaling"),
+                   action="append",
                    help="run only these sections (repeatable); default: all")
     p.add_argument("--train-timeout", type=float, default=None,
                    help="seconds before one training run is killed "
@@ -484,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out_dir.mkdir(parents=True, exist_ok=True)
     log = Log()
-    sections = args.only or ["accuracy", "speed", "scaling"]
+    sections = args.only or ["accuracy", "public-cv", "speed", "scaling"]
     results: dict = {"mode": "quick" if cfg.quick else "full", "seed": cfg.seed,
                      "config": {k: v for k, v in vars(cfg).items() if k != "extra"},
                      "environment": environment(), "shared": str(shared)}
@@ -493,6 +495,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "accuracy" in sections:
             results["accuracy"] = run_accuracy(shared, cfg, tmp, log)
+        if "public-cv" in sections:
+            import public_cv
+
+            results["public_cv"] = public_cv.run(shared, folds=3 if cfg.quick else 5,
+                                                 fasttext=cfg.fasttext_tuned, log=log)
         if "speed" in sections:
             results["tagging"] = run_tagging(shared, cfg, tmp, log)
         if "scaling" in sections:

@@ -197,12 +197,14 @@ def _merge_schema(a: Schema | None, b: Schema) -> Schema:
                   stances=list(dict.fromkeys([*a.stances, *b.stances])))
 
 
-def _merge(first: Record, other: Record) -> tuple[Record, bool]:
+def _merge(first: Record, other: Record, union: bool) -> tuple[Record, bool]:
     """The record kept for a text that occurs twice, and whether the two labels conflict.
 
-    Topics are multi-label, so their union is kept: a sentence labelled "aviation" in one
-    place and "aviation, narcotics" in another carries both. A stance can only be one class:
-    the first occurrence's is kept. Labels one occurrence lacks are taken from the other.
+    Multi-label topics (``union``): the union is kept, as a sentence labelled "aviation" in
+    one place and "aviation, narcotics" in another carries both. Single-label data (every
+    record has exactly one topic) keeps the first occurrence's topic, as a union would make it
+    multi-label. A stance can only be one class: the first occurrence's is kept. Labels one
+    occurrence lacks are taken from the other.
     """
     topics, stance = first.topics, first.stance
     conflict = False
@@ -210,7 +212,9 @@ def _merge(first: Record, other: Record) -> tuple[Record, bool]:
         if topics is None:
             topics = other.topics
         elif set(topics) != set(other.topics):
-            topics, conflict = tuple(dict.fromkeys(topics + other.topics)), True
+            conflict = True
+            if union:
+                topics = tuple(dict.fromkeys(topics + other.topics))
     if other.stance is not None:
         if stance is None:
             stance = other.stance
@@ -233,7 +237,7 @@ def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = N
         schema = _merge_schema(schema, load_schema(Path(schema_path)))
     records: list[Record] = []
     seen: dict[str, int] = {}
-    conflicts: list[tuple[str, str]] = []
+    repeats: list[tuple[int, Record]] = []  # later occurrences, merged once all are read
     warnings: list[str] = []
     for f in files:
         for lineno, obj in iter_raw(f):
@@ -243,15 +247,21 @@ def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = N
             if i is None:
                 seen[key] = len(records)
                 records.append(rec)
-                continue
-            records[i], conflict = _merge(records[i], rec)
-            if conflict:
-                conflicts.append((records[i].where, rec.where))
+            else:
+                repeats.append((i, rec))
+    union = any(len(r.topics) != 1 for r in records + [r for _, r in repeats]
+                if r.topics is not None)
+    conflicts: list[tuple[str, str]] = []
+    for i, rec in repeats:
+        records[i], conflict = _merge(records[i], rec, union)
+        if conflict:
+            conflicts.append((records[i].where, rec.where))
     if conflicts:
         pairs = ", ".join(f"{a} and {b}" for a, b in conflicts[:3])
+        kept = "the union of its topics" if union else "its first topic (single-label data)"
         warnings.append(f"{len(conflicts)} text(s) occur more than once with different labels "
                         f"({pairs}{', ...' if len(conflicts) > 3 else ''}): each is kept once, "
-                        "with the union of its topics and its first stance"
+                        f"with {kept} and its first stance"
                         + ("; --verbose lists them all" if len(conflicts) > 3 else ""))
     if not records:
         raise DataError(f"{', '.join(map(str, files))}: no labelled records")

@@ -247,6 +247,18 @@ def test_conflicting_duplicate_topics_are_merged(tmp_path):
     assert len(ds.conflicts) == 1
 
 
+def test_single_label_data_keeps_the_first_topic_of_a_conflict(tmp_path):
+    """A union would turn single-label data (one topic per record) multi-label."""
+    f = _jsonl(tmp_path / "d.jsonl", [
+        _rec("Budget bill passed.", ["economy"], None, "a"),
+        _rec("Farm bill passed.", ["agriculture"], None, "b"),
+        _rec("Budget  bill passed.", ["defense"], None, "c"),
+    ])
+    ds = load_dataset([f])
+    assert [r.topics for r in ds.records] == [("economy",), ("agriculture",)]
+    assert len(ds.conflicts) == 1 and "its first topic (single-label data)" in ds.warnings[0]
+
+
 def test_many_conflicts_are_one_summary_line(tmp_path):
     stances = ["neutral", "critical"]
     recs = [_rec(f"Sentence {i} about flights.", ["aviation"], stances[i % 2], f"s{i % 5}")
