@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -20,7 +20,18 @@ from .errors import DataError
 from .model import Model, TrainOptions, train_model
 from .persist import load_model as _load_model
 from .persist import save_model
-from .tagging import ArticleRule, ArticleTags, Tagger, Tags, batch_item, tag_batch
+from .tagging import (
+    ArticleRule,
+    ArticleTags,
+    BatchItem,
+    Render,
+    Tagger,
+    Tags,
+    batch_item,
+    iter_batch,
+    render_batch,
+    tag_batch,
+)
 
 if TYPE_CHECKING:  # evaluation pulls in sklearn.metrics: imported only when used
     from .evaluate import EvalReport
@@ -125,6 +136,43 @@ def tag_text(text: str, model_dir: str | Path | None = None, name: str = "<text>
              explain: bool = True, tagger: Tagger | None = None) -> ArticleTags:
     """Tag an article: per-sentence topics and stance with scores, and article-level tags."""
     return (tagger or load_tagger(model_dir)).tag_article(text, name, explain)
+
+
+def iter_tag_batch(lines: Iterable[str], name: str, tagger: Tagger, *, explain: bool = False,
+                   jobs: int = 1, model_dir: str | Path | None = None, trust: bool = False,
+                   on_invalid: Callable[[str], None] | None = None) -> Iterator[Tags]:
+    """Tags of each record of a JSONL batch (decoded lines, e.g. from
+    ``data.decoded_lines``), in input order, streaming. Each line is parsed on its own; an
+    invalid one raises DataError naming ``name:line`` unless ``on_invalid`` is given, which
+    is called with the error and the record comes out as ``Tags`` with ``error`` set (and
+    None for topics and scores). ``jobs > 1`` tags in worker processes (they load
+    ``model_dir``)."""
+    def checked(items: Iterable[BatchItem]) -> Iterator[BatchItem]:
+        for it in items:
+            if it.error is not None:
+                if on_invalid is None:
+                    raise DataError(it.error)
+                on_invalid(it.error)
+            yield it
+
+    yield from tag_batch(tagger, checked(iter_batch(lines, name)), explain, jobs,
+                         None if model_dir is None else str(model_dir), trust)
+
+
+def iter_render_batch(lines: Iterable[str], name: str, tagger: Tagger, render: Render, *,
+                      jobs: int = 1, model_dir: str | Path | None = None,
+                      trust: bool = False, on_invalid: Callable[[str], None] | None = None
+                      ) -> Iterator[tuple[int, str]]:
+    """Like ``iter_tag_batch``, rendered: (records, text) per chunk of the batch, the text
+    made by ``render(chunk, scores)`` straight from the score arrays (the fast path of
+    ``classify tag --format jsonl``); invalid records are ``error`` lines in the text."""
+    for n, block, errors in render_batch(tagger, lines, name, render, jobs,
+                                         None if model_dir is None else str(model_dir), trust):
+        for e in errors:
+            if on_invalid is None:
+                raise DataError(e)
+            on_invalid(e)
+        yield n, block
 
 
 def tag_records(records: Iterable[dict], model_dir: str | Path | None = None,

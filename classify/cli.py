@@ -9,7 +9,7 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -19,7 +19,7 @@ from .errors import ClassifyError, DataError
 from .model import TrainOptions
 from .output import FORMATS, Writer
 from .persist import write_output_file
-from .tagging import BatchItem, Tagger, iter_batch, render_batch, tag_batch
+from .tagging import Tagger
 from .thresholds import METRICS
 
 PROG = "classify"
@@ -153,33 +153,27 @@ def _is_batch(path: Path | str, first_line: bytes, mode: str) -> bool:
 
 def _tag_batch_source(tagger: Tagger, writer: Writer, name: str, lines, args,
                       skipped: list[str]) -> None:
-    def check(errors: Iterable[str]) -> None:
-        for e in errors:
-            if not args.skip_invalid:
-                raise DataError(f"{e} (use --skip-invalid to tag the rest)")
-            skipped.append(e)
+    def invalid(error: str) -> None:
+        skipped.append(error)
 
+    def stop(error: str) -> None:
+        raise DataError(f"{error} (use --skip-invalid to tag the rest)")
+
+    on_invalid = invalid if args.skip_invalid else stop
     bar = _progress(None, "rec", name)
     model_dir = str(args.model or api.default_model_dir())
     try:
-        render = writer.renderer
-        if render is not None:
-            for n, block, errors in render_batch(tagger, lines, name, render, args.jobs,
-                                                 model_dir, args.trust):
-                check(errors)
+        if writer.renderer is not None:
+            for n, block in api.iter_render_batch(lines, name, tagger, writer.renderer,
+                                                  jobs=args.jobs, model_dir=model_dir,
+                                                  trust=args.trust, on_invalid=on_invalid):
                 writer.line(block)
                 interrupts.checkpoint("mid-tag")
                 bar.update(n)
             return
-
-        def checked(items: Iterator[BatchItem]) -> Iterator[BatchItem]:
-            for it in items:
-                if it.error is not None:
-                    check([it.error])
-                yield it
-
-        for i, t in enumerate(tag_batch(tagger, checked(iter_batch(lines, name)), args.explain,
-                                        args.jobs, model_dir, args.trust), 1):
+        for i, t in enumerate(api.iter_tag_batch(lines, name, tagger, explain=args.explain,
+                                                 jobs=args.jobs, model_dir=model_dir,
+                                                 trust=args.trust, on_invalid=on_invalid), 1):
             writer.record(name, i, t)
             interrupts.checkpoint("mid-tag")
             bar.update(1)

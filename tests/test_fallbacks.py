@@ -155,3 +155,16 @@ def test_tag_records_skip_invalid_gives_an_error_not_empty_tags(model_dir):
     assert missing.id == "b"
     rec = missing.record()
     assert rec["topics"] is None and rec["error"].startswith("record 2: ")
+
+
+def test_iter_tag_batch_streams_and_reports_invalid_lines(model_dir):
+    lines = ['{"id": "a", "text": "Police seized heroin at the airport."}\n', "\n",
+             '{"id": "b"}\n', '{"text": "Jets were grounded."}\n']
+    tagger = api.load_tagger(model_dir)
+    with pytest.raises(DataError, match=r"^b\.jsonl:3: missing or empty 'text'"):
+        list(api.iter_tag_batch(lines, "b.jsonl", tagger))
+    seen: list[str] = []
+    tags = list(api.iter_tag_batch(lines, "b.jsonl", tagger, on_invalid=seen.append))
+    assert [t.id for t in tags] == ["a", "b", None]
+    assert seen == [tags[1].error] and tags[1].topics is None
+    assert tags[0].error is None and isinstance(tags[0].topics, list)
