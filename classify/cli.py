@@ -384,7 +384,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--jobs", type=_positive, default=1,
                    help="worker processes for JSONL batches")
     g.add_argument("--trust", action="store_true",
-                   help="load a model directory without meta.json (unverified pickle)")
+                   help="load a model directory without meta.json (unverified), or an old "
+                        "pickle model of classify 0.1-0.2 (it can run code)")
     g.set_defaults(func=cmd_tag)
 
     e = sub.add_parser(
@@ -408,7 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--test", action="append", metavar="PATH",
                    help="held-out labelled data for --model; repeatable")
     e.add_argument("--trust", action="store_true",
-                   help="load a model directory without meta.json (unverified pickle)")
+                   help="load a model directory without meta.json (unverified), or an old "
+                        "pickle model of classify 0.1-0.2 (it can run code)")
     e.set_defaults(func=cmd_evaluate)
 
     c = sub.add_parser(
