@@ -590,9 +590,26 @@ def run_cases(b: Bench) -> None:
     meta = json.loads((tmp / "M_oldnp" / "meta.json").read_text(encoding="utf-8"))
     meta["versions"]["numpy"] = "1.26.4"
     (tmp / "M_oldnp" / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    b.case("meta.json claims numpy 1.26.4", ["tag", "a.txt", "--model", "M_oldnp", *t],
-           lambda r: tagged_article(r) + ("; version warning" if any(
-               "1.26.4" in ln for ln in r.warning_lines()) else "; NO version warning"))
+    b.case("meta.json claims numpy 1.26.4 (arrays, not pickles: the version does not matter)",
+           ["tag", "a.txt", "--model", "M_oldnp", *t],
+           lambda r: tagged_article(r) + ("; a version warning" if any(
+               "1.26.4" in ln for ln in r.warning_lines()) else "; no warning needed"))
+
+    legacy = Path(__file__).resolve().parents[1] / "tests" / "data" / "legacy-v2"
+    shutil.copytree(legacy, tmp / "M_pickle")
+    b.case("old pickle model (classify 0.2), no --trust",
+           ["tag", "a.txt", "--model", "M_pickle", *t],
+           lambda r: error_phrase(r, "M_pickle", "the model file")
+           + ("; hints 'classify convert'" if "classify convert" in r.err else ""))
+    b.case("old pickle model (classify 0.2), --trust",
+           ["tag", "a.txt", "--model", "M_pickle", "--trust", *t],
+           lambda r: tagged_article(r) + ("; warns and hints 'classify convert'"
+                                          if "classify convert" in r.err else ""))
+    b.case("classify convert of the old pickle model",
+           ["convert", "M_pickle", "--trust", "--output", "M_converted"],
+           lambda r: error_phrase(r) if r.rc else
+           "converted, exit 0; " + ", ".join(sorted(p.name for p in (tmp / "M_converted").iterdir()
+                                                     if not p.name.startswith("."))))
 
     shutil.copytree(tmp / "M", tmp / "M_newer")
     meta = json.loads((tmp / "M_newer" / "meta.json").read_text(encoding="utf-8"))
