@@ -428,7 +428,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     average with a model on word n-grams only), ``threshold_strategy`` ("tuned", "shrunk",
     "global") and ``threshold_floor`` (the lowest threshold "tuned" may give, or None),
     ``cardinality`` ("auto": from the training data; or "any", "at-least-one",
-    "exactly-one"), ``cv`` (internal folds whose out-of-fold scores tune the thresholds),
+    "exactly-one"), ``cv`` (internal folds whose out-of-fold scores tune the thresholds) and
+    ``threshold_repeats`` (fold splits of different seeds whose scores are stacked for it),
     ``random_state`` and ``n_jobs``.
 
     ``fit(texts, Y, groups=None)``: ``Y`` is a binary indicator matrix or a list of label
@@ -440,8 +441,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, vectorizer: TextVectorizer | None = None, loss: str = "log",
                  C: float = 8.0, class_weight: str | None = None, word_view: bool = False,
                  threshold_strategy: str = "tuned", threshold_floor: float | None = 0.3,
-                 cardinality: str = "auto", cv: int = 3, random_state: int = 0,
-                 n_jobs: int = 1) -> None:
+                 cardinality: str = "auto", cv: int = 3, threshold_repeats: int = 1,
+                 random_state: int = 0, n_jobs: int = 1) -> None:
         self.vectorizer = vectorizer
         self.loss = loss
         self.C = C
@@ -451,6 +452,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.threshold_floor = threshold_floor
         self.cardinality = cardinality
         self.cv = cv
+        self.threshold_repeats = threshold_repeats
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -478,13 +480,21 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         if self.cardinality_ == "exactly-one":
             th = np.full(Yb.shape[1], 0.5)
         else:
-            folds = internal_folds(Yb, groups, self.cv, self.random_state)
-            if folds:
+            # out-of-fold scores of ``threshold_repeats`` fold splits, stacked: one split's
+            # thresholds swing with its seed
+            stacked = []
+            for r in range(max(1, self.threshold_repeats)):
+                folds = internal_folds(Yb, groups, self.cv, self.random_state + r)
+                if not folds:
+                    break
                 P = np.zeros(Yb.shape)
                 for tr, te in folds:
                     P[te] = self._linear(M[tr], Yb[tr], None).proba(M[te])
-                th = thresholds.fit_thresholds(P, Yb, self.threshold_strategy,
-                                               self.threshold_floor, self.cardinality_)
+                stacked.append(P)
+            if stacked:
+                th = thresholds.fit_thresholds(np.vstack(stacked), np.vstack([Yb] * len(stacked)),
+                                               self.threshold_strategy, self.threshold_floor,
+                                               self.cardinality_)
             else:
                 th = np.full(Yb.shape[1], 0.5)
                 self.fallbacks_.append("topics: too few groups for internal cross-validation: "

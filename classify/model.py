@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # scikit-learn (0.7 s to import) is loaded only to train or o
     from .estimators import StanceClassifier, TopicClassifier
 
 Log = Callable[[str], None]
+THRESHOLD_REPEATS = 3  # fold splits whose stacked out-of-fold scores tune the final thresholds
 
 
 def _quiet(_: str) -> None:
@@ -359,6 +360,7 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
             vectorizer=vec, loss=tp["loss"], C=tp["C"], class_weight=tp["class_weight"],
             word_view=tp["word_view"], threshold_strategy=tp["threshold_strategy"],
             threshold_floor=tp["threshold_floor"], cv=2 if opts.fast else opts.cv_folds,
+            threshold_repeats=1 if opts.fast else THRESHOLD_REPEATS,
             random_state=opts.seed, n_jobs=opts.jobs,
         ).fit([r.text for r in topic_recs], topic_matrix(topic_recs, topic_labels),
               groups=[r.source for r in topic_recs], fitlog=topic_log)
