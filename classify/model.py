@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # scikit-learn (0.7 s to import) is loaded only to train or o
 
 Log = Callable[[str], None]
 THRESHOLD_REPEATS = 3  # fold splits whose stacked out-of-fold scores tune the final thresholds
+REPEAT_MAX_CELLS = 200_000  # ... when records x labels is at most this (else one split)
 
 
 def _quiet(_: str) -> None:
@@ -284,6 +285,16 @@ class _Scorer:
 # ---------------------------------------------------------------- training
 
 
+def threshold_repeats(n_records: int, n_labels: int, opts: TrainOptions) -> int:
+    """Fold splits for the final thresholds: one split's thresholds swing with its seed on
+    small data, so ``THRESHOLD_REPEATS`` are stacked there; on large data (records x labels
+    over ``REPEAT_MAX_CELLS``, e.g. Reuters: 7,770 x 90) one split has rows enough and the
+    extra fits would cost more than the training budget allows."""
+    if opts.fast or n_records * n_labels > REPEAT_MAX_CELLS:
+        return 1
+    return THRESHOLD_REPEATS
+
+
 def topic_matrix(records: Sequence[Record], labels: Sequence[str]) -> np.ndarray:
     index = {t: j for j, t in enumerate(labels)}
     Y = np.zeros((len(records), len(labels)), dtype=bool)
@@ -360,7 +371,7 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
             vectorizer=vec, loss=tp["loss"], C=tp["C"], class_weight=tp["class_weight"],
             word_view=tp["word_view"], threshold_strategy=tp["threshold_strategy"],
             threshold_floor=tp["threshold_floor"], cv=2 if opts.fast else opts.cv_folds,
-            threshold_repeats=1 if opts.fast else THRESHOLD_REPEATS,
+            threshold_repeats=threshold_repeats(len(topic_recs), len(topic_labels), opts),
             random_state=opts.seed, n_jobs=opts.jobs,
         ).fit([r.text for r in topic_recs], topic_matrix(topic_recs, topic_labels),
               groups=[r.source for r in topic_recs], fitlog=topic_log)
