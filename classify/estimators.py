@@ -127,8 +127,8 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
                      else None)
         f.word_vocab = {str(k): int(v) for k, v in words.vocabulary_.items()}
         f.word_idf = words.idf_.astype(np.float32)
+        interrupts.checkpoint("mid-fit")
         if self.char_ngrams:
-            interrupts.checkpoint("mid-fit")
             chars = fitted(_chars, self.max_char_features)
             f.char_vocab = {str(k): int(v) for k, v in chars.vocabulary_.items()}
             f.char_idf = chars.idf_.astype(np.float32)

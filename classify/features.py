@@ -7,21 +7,20 @@ sparse product (texts x tokens) @ (tokens x character n-grams), so each distinct
 into n-grams once per model (words unseen in training once per run) instead of once per
 occurrence. Unseen words still contribute their character n-grams. Tokens longer than
 ``MAX_CHAR_TOKEN`` characters get no character n-grams, so pathological input stays linear.
+The vocabularies and idf are fitted by ``estimators.TextVectorizer`` (scikit-learn's
+``TfidfVectorizer``); this module only transforms.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
 import numpy as np
 import scipy.sparse as sp
-
-from . import interrupts
 
 TOKEN = re.compile(r"\w+(?:'\w+)?")
 SEP = "\x00"  # joins the texts of a batch; a token of its own in BATCH_TOKEN
@@ -80,21 +79,6 @@ def char_ngrams(token: str) -> list[str]:
     w = f" {token} "
     lo, hi = CHAR_N
     return [w[i:i + n] for n in range(lo, hi + 1) for i in range(len(w) - n + 1)]
-
-
-def _select(df: Counter, n_docs: int, min_df: int, max_df: float, max_features: int
-            ) -> dict[str, int]:
-    """Keep n-grams by document frequency; ids in sorted order (deterministic)."""
-    limit = max_df * n_docs
-    kept = [(f, c) for f, c in df.items() if c >= min_df and (c <= limit or n_docs < 10)]
-    if len(kept) > max_features:
-        kept.sort(key=lambda fc: (-fc[1], fc[0]))
-        kept = kept[:max_features]
-    return {f: i for i, f in enumerate(sorted(f for f, _ in kept))}
-
-
-def _idf(df: np.ndarray, n_docs: int) -> np.ndarray:
-    return (np.log((1.0 + n_docs) / (1.0 + df)) + 1.0).astype(np.float32)
 
 
 def _tfidf(X: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
@@ -247,13 +231,10 @@ class Features:
     so a strong word weighs about 1), and whether it has any positive or negative word. They
     carry evaluative words the training data never saw, which is what stance needs most."""
 
-    def __init__(self, char_ngrams: bool = True, min_df: int = 1, max_df: float = 0.9,
-                 max_word_features: int = 400_000, max_char_features: int = 300_000,
-                 lexicon: dict[str, float] | None = None) -> None:
+    def __init__(self, char_ngrams: bool = True, lexicon: dict[str, float] | None = None
+                 ) -> None:
         self.lexicon = lexicon
         self.use_char = char_ngrams
-        self.min_df, self.max_df = min_df, max_df
-        self.max_word_features, self.max_char_features = max_word_features, max_char_features
         self.word_vocab: dict[str, int] = {}
         self.char_vocab: dict[str, int] = {}
         self.word_idf = np.zeros(0, np.float32)
@@ -271,27 +252,6 @@ class Features:
         return len(self.word_vocab) + len(self.char_vocab) + self.n_lexicon
 
     # ------------------------------------------------------------ fit
-
-    def fit_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        toks = [tokenize(t) for t in texts]
-        n = len(toks)
-        df: Counter = Counter()
-        for tl in toks:
-            df.update(set(word_ngrams(tl)))
-        self.word_vocab = _select(df, n, self.min_df, self.max_df, self.max_word_features)
-        if self.use_char:
-            cdf: Counter = Counter()
-            grams = {w: set(char_ngrams(w)) for w in {w for tl in toks for w in tl}}
-            for tl in toks:
-                cdf.update(set().union(*(grams[w] for w in set(tl))))
-            self.char_vocab = _select(cdf, n, self.min_df, self.max_df, self.max_char_features)
-        self._tab = None
-        interrupts.checkpoint("mid-fit")
-        c = self.counts(texts)
-        self.word_idf = _idf(np.bincount(c.W.indices, minlength=c.W.shape[1]), n)
-        if c.C is not None:
-            self.char_idf = _idf(np.bincount(c.C.indices, minlength=c.C.shape[1]), n)
-        return self.combine(c)
 
     # ------------------------------------------------------------ transform
 

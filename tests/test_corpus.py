@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from classify.data import load_dataset
-from classify.features import Features
+from classify.estimators import TextVectorizer
 
 ROOT = Path(__file__).resolve().parents[1]
 TOPICS = ("counterterrorism", "immigration", "narcotics", "aviation")
@@ -74,7 +74,7 @@ def test_no_near_duplicates(corpus):
     """No two records are near-identical (TF-IDF cosine above 0.9), except boilerplate lines
     repeated inside one seed article (e.g. 'Arab News' and '• Arab News')."""
     texts = [r.text for r in corpus.records]
-    X = Features(char_ngrams=False).fit_transform(texts)
+    X = TextVectorizer().fit_transform(texts)
     sims = (X @ X.T).tocoo()
     pairs = [(i, j) for i, j, v in zip(sims.row, sims.col, sims.data, strict=True)
              if i < j and v > 0.9

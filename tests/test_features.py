@@ -43,10 +43,17 @@ def reference(f: Features, texts: list[str]) -> np.ndarray:
     return out
 
 
+def _fitted(char: bool, lexicon: bool = False) -> Features:
+    """Features whose vocabularies TextVectorizer fitted (as training does)."""
+    from classify.estimators import TextVectorizer
+
+    return TextVectorizer(char_ngrams=char, lexicon=lexicon).fit(TRAIN).features_
+
+
 @pytest.mark.parametrize("char", [True, False])
 def test_transform_equals_reference(char: bool) -> None:
-    f = Features(char_ngrams=char)
-    X = f.fit_transform(TRAIN)
+    f = _fitted(char)
+    X = f.transform(TRAIN)
     np.testing.assert_allclose(X.toarray(), reference(f, TRAIN), atol=1e-6)
     new = ["Heroin seized at the airport; zorblatt smugglers fled.", "", "résumé résumé",
            "airline airline airline flights", "x\x00y airport", "ΣΊΣΥΦΟΣ at the border"]
@@ -54,8 +61,7 @@ def test_transform_equals_reference(char: bool) -> None:
 
 
 def test_unseen_words_are_remembered_across_batches() -> None:
-    f = Features(char_ngrams=True)
-    f.fit_transform(TRAIN)
+    f = _fitted(True)
     first = f.transform(["the smugglerz flew"]).toarray()
     again = f.transform(["smugglerz", "the smugglerz flew"]).toarray()
     np.testing.assert_allclose(first[0], again[1], atol=1e-7)
@@ -104,8 +110,7 @@ def test_lexicon_features_cover_words_unseen_in_training(char: bool) -> None:
 
     lex = sentiment_lexicon()
     assert lex["praised"] > 0 > lex["condemned"]
-    f = Features(char_ngrams=char, lexicon=lex)
-    f.fit_transform(TRAIN)
+    f = _fitted(char, lexicon=True)
     for feats in (f, pickle.loads(pickle.dumps(f))):
         X = feats.transform(["They praised it warmly.", "They condemned it.", "Plain words."])
         last = X[:, -len(LEXICON_NAMES):].toarray()
