@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .data import Dataset, load_dataset
-from .errors import DataError
+from .errors import DataError, ModelError
 from .model import Model, TrainOptions, train_model
 from .persist import load_model as _load_model
 from .persist import save_model
@@ -150,9 +150,7 @@ def iter_tag_batch(lines: Iterable[str], name: str, tagger: Tagger, *, explain: 
     def checked(items: Iterable[BatchItem]) -> Iterator[BatchItem]:
         for it in items:
             if it.error is not None:
-                if on_invalid is None:
-                    raise DataError(it.error)
-                on_invalid(it.error)
+                _invalid(it.error, on_invalid)
             yield it
 
     yield from tag_batch(tagger, checked(iter_batch(lines, name)), explain, jobs,
@@ -169,10 +167,15 @@ def iter_render_batch(lines: Iterable[str], name: str, tagger: Tagger, render: R
     for n, block, errors in render_batch(tagger, lines, name, render, jobs,
                                          None if model_dir is None else str(model_dir), trust):
         for e in errors:
-            if on_invalid is None:
-                raise DataError(e)
-            on_invalid(e)
+            _invalid(e, on_invalid)
         yield n, block
+
+
+def _invalid(error: str, on_invalid: Callable[[str], None] | None) -> None:
+    """An invalid batch record: DataError, unless the caller takes it (``on_invalid``)."""
+    if on_invalid is None:
+        raise DataError(error)
+    on_invalid(error)
 
 
 def tag_records(records: Iterable[dict], model_dir: str | Path | None = None,
@@ -209,14 +212,12 @@ def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,
 def convert_model(model_dir: str | Path, output: str | Path | None = None,
                   trust: bool = False) -> str:
     """Re-save an old pickle model directory (needs ``trust``) in today's format."""
-    from .errors import ModelError
-
     if not trust:
         raise ModelError(f"{model_dir}: converting loads the old pickle, which can run code; "
                          "pass --trust if it comes from a source you trust")
     model, meta = _load_model(model_dir, trust=True)
-    keep = {k: meta[k] for k in ("labels", "thresholds", "article_rule", "data", "training",
-                                 "cv_note") if k in meta}
+    keep = {k: meta[k] for k in ("labels", "article_rule", "data", "training", "cv_note")
+            if k in meta}
     keep["thresholds"] = ({t: round(float(v), 4) for t, v in zip(
         model.topic_labels, model.topics.thresholds, strict=True)} if model.topics else {})
     out = Path(output or model_dir)

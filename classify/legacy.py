@@ -50,8 +50,7 @@ def _old_names() -> Iterator[None]:
                 setattr(model_module, k, v)
 
 
-def load_pickle(blob: bytes, joblib_file: bool = False, thresholds: dict | None = None
-                ) -> Model:
+def load_pickle(blob: bytes, joblib_file: bool = False) -> Model:
     """Unpickle an old model (it can run code: only for trusted files) and convert it."""
     with _old_names():
         if joblib_file:

@@ -380,7 +380,7 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
             note(msg)
         best = next((t for t in topic_sel.trials if t.chosen), None)
         log(f"topics: chose {describe(tp)}")
-        info["topics"] = {"params": _jsonable(tp), "C": tp["C"],
+        info["topics"] = {"params": jsonable(tp), "C": tp["C"],
                           "cardinality": topics.cardinality_, "metric": opts.metric,
                           **({"micro_f1": best.micro_f1, "macro_f1": best.macro_f1}
                              if best else {}),
@@ -421,5 +421,6 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
                  stance=Part.of(stance) if stance is not None else None, info=info)
 
 
-def _jsonable(params: dict) -> dict:
+def jsonable(params: dict) -> dict:
+    """Parameters as JSON has them (tuples as lists)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .features import Features, _Tables, _term_ids
-from .model import Model, Part
+from .model import Model, Part, jsonable
 
 
 def _text(terms: list[str]) -> np.ndarray:
@@ -32,10 +32,6 @@ def _in_order(vocab: dict[str, int]) -> list[str]:
     return sorted(vocab, key=vocab.__getitem__)
 
 
-def _plain(params: dict) -> dict:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
-
-
 def model_to_npz(model: Model) -> tuple[bytes, dict]:
     """(the .npz bytes, the layout for meta.json). The same model gives the same bytes."""
     arrays: dict[str, np.ndarray] = {}
@@ -47,11 +43,11 @@ def model_to_npz(model: Model) -> tuple[bytes, dict]:
         if not any(f is part.features for f in spaces):
             i = len(spaces)
             spaces.append(part.features)
-            layout["vectorizers"].append(_plain(part.vectorizer_params))
+            layout["vectorizers"].append(jsonable(part.vectorizer_params))
             _put_features(arrays, f"v{i}", part.features)
         entry: dict = {"vectorizer": next(i for i, f in enumerate(spaces)
                                           if f is part.features),
-                       "classes": list(part.classes), "params": _plain(part.params)}
+                       "classes": list(part.classes), "params": jsonable(part.params)}
         arrays[f"{part.kind}.coef"] = np.asarray(part.coef, dtype=np.float32)
         arrays[f"{part.kind}.intercept"] = np.asarray(part.intercept, dtype=np.float64)
         if part.kind == "topics":

@@ -243,7 +243,6 @@ def _load_pickle(directory: Path, path: Path, blob: bytes, meta: dict, trust: bo
     warnings.warn(f"{directory}: an old pickle model, loaded because of --trust; convert it "
                   f"with 'classify convert {directory} --trust'", stacklevel=3)
     try:
-        return load_pickle(blob, joblib_file=path.name.endswith(".joblib"),
-                           thresholds=meta.get("thresholds"))
+        return load_pickle(blob, joblib_file=path.name.endswith(".joblib"))
     except Exception as e:  # a pickle can fail in many ways
         raise ModelError(f"{path}: cannot load model: {type(e).__name__}: {e}"[:300]) from None
