@@ -158,14 +158,17 @@ def iter_tag_batch(lines: Iterable[str], name: str, tagger: Tagger, *, explain: 
 
 
 def iter_render_batch(lines: Iterable[str], name: str, tagger: Tagger, render: Render, *,
-                      jobs: int = 1, model_dir: str | Path | None = None,
-                      trust: bool = False, on_invalid: Callable[[str], None] | None = None
+                      explain: bool = False, jobs: int = 1,
+                      model_dir: str | Path | None = None, trust: bool = False,
+                      on_invalid: Callable[[str], None] | None = None
                       ) -> Iterator[tuple[int, str]]:
     """Like ``iter_tag_batch``, rendered: (records, text) per chunk of the batch, the text
-    made by ``render(chunk, scores)`` straight from the score arrays (the fast path of
-    ``classify tag --format jsonl``); invalid records are ``error`` lines in the text."""
+    made by ``render(chunk, scores, why)`` straight from the score arrays (how
+    ``classify tag --format jsonl|json`` writes records); invalid records are ``error``
+    lines in the text."""
     for n, block, errors in render_batch(tagger, lines, name, render, jobs,
-                                         None if model_dir is None else str(model_dir), trust):
+                                         None if model_dir is None else str(model_dir), trust,
+                                         explain=explain):
         for e in errors:
             _invalid(e, on_invalid)
         yield n, block

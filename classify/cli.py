@@ -165,9 +165,10 @@ def _tag_batch_source(tagger: Tagger, writer: Writer, name: str, lines, args,
     try:
         if writer.renderer is not None:
             for n, block in api.iter_render_batch(lines, name, tagger, writer.renderer,
-                                                  jobs=args.jobs, model_dir=model_dir,
-                                                  trust=args.trust, on_invalid=on_invalid):
-                writer.line(block)
+                                                  explain=args.explain, jobs=args.jobs,
+                                                  model_dir=model_dir, trust=args.trust,
+                                                  on_invalid=on_invalid):
+                writer.records(block)
                 interrupts.checkpoint("mid-tag")
                 bar.update(n)
             return

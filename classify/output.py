@@ -77,13 +77,17 @@ def _topic_lists(scores: Scores) -> np.ndarray:
     return out
 
 
-def jsonl_block(chunk: Chunk, scores: Scores) -> str:
-    """The JSONL lines of a chunk of records, rendered straight from its score arrays.
+def jsonl_block(chunk: Chunk, scores: Scores, why: list[dict] | None = None) -> str:
+    """The JSONL lines of a chunk of records, rendered straight from its score arrays: the
+    one serialiser of batch records (``--format jsonl`` writes these lines, ``--format json``
+    the same lines as an array).
 
-    Equal, line for line, to ``json.dumps`` of each record's ``Tags``: scores are rounded to
-    4 decimals the same way (``np.round``) and written as Python's shortest repr, which is
-    what ``json.dumps`` writes. The values and the constant pieces between them are laid out
-    in one object array and joined once. Invalid records get their ``error`` line.
+    Equal, line for line, to ``json.dumps`` of each record's ``Tags.record()`` (the same
+    contract as a dict, for the Python API): scores are rounded to 4 decimals the same way
+    (``np.round``) and written as Python's shortest repr, which is what ``json.dumps``
+    writes. The values and the constant pieces between them are laid out in one object array
+    and joined once. ``why`` (one dict per valid record) adds the explanations. Invalid
+    records get their ``error`` line.
     """
     tl, sl = scores.topic_labels, scores.stance_labels
     n, L = len(scores.P), len(tl)
@@ -100,6 +104,8 @@ def jsonl_block(chunk: Chunk, scores: Scores) -> str:
     else:
         cells[:, 5 + 2 * L] = "null"
     cells[:, 7 + 2 * L::2] = nums[np.rint(scores.S * 10_000).astype(np.intp)]
+    if why is not None:
+        cells[:, -1] = ['},"why":' + _dumps(w) + "}\n" for w in why]
     if not chunk.invalid:
         return "".join(cells.ravel().tolist())
     lines = ["".join(row) for row in cells.tolist()]
@@ -180,18 +186,22 @@ class Writer:
 
     @property
     def renderer(self):  # noqa: ANN201 - a module-level function, picklable for workers
-        """A function (items, scores) -> text that renders whole batches, or None."""
-        return jsonl_block if self.fmt == "jsonl" and not self.explain else None
+        """The function (chunk, scores, why) -> JSONL lines that renders whole batches of
+        records for the JSON formats, or None (CSV and text go record by record)."""
+        return jsonl_block if self.fmt in ("jsonl", "json") else None
 
-    def line(self, text: str) -> None:
-        self.out.write(text)
+    def records(self, block: str) -> None:
+        """Write a rendered block of JSONL record lines (see ``renderer``)."""
+        if self.fmt == "jsonl":
+            self.out.write(block)
+            return
+        for line in block.splitlines():
+            self.out.write(("\n" if self.count == 0 else ",\n") + line)
+            self.count += 1
 
     def record(self, name: str, index: int, t: Tags) -> None:
-        if self.fmt == "jsonl":
-            self.out.write(_dumps(t.record(self.explain)) + "\n")
-        elif self.fmt == "json":
-            self._json_item(t.record(self.explain))
-        elif self.fmt == "csv":
+        """One batch record, for the formats without a ``renderer`` (CSV and text)."""
+        if self.fmt == "csv":
             self._csv_row(name, "record", index, t)
         else:
             label = t.id if t.id is not None else f"{name}#{index}"

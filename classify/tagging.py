@@ -62,7 +62,7 @@ class Tags:
         """The batch output contract: id, topics, topic_scores, stance, stance_scores."""
         out: dict = {"id": self.id, "topics": self.topics, "topic_scores": self.topic_scores,
                      "stance": self.stance, "stance_scores": self.stance_scores}
-        if explain:
+        if explain and not self.error:
             out["why"] = self.why
         if self.error:
             out["error"] = self.error
@@ -147,20 +147,26 @@ class Tagger:
         tl, sl = sc.topic_labels, sc.stance_labels
         P_list = np.round(sc.P, 4).tolist()
         S_list = np.round(sc.S, 4).tolist()
+        whys = self.why(texts, sc) if explain else [{} for _ in texts]
         out = []
         for i, (text, chosen, stance_i) in enumerate(zip(texts, sc.chosen(), sc.stance_index(),
                                                          strict=True)):
-            why: dict[str, list[str]] = {}
-            if explain:
-                for j in chosen:
-                    why[tl[j]] = self.model.explain(text, "topics", j)
-                if stance_i is not None:
-                    why[sl[stance_i]] = self.model.explain(text, "stance", stance_i)
             out.append(Tags(
                 text=text, topics=[tl[j] for j in chosen],
                 topic_scores=dict(zip(tl, P_list[i], strict=True)),
                 stance=sl[stance_i] if stance_i is not None else None,
-                stance_scores=dict(zip(sl, S_list[i], strict=True)), why=why))
+                stance_scores=dict(zip(sl, S_list[i], strict=True)), why=whys[i]))
+        return out
+
+    def why(self, texts: Sequence[str], sc: Scores) -> list[dict[str, list[str]]]:
+        """For each text, the words that pushed each chosen topic and the chosen stance."""
+        tl, sl = sc.topic_labels, sc.stance_labels
+        out = []
+        for text, chosen, stance_i in zip(texts, sc.chosen(), sc.stance_index(), strict=True):
+            why = {tl[j]: self.model.explain(text, "topics", j) for j in chosen}
+            if stance_i is not None:
+                why[sl[stance_i]] = self.model.explain(text, "stance", stance_i)
+            out.append(why)
         return out
 
     def tag_article(self, text: str, name: str = "<text>", explain: bool = False
@@ -316,15 +322,17 @@ class Chunk:
         return cls(ids, texts, invalid)
 
 
-Render = Callable[[Chunk, Scores], str]
+Render = Callable[[Chunk, Scores, "list[dict] | None"], str]
 
 
-def _render_chunk(tagger: Tagger, lines: Lines, arg: tuple[str, Render]
+def _render_chunk(tagger: Tagger, lines: Lines, arg: tuple[str, Render, bool]
                   ) -> tuple[int, str, list[str]]:
-    name, render = arg
+    name, render, explain = arg
     chunk = Chunk.parse(lines, name)
     errors = [it.error or "" for _, it in chunk.invalid]
-    return len(chunk), render(chunk, tagger.score_texts(chunk.texts)), errors
+    sc = tagger.score_texts(chunk.texts)
+    why = tagger.why(chunk.texts, sc) if explain else None
+    return len(chunk), render(chunk, sc, why), errors
 
 
 _WORKER: Tagger | None = None
@@ -403,13 +411,15 @@ def tag_batch(tagger: Tagger, items: Iterable[BatchItem], explain: bool = False,
 
 def render_batch(tagger: Tagger, lines: Iterable[bytes], name: str, render: Render,
                  jobs: int = 1, model_dir: str | None = None, trust: bool = False,
-                 batch_size: int = BATCH) -> Iterator[tuple[int, str, list[str]]]:
+                 batch_size: int = BATCH, explain: bool = False
+                 ) -> Iterator[tuple[int, str, list[str]]]:
     """Tag the raw lines of a JSONL batch file and render each chunk to text straight from its
-    score arrays with ``render(items, scores)`` (module-level, so workers can run it).
+    score arrays with ``render(items, scores, why)`` (module-level, so workers can run it;
+    ``why`` is None unless ``explain``).
 
     Yields (records in the chunk, text, errors of its invalid records); invalid records are in
     the text as ``error`` lines. With ``jobs > 1`` the workers parse, tag and render, so the
     parent only reads and writes. This is the fast path of ``classify tag``.
     """
     yield from _map_chunks(tagger, line_chunks(lines, batch_size), _render_chunk,
-                           (name, render), jobs, model_dir, trust)
+                           (name, render, explain), jobs, model_dir, trust)

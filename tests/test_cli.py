@@ -615,8 +615,9 @@ def test_batch_jsonl_equals_json_dumps_of_each_record(model_dir):
     from classify.output import jsonl_block
     from classify.tagging import BatchItem, Chunk, Scores, Tagger, _tag_chunk
 
-    def dumps(t) -> str:
-        return json.dumps(t.record(), ensure_ascii=False, separators=(",", ":")) + "\n"
+    def dumps(t, explain=False) -> str:
+        return json.dumps(t.record(explain), ensure_ascii=False,
+                          separators=(",", ":")) + "\n"
 
     tagger = Tagger.load(model_dir)
     texts = [f"{x} report number {i}" for i, x in enumerate(["Heroin seized at the port.",
@@ -629,6 +630,11 @@ def test_batch_jsonl_equals_json_dumps_of_each_record(model_dir):
     block = jsonl_block(Chunk.of(items), tagger.score_texts(good))
     assert block.splitlines(keepends=True) == [dumps(t) for t in _tag_chunk(tagger, items,
                                                                              False)]
+    sc = tagger.score_texts(good)
+    explained = jsonl_block(Chunk.of(items), sc, tagger.why(good, sc))
+    assert explained.splitlines(keepends=True) == [
+        dumps(t, True) for t in _tag_chunk(tagger, items, True)]
+    assert '"why":{' in explained
     # labels that need escaping, scores at the rounding edges, no stance model
     sc = Scores(["b%", 'q"uote', "é"], [], np.array([[0.75, 1e-5, 0.99996]]),
                 np.array([[True, False, True]]), np.zeros((1, 0)))
