@@ -138,6 +138,24 @@ def tag_text(text: str, model_dir: str | Path | None = None, name: str = "<text>
     return (tagger or load_tagger(model_dir)).tag_article(text, name, explain)
 
 
+AUTO_JOBS_BYTES = 2 * 2**20  # below this, starting worker processes costs more than it saves
+AUTO_JOBS_MAX = 4
+
+
+def auto_jobs(path: str | Path | None) -> int:
+    """Processes for tagging a JSONL batch file: one per core this process may use (at most
+    ``AUTO_JOBS_MAX``) for a file of ``AUTO_JOBS_BYTES`` or more; 1 for a small file or a
+    stream (``None``). Measured on 2 cores: 50,000 headlines (3.8 MB) 0.73 s -> 0.60 s,
+    10,000 (0.75 MB) 0.40 s -> 0.45 s."""
+    try:
+        size = Path(path).stat().st_size if path is not None else 0
+    except OSError:
+        size = 0
+    if size < AUTO_JOBS_BYTES:
+        return 1
+    return max(1, min(AUTO_JOBS_MAX, len(os.sched_getaffinity(0))))
+
+
 def iter_tag_batch(lines: Iterable[str], name: str, tagger: Tagger, *, explain: bool = False,
                    jobs: int = 1, model_dir: str | Path | None = None, trust: bool = False,
                    on_invalid: Callable[[str], None] | None = None) -> Iterator[Tags]:

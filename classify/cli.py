@@ -162,10 +162,12 @@ def _tag_batch_source(tagger: Tagger, writer: Writer, name: str, lines, args,
     on_invalid = invalid if args.skip_invalid else stop
     bar = _progress(None, "rec", name)
     model_dir = str(args.model or api.default_model_dir())
+    jobs = api.auto_jobs(None if name == "<stdin>" else name) if args.jobs == "auto" \
+        else args.jobs
     try:
         if writer.renderer is not None:
             for n, block in api.iter_render_batch(lines, name, tagger, writer.renderer,
-                                                  explain=args.explain, jobs=args.jobs,
+                                                  explain=args.explain, jobs=jobs,
                                                   model_dir=model_dir, trust=args.trust,
                                                   on_invalid=on_invalid):
                 writer.records(block)
@@ -173,7 +175,7 @@ def _tag_batch_source(tagger: Tagger, writer: Writer, name: str, lines, args,
                 bar.update(n)
             return
         for i, t in enumerate(api.iter_tag_batch(lines, name, tagger, explain=args.explain,
-                                                 jobs=args.jobs, model_dir=model_dir,
+                                                 jobs=jobs, model_dir=model_dir,
                                                  trust=args.trust, on_invalid=on_invalid), 1):
             writer.record(name, i, t)
             interrupts.checkpoint("mid-tag")
@@ -287,6 +289,10 @@ def _positive(value: str) -> int:
     return n
 
 
+def _jobs(value: str) -> int | str:
+    return "auto" if value == "auto" else _positive(value)
+
+
 def _positive_float(value: str) -> float:
     x = float(value)
     if not x > 0:
@@ -325,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "ones in its macro half)")
         sp.add_argument("--no-char", action="store_true",
                         help="no character n-gram candidates; by default they are tried for "
-                             "short texts (mean <= 500 characters) of at most 8,000 records")
+                             "short texts (mean <= 500 characters) of at most 20,000 records")
         sp.add_argument("--no-lexicon", action="store_true",
                         help="no sentiment-lexicon features; by default four features from "
                              "VADER's word valences help stance on words the data lacks")
@@ -382,8 +388,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--skip-invalid", action="store_true",
                    help="in a JSONL batch, report invalid lines (as a line with 'error') and "
                         "tag the rest instead of stopping")
-    g.add_argument("--jobs", type=_positive, default=1,
-                   help="worker processes for JSONL batches")
+    g.add_argument("--jobs", type=_jobs, default="auto",
+                   help="processes tagging a JSONL batch (the output is the same whatever "
+                        "the number); auto: one per free core, at most 4, for a batch file of "
+                        "2 MB or more, else 1")
     g.add_argument("--trust", action="store_true",
                    help="load a model directory without meta.json (unverified), or an old "
                         "pickle model of classify 0.1-0.2 (it can run code)")

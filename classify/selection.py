@@ -44,7 +44,7 @@ START_C = {"log": 8.0, "hinge": 1.0}
 STANCE_START_C = 4.0
 C_STEP = 4.0
 MAX_EXTENSIONS = 2
-CHAR_MAX_RECORDS = 8_000  # character n-grams pay on small data of short texts ...
+CHAR_MAX_RECORDS = 20_000  # character n-grams pay on small data of short texts ...
 CHAR_MAX_MEAN_CHARS = 500  # ... (sentences, headlines, tweets), not on long documents
 
 Log = Callable[[str], None]

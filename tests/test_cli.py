@@ -371,6 +371,26 @@ def test_jobs_2_equals_jobs_1(model_dir, tmp_path):
     assert len(lines) == len(recs)
     assert [json.loads(x)["id"] for x in lines[:3]] == ["0", "1", "2"]
     assert json.loads(lines[-1])["id"] == str(len(recs) - 1)
+    auto = run_cli(["tag", f, "--model", model_dir, "--format", "jsonl"])  # --jobs auto
+    assert auto.returncode == 0, auto.stderr
+    assert auto.stdout == outs[0]
+
+
+def test_auto_jobs_by_input_size(tmp_path, monkeypatch):
+    from classify import api
+
+    small = tmp_path / "small.jsonl"
+    small.write_text('{"text": "x"}\n', encoding="utf-8")
+    big = tmp_path / "big.jsonl"
+    with open(big, "wb") as fh:
+        fh.truncate(api.AUTO_JOBS_BYTES)
+    assert api.auto_jobs(small) == 1
+    assert api.auto_jobs(None) == 1  # a stream
+    assert api.auto_jobs(tmp_path / "missing.jsonl") == 1
+    monkeypatch.setattr(api.os, "sched_getaffinity", lambda _: set(range(8)))
+    assert api.auto_jobs(big) == api.AUTO_JOBS_MAX
+    monkeypatch.setattr(api.os, "sched_getaffinity", lambda _: {0})
+    assert api.auto_jobs(big) == 1
 
 
 # ---------------------------------------------------------------- evaluate
