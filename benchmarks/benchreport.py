@@ -114,10 +114,36 @@ def _devset(acc: dict) -> list[str]:
     return lines + [""]
 
 
+def speed_ratios(tag: dict) -> dict[str, float]:
+    """classify's wall time over fastText's, per tagger of classify (default flags first)."""
+    walls = {r["tagger"]: r["wall_s"] for r in tag["runs"] if r.get("records_per_s")}
+    ft = walls.get("fasttext")
+    return {name: w / ft for name, w in walls.items() if name.startswith("classify") and ft}
+
+
+def _tagging_sets(tagging: dict) -> list[str]:
+    if "runs" in tagging:  # one dataset (results of older runs)
+        tagging = {"headlines": tagging}
+    lines = ["## 3. Tagging speed (whole process)", "",
+             "Wall time of classify over fastText's (lower is faster), same records, same "
+             "machine, default flags (`classify` runs with `--jobs auto`):", ""]
+    rows = []
+    for kind, tag in tagging.items():
+        r = speed_ratios(tag)
+        rows.append([f"{kind} ({tag['dataset']}, mean {tag.get('mean_chars', 0):.0f} chars)",
+                     f"{tag['records']:,}", *(_num(r.get(k), 2) for k in
+                                              ("classify", "classify --jobs 2"))])
+    lines += _table(["records", "n", "classify / fastText", "classify --jobs 2 / fastText"],
+                    rows) + [""]
+    for kind, tag in tagging.items():
+        lines += [f"### {kind}", ""] + _tagging(tag)[2:]
+    return lines
+
+
 def _tagging(tag: dict) -> list[str]:
     lines = ["## 3. Tagging speed (whole process)", "",
-             f"{tag['records']:,} records (cap_nyt_headlines texts repeated, with ids), "
-             f"models trained on all {tag['train_records']:,} cap_nyt_headlines records. Wall "
+             f"{tag['records']:,} records ({tag['dataset']} texts repeated, with ids), "
+             f"models trained on all {tag['train_records']:,} {tag['dataset']} records. Wall "
              "time of one fresh process: start-up, model load, reading, predicting, writing "
              "JSONL; each tagger ran several times, in turn with the others, and the run with "
              "the median wall time is shown (*all runs*: every wall time, to see the noise). "
@@ -135,7 +161,7 @@ def _tagging(tag: dict) -> list[str]:
                      _num(r["tree_rss_mb"], 0)])
     lines += _table(["tagger", "records/s", "wall s", "all runs s", "CPU s", "start-up s",
                      "peak RSS MB", "tree RSS MB"], rows)
-    lines += ["", "Training the models used above (all cap_nyt_headlines):", ""]
+    lines += ["", f"Training the models used above (all {tag['dataset']}):", ""]
     rows = []
     for name, m in tag["models"].items():
         rows.append([name, _num(m["wall_s"]), _num(m["cpu_s"]), _num(m["peak_rss_mb"], 0),
@@ -194,7 +220,7 @@ def render_markdown(res: dict) -> str:
                   "(`benchmarks/public_cv.py`; classify with default settings, its model "
                   "search inside every training fold).", "", table(res["public_cv"]), ""]
     if "tagging" in res:
-        lines += _tagging(res["tagging"])
+        lines += _tagging_sets(res["tagging"])
     if "scaling" in res:
         lines += _scaling(res["scaling"])
     return "\n".join(lines).rstrip() + "\n"
@@ -243,6 +269,8 @@ def render_plot(res: dict, path: Path) -> None:
         ax1.set_axis_off()
         ax2.set_axis_off()
     tag = res.get("tagging")
+    if tag and "runs" not in tag:
+        tag = tag.get("headlines")
     if tag:
         runs = [r for r in tag["runs"] if r.get("records_per_s")]
         names = [r["tagger"] for r in runs]

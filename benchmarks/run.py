@@ -297,25 +297,32 @@ def run_accuracy(shared: Path, cfg: Config, tmp: Path, log: Log) -> dict:
 # ---------------------------------------------------------------- tagging speed
 
 
-def run_tagging(shared: Path, cfg: Config, tmp: Path, log: Log) -> dict:
+SPEED_SETS = {"headlines": "cap_nyt_headlines", "long": "reuters21578_modapte_train"}
+
+
+def run_tagging(shared: Path, cfg: Config, tmp: Path, log: Log,
+                dataset: str = "cap_nyt_headlines") -> dict:
+    """Whole-process tagging speed of each tagger on ``cfg.tag_records`` texts of ``dataset``
+    (repeated), with models trained on all of it."""
     # Byte-compile classify as a regular `pip install` does for every package (fastText's and
     # scikit-learn's included): an editable install under PYTHONDONTWRITEBYTECODE=1 would
     # otherwise recompile its sources at every start.
     compileall.compile_dir(REPO / "classify", quiet=1)
-    recs = bd.read_jsonl(shared / "public" / "cap_nyt_headlines.jsonl")
-    work = tmp / "speed"
+    recs = bd.read_jsonl(shared / "public" / f"{dataset}.jsonl")
+    work = tmp / f"speed-{dataset}"
     work.mkdir(parents=True, exist_ok=True)
     train_file = bd.write_jsonl(work / "train.jsonl", (
         {"text": r["text"], "topics": r["topics"], "source": bd.source_of(r, i)}
         for i, r in enumerate(recs)))
     big = bd.write_jsonl(work / "input.jsonl", bd.replicate_texts(recs, cfg.tag_records))
     one = bd.write_jsonl(work / "one.jsonl", bd.replicate_texts(recs, 1))
-    out: dict = {"dataset": "cap_nyt_headlines", "train_records": len(recs),
+    out: dict = {"dataset": dataset, "train_records": len(recs),
+                 "mean_chars": sum(len(r["text"]) for r in recs) / max(1, len(recs)),
                  "records": cfg.tag_records, "models": {}, "runs": []}
     models = {}
     for method in ("classify", "sklearn", "fasttext"):
         models[method] = model_path(method, work / f"m-{method}")
-        log(f"speed: training {method} on cap_nyt_headlines")
+        log(f"speed: training {method} on {dataset}")
         m = run_measured(train_cmd(method, train_file, models[method], cfg.seed),
                          work / f"train-{method}.out", timeout=cfg.train_timeout, cwd=work,
                          env=child_env(method))
@@ -506,7 +513,8 @@ def main(argv: list[str] | None = None) -> int:
                            check=True, stdout=subprocess.DEVNULL)
             results["public_cv"] = json.loads(out.read_text(encoding="utf-8"))
         if "speed" in sections:
-            results["tagging"] = run_tagging(shared, cfg, tmp, log)
+            results["tagging"] = {kind: run_tagging(shared, cfg, tmp, log, name)
+                                  for kind, name in SPEED_SETS.items()}
         if "scaling" in sections:
             results["scaling"] = run_scaling(shared, cfg, tmp, log)
     finally:
