@@ -20,7 +20,7 @@ from .model import TrainOptions
 from .output import FORMATS, Writer
 from .persist import write_output_file
 from .tagging import Tagger
-from .thresholds import METRICS
+from .thresholds import METRICS, STRATEGIES
 
 PROG = "classify"
 
@@ -68,7 +68,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     opts = TrainOptions(C=args.C, cv_folds=args.cv_folds,
                         char_ngrams=False if args.no_char else None, seed=args.seed,
                         fast=args.fast, jobs=args.jobs,
-                        lexicon=not args.no_lexicon, metric=args.metric)
+                        lexicon=not args.no_lexicon, metric=args.metric,
+                        thresholds=args.thresholds)
     log = _log(args.quiet or args.json)
     log(f"training on {', '.join(args.data or [api.DEFAULT_DATA])} ...")
     res = api.train(args.data, args.model, opts, args.schema,
@@ -256,7 +257,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                             "evaluate cross-validates training on --data")
         opts = TrainOptions(C=args.C, char_ngrams=False if args.no_char else None,
                             seed=args.seed, fast=args.fast, jobs=args.jobs,
-                            lexicon=not args.no_lexicon, metric=args.metric)
+                            lexicon=not args.no_lexicon, metric=args.metric,
+                            thresholds=args.thresholds)
         rep = api.evaluate(args.data, args.folds, opts, args.schema, log=log)
     if args.report:
         write_output_file(args.report, render(rep, _report_format(args.report)))
@@ -321,6 +323,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--C", type=_positive_float, default=None,
                         help="fix the regularisation strength instead of choosing it by "
                              "internal cross-validation")
+        sp.add_argument("--thresholds", choices=STRATEGIES, default=None,
+                        help="fix the topic threshold strategy instead of choosing it by "
+                             "internal CV: tuned (per label, with a floor), shrunk (per label, "
+                             "rare labels pulled toward one global threshold) or global")
         sp.add_argument("--fast", action="store_true",
                         help="no model search: word 1-2-grams (+ character n-grams where they "
                              "are a candidate), logistic regression C=8, shrunk thresholds "

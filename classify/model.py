@@ -53,6 +53,7 @@ class TrainOptions:
     jobs: int = 1  # processes fitting the per-label models
     lexicon: bool = True  # sentiment-lexicon features for stance
     metric: str = "mean-f1"  # what topic selection maximises (selection.METRICS)
+    thresholds: str | None = None  # a fixed threshold strategy; None = chosen by internal CV
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -324,6 +325,9 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
     opts = opts or TrainOptions()
     if opts.metric not in METRICS:
         raise DataError(f"--metric must be one of {', '.join(METRICS)}, got {opts.metric!r}")
+    if opts.thresholds is not None and opts.thresholds not in thresholds.STRATEGIES:
+        raise DataError(f"--thresholds must be one of {', '.join(thresholds.STRATEGIES)}, got "
+                        f"{opts.thresholds!r}")
     topic_recs = [r for r in records if r.topics is not None] if topic_labels else []
     stance_recs = [r for r in records if r.stance is not None] if stance_labels else []
     if not topic_recs and not stance_recs:
@@ -352,7 +356,8 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
                                   metric=opts.metric, k=opts.cv_folds, seed=opts.seed,
                                   fast=opts.fast, max_records=opts.max_cv_records,
                                   jobs=opts.jobs, char=use_char, fixed_C=opts.C,
-                                  fitlog=topic_log, log=log)
+                                  threshold_strategy=opts.thresholds, fitlog=topic_log,
+                                  log=log)
         for msg in topic_sel.fallbacks:
             note(msg)
     stance_vec_params = {"ngram_range": (1, 2), "char_ngrams": use_char}

@@ -100,13 +100,17 @@ def _sample(n: int, limit: int, seed: int) -> np.ndarray:
 
 
 def best_thresholds(P: np.ndarray, Y: np.ndarray, folds: list, cardinality: str,
-                    metric: str) -> tuple[dict, float, float, float]:
+                    metric: str, strategy: str | None = None
+                    ) -> tuple[dict, float, float, float]:
     """The best threshold strategy for out-of-fold scores ``P``, cross-fitted over ``folds``:
-    (params, micro, macro, score)."""
+    (params, micro, macro, score). ``strategy`` restricts the choice to one strategy (for
+    "tuned", its floor is still chosen)."""
     options: list[dict] = ([{"threshold_strategy": "tuned", "threshold_floor": f}
                             for f in FLOORS]
                            + [{"threshold_strategy": "shrunk", "threshold_floor": None},
                               {"threshold_strategy": "global", "threshold_floor": None}])
+    if strategy is not None:
+        options = [o for o in options if o["threshold_strategy"] == strategy]
     if cardinality == "exactly-one":
         options = [{"threshold_strategy": "global", "threshold_floor": None}]
     best: tuple[dict, float, float, float] | None = None
@@ -127,10 +131,11 @@ def best_thresholds(P: np.ndarray, Y: np.ndarray, folds: list, cardinality: str,
 def select_topics(texts: Sequence[str], Y: np.ndarray, groups: Sequence, cardinality: str,
                   *, metric: str = "mean-f1", k: int = 3, seed: int = 0, fast: bool = False,
                   max_records: int = 5000, jobs: int = 1, char: bool | None = None,
-                  fixed_C: float | None = None, fitlog: FitLog | None = None,
-                  log: Log = lambda _: None) -> Selection:
+                  fixed_C: float | None = None, threshold_strategy: str | None = None,
+                  fitlog: FitLog | None = None, log: Log = lambda _: None) -> Selection:
     """The topic classifier's parameters (TopicClassifier and its TextVectorizer), chosen by
-    internal CV (see the module docstring)."""
+    internal CV (see the module docstring). ``fixed_C`` and ``threshold_strategy`` take
+    those choices out of the search."""
     sub = _sample(len(texts), min(max_records, 2000) if fast else max_records, seed)
     tx = [texts[i] for i in sub]
     Ys = Y[sub]
@@ -140,7 +145,8 @@ def select_topics(texts: Sequence[str], Y: np.ndarray, groups: Sequence, cardina
     default = {"ngram_range": (1, 2), "char_ngrams": use_char, "loss": "log",
                "C": fixed_C or START_C["log"],
                "class_weight": None, "word_view": use_char and cardinality != "exactly-one",
-               "threshold_strategy": "shrunk", "threshold_floor": None}
+               "threshold_strategy": threshold_strategy or "shrunk",
+               "threshold_floor": 0.3 if threshold_strategy == "tuned" else None}
     sel = Selection(dict(default))
     if not folds:
         sel.fallbacks.append("topics: too few sources for internal cross-validation: default "
@@ -176,7 +182,8 @@ def select_topics(texts: Sequence[str], Y: np.ndarray, groups: Sequence, cardina
                                    params["class_weight"], seed, vec.n_ngram_columns,
                                    word_cols, jobs, fitlog)
             P[te] = lin.proba(M[te])
-        th, micro, macro, score = best_thresholds(P, Ys, folds, cardinality, metric)
+        th, micro, macro, score = best_thresholds(P, Ys, folds, cardinality, metric,
+                                                  threshold_strategy)
         t = Trial("topics", {**params, **th}, micro, macro, score, time.perf_counter() - t0)
         log(f"  topics {describe(t.params)}: internal CV micro-F1 {micro:.3f} "
             f"macro-F1 {macro:.3f} ({t.seconds:.1f} s)")
