@@ -107,6 +107,23 @@ def test_train_cli_json_summary(tmp_path, train_file):
     assert "meta" not in summary
 
 
+@pytest.mark.parametrize("strategy", ["global", "tuned"])
+def test_train_thresholds_flag_fixes_the_strategy(tmp_path, train_file, strategy):
+    r = run_main(["train", "--data", str(train_file), "--model", str(tmp_path / "m"),
+                  "--fast", "--quiet", "--thresholds", strategy])
+    assert r.code == 0, r.err
+    meta = json.loads((tmp_path / "m" / "meta.json").read_text(encoding="utf-8"))
+    assert meta["training"]["options"]["thresholds"] == strategy
+    assert meta["training"]["topics"]["params"]["threshold_strategy"] == strategy
+    tried = {t["threshold_strategy"] for t in meta["training"]["topics"]["trials"]}
+    assert tried == {strategy}
+    if strategy == "global":
+        assert len(set(meta["thresholds"].values())) == 1
+    bad = run_main(["train", "--data", str(train_file), "--model", str(tmp_path / "x"),
+                    "--thresholds", "median"])
+    assert bad.code == 2 and "--thresholds" in bad.err and "Traceback" not in bad.err
+
+
 def test_train_is_reproducible(tmp_path, train_file):
     shas = []
     for name in ("a", "b"):
