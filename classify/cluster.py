@@ -478,7 +478,7 @@ def tag_on_cluster(paths: Sequence[str | Path], client_or_address: Any,
                    log: Callable[[str], None] = lambda _: None) -> ClusterRun:
     """Tag JSONL batch files on a Dask cluster (see the module docstring); ``api`` has the
     documented entry point."""
-    require_dask()
+    require_dask("tag_on_cluster")
     if partition_bytes < 1:
         raise ClassifyError(f"partition size must be at least 1 byte, got {partition_bytes}")
     mdir = Path(model_dir).resolve()
