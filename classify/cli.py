@@ -213,6 +213,8 @@ def cmd_tag_on_cluster(args: argparse.Namespace) -> int:
     require_dask("--scheduler")
     failures: list[str] = []
     files = _cluster_inputs(args, failures)
+    if not files:  # nothing for the cluster: each input was reported
+        return 1
 
     def on_failure(e: DataError) -> None:
         msg = str(e) + (" (use --skip-invalid to tag the rest)"

@@ -427,6 +427,17 @@ def test_non_batch_inputs_fail_alone(address, model_dir, batch, tmp_path):
     assert err.splitlines()[-1] == "classify: 2 input(s) failed; the others were tagged"
 
 
+def test_no_batch_input_fails_without_connecting(monkeypatch, model_dir, tmp_path):
+    article = tmp_path / "article.txt"
+    article.write_text("Police seized heroin.\n", encoding="utf-8")
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "1s")
+    r = run_main(["tag", str(article), "-", "--model", str(model_dir), "--format", "jsonl",
+                  "--scheduler", "tcp://127.0.0.1:1"])  # nothing listens there
+    assert r.code == 1 and r.out == ""
+    assert [ln.split(": ")[2] for ln in error_lines(r.err)] == [str(article), "-"]
+    assert "connect" not in r.err
+
+
 def test_output_dir_is_locked_against_a_second_run(address, model_dir, batch, tmp_path):
     import fcntl
 
