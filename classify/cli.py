@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__, api, interrupts
+from .cluster import DEFAULT_PARTITION_BYTES
 from .data import decode_bytes, decoded_lines, read_text
 from .errors import ClassifyError, DataError
 from .model import TrainOptions
@@ -202,7 +203,7 @@ def _cluster_inputs(args: argparse.Namespace, failures: list[str]) -> list[Path]
 def cmd_tag_on_cluster(args: argparse.Namespace) -> int:
     """``classify tag --scheduler``: JSONL batches tagged by a Dask cluster's workers, to
     stdout in input order or into --output-dir (resumable)."""
-    from .cluster import DEFAULT_PARTITION_BYTES, InvalidRecord, require_dask
+    from .cluster import InvalidRecord, require_dask
 
     if args.format not in ("jsonl", "json") or (args.output_dir and args.format != "jsonl"):
         raise ClassifyError("--scheduler writes JSON records: use --format jsonl (or json, "
@@ -224,7 +225,7 @@ def cmd_tag_on_cluster(args: argparse.Namespace) -> int:
 
     run = api.tag_on_cluster(files, args.scheduler, args.model, output_dir=args.output_dir,
                              skip_invalid=args.skip_invalid,
-                             partition_bytes=args.partition_size or DEFAULT_PARTITION_BYTES,
+                             partition_bytes=args.partition_size,
                              explain=args.explain, trust=args.trust, on_failure=on_failure,
                              log=_err)
     bar = _progress(None, "part", "partitions")
@@ -256,7 +257,7 @@ def cmd_tag_on_cluster(args: argparse.Namespace) -> int:
 def cmd_tag(args: argparse.Namespace) -> int:
     if args.scheduler is not None:
         return cmd_tag_on_cluster(args)
-    if args.output_dir is not None or args.partition_size is not None:
+    if args.output_dir is not None or not isinstance(args.partition_size, _DefaultSize):
         raise ClassifyError("--output-dir and --partition-size need --scheduler")
     tagger = api.load_tagger(args.model, trust=args.trust)
     out: TextIO = sys.stdout
@@ -360,6 +361,14 @@ def _positive(value: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
     return n
+
+
+class _DefaultSize(int):
+    """--partition-size when not given: shown as "64MB" in --help, and told apart from a
+    size the user gave (which needs --scheduler)."""
+
+    def __str__(self) -> str:
+        return f"{self // 2**20}MB"
 
 
 def _size(value: str) -> int:
@@ -484,8 +493,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "record it in DIR/manifest.json instead of writing stdout; rerunning "
                         "the command resumes (finished partitions are skipped)")
     d.add_argument("--partition-size", type=_size, metavar="SIZE",
+                   default=_DefaultSize(DEFAULT_PARTITION_BYTES),
                    help="with --scheduler: input bytes per partition, cut at line ends; K, M, "
-                        "G suffixes (powers of 1024) (default: 64MB)")
+                        "G suffixes (powers of 1024)")
     g.set_defaults(func=cmd_tag)
 
     e = sub.add_parser(

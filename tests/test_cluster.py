@@ -403,6 +403,8 @@ def test_unreachable_scheduler_is_one_line(monkeypatch, model_dir, batch):
     (["--format", "jsonl", "--scheduler", "tcp://h:1", "--jobs", "2"], "--jobs is for local"),
     (["--format", "jsonl", "--output-dir", "o"], "--output-dir and --partition-size need "
                                                  "--scheduler"),
+    (["--format", "jsonl", "--partition-size", "1M"], "--output-dir and --partition-size "
+                                                      "need --scheduler"),
     (["--format", "jsonl", "--scheduler", "tcp://h:1", "--partition-size", "lots"],
      "not a size"),
 ])
