@@ -323,7 +323,8 @@ def cut_input(input_no: int, name: str, path: Path, partition_bytes: int, index:
         enc = head_encoding(fh, name)
         yield _Input(input_no, name, str(path), st.st_size, st.st_mtime_ns, enc)
         if enc in _WHOLE_FILE:
-            yield Partition(index, input_no, name, str(path), 0, st.st_size, 1, 0, enc)
+            n = sum(1 for _ in decoded_part(fh, name, enc))  # lines, for the manifest
+            yield Partition(index, input_no, name, str(path), 0, st.st_size, 1, n, enc)
             return
         later_enc = "utf-8" if enc == "utf-8-sig" else None
         counter = _LineCounter(universal=enc is not None)
@@ -351,7 +352,8 @@ def cut_input(input_no: int, name: str, path: Path, partition_bytes: int, index:
                 start, i = pos + j + 1, j + 1
             pos += len(block)
         if start < pos:
-            n = counter.take() + (counter.last not in (b"\n", b"\r"))
+            ends = (b"\n", b"\r") if counter.universal else (b"\n",)
+            n = counter.take() + (counter.last not in ends)  # a last line without its end
             yield Partition(index, input_no, name, str(path), start, pos, first_line, n,
                             enc if start == 0 else later_enc)
 

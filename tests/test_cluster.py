@@ -90,6 +90,7 @@ def manifest(out: Path) -> dict:
 @pytest.mark.parametrize("content", [
     b"".join(b'{"text": "line %d"}\n' % i for i in range(200)),
     b"".join(b'{"text": "line %d"}\r\n' % i for i in range(200)) + b"no newline at the end",
+    b"one\rline\n" * 100 + b"ends in a lone CR\r",
     codecs.BOM_UTF8 + b"\r\n".join(b'{"text": "l\xc3\xa9 %d"}' % i for i in range(150))
     + b"\r" + b"\n\n\r\r\n" + b"x\n" * 90 + b"\r",
     b"\n\n\n" + "caf\u00e9 \u20ac\n".encode("cp1252") * 300 + b"\x81 undefined in cp1252\n",
@@ -116,6 +117,7 @@ def test_partitions_decode_and_number_lines_as_the_whole_file(tmp_path, content,
         with cluster.part_lines(p) as lines:
             got.extend(enumerate(lines, p.first_line))
     assert got == expected
+    assert sum(p.lines for p in parts) == len(expected)
 
 
 def test_parse_size():
