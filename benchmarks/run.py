@@ -406,6 +406,26 @@ class DaskCluster:
         self.client.restart(wait_for_workers=True)
         self.client.wait_for_workers(self.workers, timeout=120)
 
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) used so far by the scheduler and the worker processes
+        alive now (with the nannies): the difference over a run is what the run cost the
+        cluster, whatever else the machine is doing."""
+        import psutil
+
+        total = 0.0
+        for p in self.procs:
+            try:
+                procs = [psutil.Process(p.pid), *psutil.Process(p.pid).children(recursive=True)]
+            except psutil.Error:
+                continue
+            for q in procs:
+                try:
+                    t = q.cpu_times()
+                except psutil.Error:
+                    continue
+                total += t.user + t.system
+        return total
+
     def close(self) -> None:
         import contextlib
         import signal
@@ -455,10 +475,13 @@ def run_dask(shared: Path, cfg: Config, tmp: Path, log: Log) -> dict:
             log(f"dask: starting a scheduler and {n} worker process(es)")
             clusters[n] = DaskCluster(work, n)
 
+        def cluster_of(name: str) -> DaskCluster | None:
+            return None if name == "local" else clusters[2 if "2 workers" in name else 1]
+
         def command(name: str, inputs: Path, tag: str) -> tuple[list[str], Path | None]:
-            if name == "local":
+            c = cluster_of(name)
+            if c is None:
                 return [*tag_cmd("classify", model, inputs)], None
-            c = clusters[2 if "2 workers" in name else 1]
             c.cold()
             cmd = [*tag_cmd("classify", model, inputs), "--scheduler", c.address,
                    "--partition-size", str(part)]
@@ -479,7 +502,10 @@ def run_dask(shared: Path, cfg: Config, tmp: Path, log: Log) -> dict:
                 tag = name.replace(" ", "").replace(",", "-")
                 cmd, parts = command(name, big, tag)
                 o = work / f"tag-{tag}.jsonl"
+                c = cluster_of(name)
+                before = c.cpu_s() if c else 0.0
                 r = run_measured(cmd, o, timeout=cfg.tag_timeout, cwd=work)
+                r.cpu_s += (c.cpu_s() - before) if c else 0.0  # + the cluster's share
                 data = b"".join(p.read_bytes() for p in sorted(parts.glob("part-*.jsonl"))) \
                     if parts is not None and r.ok else o.read_bytes()
                 walls[name].append((r, hashlib.sha256(data).hexdigest() == want))
@@ -490,6 +516,7 @@ def run_dask(shared: Path, cfg: Config, tmp: Path, log: Log) -> dict:
             cmd, _ = command(name, one, "one")
             s = run_measured(cmd, work / "one.out", timeout=cfg.tag_timeout, cwd=work)
             row: dict = {"run": name, **r.to_dict(), "wall_s_runs": [x.wall_s for x, _ in runs],
+                         "cpu_s_runs": [x.cpu_s for x, _ in runs],
                          "startup_s": s.wall_s if s.ok else None,
                          "identical": all(ok for _, ok in runs)}
             failed = [x for x, _ in runs if not x.ok]
