@@ -195,6 +195,43 @@ def _scaling(sc: dict) -> list[str]:
     return lines + [""]
 
 
+def _dask(d: dict) -> list[str]:
+    lines = ["## 5. Tagging on a Dask cluster (whole process)", "",
+             f"{d['records']:,} records ({d['input_bytes'] / 2**20:.1f} MB of JSONL, "
+             "cap_nyt_headlines texts repeated) tagged by `classify tag --format jsonl`: "
+             "locally, and with `--scheduler` against a `dask scheduler` with 1 and with 2 "
+             "`dask worker` processes (1 thread each) on this machine "
+             f"({d.get('cpus')} CPUs, shared by the client, the scheduler and the workers), "
+             f"input cut into {d['partitions']} partitions of "
+             f"{d['partition_bytes'] / 1024:,.0f} KB. The cluster is started before timing, "
+             "and its workers are restarted before every run, so each timed run pays for "
+             "the client's imports and connection and the workers' imports and model "
+             "loading. *vs local*: wall time over the local run's, minus one (negative: "
+             "faster). *CPU s*: user + system seconds of every process of the run: the "
+             "client and, for the cluster runs, the scheduler and the workers (the median "
+             "run's; less sensitive than wall time to whatever else the machine runs). "
+             "*start-up*: the same command on a 1-record file. *identical*: every run's "
+             "output (stdout, or the part files concatenated) equals the local output byte "
+             "for byte. No memory column: a child's `ru_maxrss` starts from its parent's, and "
+             "the harness holds Dask clients here.", ""]
+    if d.get("error"):
+        return [*lines, f"- **failed**: {d['error']}", ""]
+    rows = []
+    for r in d["runs"]:
+        if "records_per_s" not in r:
+            rows.append([r["run"], "failed", "", "", "", "", "", ""])
+            continue
+        vs = r.get("vs_local")
+        rows.append([r["run"], _num(r["records_per_s"], 0), _num(r["wall_s"], 2),
+                     " ".join(f"{w:.2f}" for w in r.get("wall_s_runs", [])),
+                     "" if vs is None else f"{vs:+.0%}", _num(r["cpu_s"], 2),
+                     _num(r.get("startup_s"), 2), "yes" if r.get("identical") else "NO"])
+    lines += _table(["run", "records/s", "wall s", "all runs s", "vs local", "CPU s",
+                     "start-up s", "identical"], rows, "lrrrrrrl")
+    lines += _errors([(r["run"], r) for r in d["runs"]])
+    return lines + [""]
+
+
 def render_markdown(res: dict) -> str:
     env = res["environment"]
     v = env["versions"]
@@ -223,6 +260,8 @@ def render_markdown(res: dict) -> str:
         lines += _tagging_sets(res["tagging"])
     if "scaling" in res:
         lines += _scaling(res["scaling"])
+    if "dask" in res:
+        lines += _dask(res["dask"])
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -1,7 +1,7 @@
 """Benchmark harness for classify: accuracy, tagging speed, training time and memory.
 
     python benchmarks/run.py [--quick] [--out benchmarks/out] [--shared ../shared]
-                             [--only accuracy|public-cv|speed|scaling]
+                             [--only accuracy|public-cv|speed|scaling|dask]
 
 Writes ``results.md`` (also printed to stdout), ``results.json`` and ``scaling.png`` to the
 output directory. Shared data is read at run time from ``--shared`` (default: ``../shared``
@@ -43,6 +43,7 @@ DEV_NAME = "labels/ → devset"
 METHODS = ("classify", "sklearn", "fasttext", "fasttext-tuned")
 TRAIN_METHODS = ("classify", "classify --fast", "sklearn", "fasttext")
 TAGGERS = ("classify", "classify --jobs 2", "fasttext", "sklearn")
+DASK_RUNS = ("local", "dask, 1 worker", "dask, 2 workers", "dask, 2 workers, --output-dir")
 
 
 @dataclass
@@ -59,6 +60,7 @@ class Config:
     train_timeout: float = 600.0
     tag_timeout: float = 600.0
     workers: int = 2
+    dask_partitions: int = 8  # the dask section cuts its input into about this many
     extra: dict = field(default_factory=dict)
 
 
@@ -375,6 +377,173 @@ def run_tagging(shared: Path, cfg: Config, tmp: Path, log: Log,
     return out
 
 
+# ---------------------------------------------------------------- tagging on a Dask cluster
+
+
+class DaskCluster:
+    """A scheduler and N worker processes started as `dask scheduler` / `dask worker`
+    subprocesses on the loopback interface (as the README tells a user to), and a client
+    of this process that restarts the workers before each timed run, so every run pays for
+    the workers' imports and model loading as a cold cluster would."""
+
+    def __init__(self, work: Path, workers: int) -> None:
+        from distributed import Client
+
+        dask = Path(sys.executable).parent / "dask"
+        self.file = work / f"scheduler-{workers}.json"
+        self.log = open(work / f"cluster-{workers}.log", "wb")  # noqa: SIM115 - see close
+        self.procs = [subprocess.Popen(
+            [str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+             "--scheduler-file", str(self.file)], stdout=self.log, stderr=self.log,
+            start_new_session=True)]
+        deadline = time.monotonic() + 60
+        while not self.file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.procs.append(subprocess.Popen(
+            [str(dask), "worker", "--scheduler-file", str(self.file), "--nworkers",
+             str(workers), "--nthreads", "1", "--no-dashboard"], stdout=self.log,
+            stderr=self.log, start_new_session=True))
+        self.client = Client(scheduler_file=str(self.file), timeout="60s")
+        self.client.wait_for_workers(workers, timeout=120)
+        self.address = self.client.scheduler.address
+        self.workers = workers
+
+    def cold(self) -> None:
+        """Fresh worker processes (not timed)."""
+        self.client.restart(wait_for_workers=True)
+        self.client.wait_for_workers(self.workers, timeout=120)
+
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) used so far by the scheduler and the worker processes
+        alive now (with the nannies): the difference over a run is what the run cost the
+        cluster, whatever else the machine is doing."""
+        import psutil
+
+        total = 0.0
+        for p in self.procs:
+            try:
+                procs = [psutil.Process(p.pid), *psutil.Process(p.pid).children(recursive=True)]
+            except psutil.Error:
+                continue
+            for q in procs:
+                try:
+                    t = q.cpu_times()
+                except psutil.Error:
+                    continue
+                total += t.user + t.system
+        return total
+
+    def close(self) -> None:
+        import contextlib
+        import signal
+
+        with contextlib.suppress(Exception):
+            self.client.close()
+        for p in reversed(self.procs):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        self.log.close()
+
+
+def run_dask(shared: Path, cfg: Config, tmp: Path, log: Log) -> dict:
+    """`classify tag --scheduler` against 1 and 2 local workers, and a plain local run, as
+    whole processes on the same input; the cluster's start-up is not timed, the client's
+    connection and the workers' model loading are."""
+    compileall.compile_dir(REPO / "classify", quiet=1)
+    recs = bd.read_jsonl(shared / "public" / "cap_nyt_headlines.jsonl")
+    work = tmp / "dask"
+    work.mkdir(parents=True, exist_ok=True)
+    train_file = bd.write_jsonl(work / "train.jsonl", (
+        {"text": r["text"], "topics": r["topics"], "source": bd.source_of(r, i)}
+        for i, r in enumerate(recs)))
+    big = bd.write_jsonl(work / "input.jsonl", bd.replicate_texts(recs, cfg.tag_records))
+    one = bd.write_jsonl(work / "one.jsonl", bd.replicate_texts(recs, 1))
+    part = -(-big.stat().st_size // cfg.dask_partitions)
+    model = work / "model"
+    log("dask: training classify on cap_nyt_headlines")
+    m = run_measured(train_cmd("classify", train_file, model, cfg.seed), work / "train.out",
+                     timeout=cfg.train_timeout, cwd=work)
+    out: dict = {"dataset": "cap_nyt_headlines", "records": cfg.tag_records,
+                 "input_bytes": big.stat().st_size, "partition_bytes": part,
+                 "partitions": cfg.dask_partitions, "cpus": os.cpu_count(), "runs": []}
+    if not m.ok:
+        out["error"] = failure(m, "classify train")
+        return out
+    base = tag_cmd("classify", model, big)
+    clusters: dict[int, DaskCluster] = {}
+    try:
+        for n in (1, 2):
+            log(f"dask: starting a scheduler and {n} worker process(es)")
+            clusters[n] = DaskCluster(work, n)
+
+        def cluster_of(name: str) -> DaskCluster | None:
+            return None if name == "local" else clusters[2 if "2 workers" in name else 1]
+
+        def command(name: str, inputs: Path, tag: str) -> tuple[list[str], Path | None]:
+            c = cluster_of(name)
+            if c is None:
+                return [*tag_cmd("classify", model, inputs)], None
+            c.cold()
+            cmd = [*tag_cmd("classify", model, inputs), "--scheduler", c.address,
+                   "--partition-size", str(part)]
+            if not name.endswith("--output-dir"):
+                return cmd, None
+            d = work / f"parts-{tag}"
+            shutil.rmtree(d, ignore_errors=True)
+            return [*cmd, "--output-dir", str(d)], d
+
+        expected = work / "expected.jsonl"
+        e = run_measured(base, expected, timeout=cfg.tag_timeout, cwd=work)
+        want = hashlib.sha256(expected.read_bytes()).hexdigest() if e.ok else None
+        walls: dict[str, list] = {name: [] for name in DASK_RUNS}
+        for rep in range(cfg.tag_repeats):
+            for name in DASK_RUNS:
+                log(f"dask: {cfg.tag_records:,} records, {name} (run {rep + 1} of "
+                    f"{cfg.tag_repeats})")
+                tag = name.replace(" ", "").replace(",", "-")
+                cmd, parts = command(name, big, tag)
+                o = work / f"tag-{tag}.jsonl"
+                c = cluster_of(name)
+                before = c.cpu_s() if c else 0.0
+                r = run_measured(cmd, o, timeout=cfg.tag_timeout, cwd=work)
+                r.cpu_s += (c.cpu_s() - before) if c else 0.0  # + the cluster's share
+                data = b"".join(p.read_bytes() for p in sorted(parts.glob("part-*.jsonl"))) \
+                    if parts is not None and r.ok else o.read_bytes()
+                walls[name].append((r, hashlib.sha256(data).hexdigest() == want))
+        local_wall = None
+        for name in DASK_RUNS:
+            runs = walls[name]
+            r, same = sorted(runs, key=lambda x: x[0].wall_s)[len(runs) // 2]
+            cmd, _ = command(name, one, "one")
+            s = run_measured(cmd, work / "one.out", timeout=cfg.tag_timeout, cwd=work)
+            row: dict = {"run": name, **r.to_dict(), "wall_s_runs": [x.wall_s for x, _ in runs],
+                         "cpu_s_runs": [x.cpu_s for x, _ in runs],
+                         "startup_s": s.wall_s if s.ok else None,
+                         "identical": all(ok for _, ok in runs)}
+            failed = [x for x, _ in runs if not x.ok]
+            if failed:
+                row["error"] = failure(failed[0], name)
+            else:
+                row["records_per_s"] = cfg.tag_records / r.wall_s
+                if name == "local":
+                    local_wall = r.wall_s
+                elif local_wall:
+                    row["vs_local"] = r.wall_s / local_wall - 1
+            log(f"dask: {name}: {row.get('records_per_s', 0):,.0f} records/s, output "
+                f"{'identical' if row['identical'] else 'DIFFERENT'}")
+            out["runs"].append(row)
+    finally:
+        for c in clusters.values():
+            c.close()
+    return out
+
+
 # ---------------------------------------------------------------- training scaling
 
 
@@ -470,7 +639,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--shared", default=str(REPO.parent / "shared"),
                    help="the shared data directory")
     p.add_argument("--seed", type=int, default=0, help="seed for splits, samples and models")
-    p.add_argument("--only", choices=("accuracy", "public-cv", "speed", "scaling"),
+    p.add_argument("--only", choices=("accuracy", "public-cv", "speed", "scaling", "dask"),
                    action="append",
                    help="run only these sections (repeatable); default: all")
     p.add_argument("--train-timeout", type=float, default=None,
@@ -493,7 +662,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out_dir.mkdir(parents=True, exist_ok=True)
     log = Log()
-    sections = args.only or ["accuracy", "public-cv", "speed", "scaling"]
+    sections = args.only or ["accuracy", "public-cv", "speed", "scaling", "dask"]
     results: dict = {"mode": "quick" if cfg.quick else "full", "seed": cfg.seed,
                      "config": {k: v for k, v in vars(cfg).items() if k != "extra"},
                      "environment": environment(), "shared": str(shared)}
@@ -517,6 +686,8 @@ def main(argv: list[str] | None = None) -> int:
                                   for kind, name in SPEED_SETS.items()}
         if "scaling" in sections:
             results["scaling"] = run_scaling(shared, cfg, tmp, log)
+        if "dask" in sections:
+            results["dask"] = run_dask(shared, cfg, tmp, log)
     finally:
         if args.keep_tmp:
             log(f"kept {tmp}")

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .cluster import DEFAULT_PARTITION_BYTES
 from .data import Dataset, load_dataset
 from .errors import DataError, ModelError
 from .model import Model, TrainOptions, train_model
@@ -33,7 +34,11 @@ from .tagging import (
     tag_batch,
 )
 
-if TYPE_CHECKING:  # evaluation pulls in sklearn.metrics: imported only when used
+if TYPE_CHECKING:  # evaluation pulls in sklearn.metrics, clusters Dask: imported when used
+    import dask.bag
+    import distributed
+
+    from .cluster import ClusterRun
     from .evaluate import EvalReport
 
 Log = Callable[[str], None]
@@ -178,15 +183,16 @@ def iter_tag_batch(lines: Iterable[str], name: str, tagger: Tagger, *, explain: 
 def iter_render_batch(lines: Iterable[str], name: str, tagger: Tagger, render: Render, *,
                       explain: bool = False, jobs: int = 1,
                       model_dir: str | Path | None = None, trust: bool = False,
-                      on_invalid: Callable[[str], None] | None = None
-                      ) -> Iterator[tuple[int, str]]:
+                      on_invalid: Callable[[str], None] | None = None,
+                      first_line: int = 1) -> Iterator[tuple[int, str]]:
     """Like ``iter_tag_batch``, rendered: (records, text) per chunk of the batch, the text
     made by ``render(chunk, scores, why)`` straight from the score arrays (how
     ``classify tag --format jsonl|json`` writes records); invalid records are ``error``
-    lines in the text."""
+    lines in the text. ``first_line`` is the number of the first line (``lines`` may be a
+    part of a file: errors name the file's line)."""
     for n, block, errors in render_batch(tagger, lines, name, render, jobs,
                                          None if model_dir is None else str(model_dir), trust,
-                                         explain=explain):
+                                         explain=explain, first_line=first_line):
         for e in errors:
             _invalid(e, on_invalid)
         yield n, block
@@ -217,6 +223,59 @@ def tag_records(records: Iterable[dict], model_dir: str | Path | None = None,
             raise DataError(bad.error or bad.where)
     tagger = tagger or load_tagger(model_dir)
     return list(tag_batch(tagger, items, explain))
+
+
+def tag_on_cluster(paths: Sequence[str | Path], client_or_address: distributed.Client | str,
+                   model_dir: str | Path | None = None, *,
+                   output_dir: str | Path | None = None, skip_invalid: bool = False,
+                   partition_bytes: int = DEFAULT_PARTITION_BYTES, explain: bool = False,
+                   trust: bool = False, on_failure: Callable[[DataError], None] | None = None,
+                   log: Log = lambda _: None) -> ClusterRun:
+    """Tag JSONL batch files on a Dask cluster (``classify tag --scheduler``; needs
+    ``pip install 'classify[dask]'``).
+
+    ``client_or_address`` is a ``distributed.Client`` or a scheduler address
+    ("tcp://host:8786"; the client is then opened and closed here). Each file is cut at line
+    boundaries into partitions of about ``partition_bytes``; workers read them from the
+    shared filesystem (they must see ``paths`` and ``model_dir``), load the model once per
+    process (SHA-256 checked) and tag with the code of a local run.
+
+    Without ``output_dir`` the returned ``ClusterRun.blocks`` yields the JSONL text in input
+    order, byte-identical to ``classify tag --format jsonl``; the work happens as it is
+    iterated, and the counts are final when it is exhausted. With ``output_dir`` each
+    partition is written to ``part-NNNNN.jsonl`` there, with ``manifest.json``, before this
+    returns; calling again resumes (finished partitions whose file is intact are skipped).
+
+    An input that fails (an invalid record without ``skip_invalid``, which is a
+    ``cluster.InvalidRecord``; a binary or unreadable file) raises DataError naming
+    ``file:line``, unless ``on_failure`` takes it: then the other inputs go on, and
+    ``ClusterRun.failures`` lists it. ``log`` gets what resuming decided.
+    """
+    from .cluster import tag_on_cluster as run
+
+    return run(paths, client_or_address, model_dir or default_model_dir(),
+               output_dir=output_dir, skip_invalid=skip_invalid,
+               partition_bytes=partition_bytes, explain=explain, trust=trust,
+               on_failure=on_failure, log=log)
+
+
+def tag_bag(bag: dask.bag.Bag, model_dir: str | Path | None = None,
+            skip_invalid: bool = False, *, explain: bool = False,
+            trust: bool = False) -> dask.bag.Bag:
+    """A ``dask.bag`` of records (dicts with ``text`` and optional ``id``, or JSON strings)
+    mapped, a partition at a time (``map_partitions``: each is tagged as a batch), to a bag
+    of result dicts in the ``Tags.record()`` contract: what ``tag_records`` gives, one per
+    record, in order. Lazy, like every bag: computing it tags.
+
+    An invalid record makes the computation raise DataError naming it ("partition 2 record
+    7: missing or empty 'text'"), unless ``skip_invalid``: then its result carries ``error``
+    and None for topics and scores. The workers load ``model_dir`` (once per process, SHA-256
+    checked): they must see it under the same path.
+    """
+    from .cluster import tag_bag as run
+
+    return run(bag, model_dir or default_model_dir(), skip_invalid, explain=explain,
+               trust=trust)
 
 
 def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__, api, interrupts
+from .cluster import DEFAULT_PARTITION_BYTES
 from .data import decode_bytes, decoded_lines, read_text
 from .errors import ClassifyError, DataError
 from .model import TrainOptions
@@ -185,7 +186,82 @@ def _tag_batch_source(tagger: Tagger, writer: Writer, name: str, lines, args,
         bar.close()
 
 
+def _cluster_inputs(args: argparse.Namespace, failures: list[str]) -> list[Path]:
+    """The JSONL batch files to tag on the cluster; anything else is a failed input."""
+    files = []
+    for src in _iter_inputs(args.inputs, failures):
+        if src == "-":
+            failures.append("-: --scheduler tags files the workers can read, not standard "
+                            "input")
+        elif not _is_batch(src, b"", args.input_format):
+            failures.append(f"{src}: not a .jsonl batch; --scheduler tags JSONL batches "
+                            "(--input-format jsonl reads any file as one)")
+        else:
+            files.append(Path(src))
+            continue
+        _err(f"error: {failures[-1]}")
+    return files
+
+
+def cmd_tag_on_cluster(args: argparse.Namespace) -> int:
+    """``classify tag --scheduler``: JSONL batches tagged by a Dask cluster's workers, to
+    stdout in input order or into --output-dir (resumable)."""
+    from .cluster import InvalidRecord, require_dask
+
+    if args.format not in ("jsonl", "json") or (args.output_dir and args.format != "jsonl"):
+        raise ClassifyError("--scheduler writes JSON records: use --format jsonl (or json, "
+                            "without --output-dir)")
+    if args.jobs not in (1, "auto"):
+        raise ClassifyError("--jobs is for local runs; with --scheduler the cluster's "
+                            "workers tag")
+    require_dask("--scheduler")
+    failures: list[str] = []
+    files = _cluster_inputs(args, failures)
+    if not files:  # nothing for the cluster: each input was reported
+        return 1
+
+    def on_failure(e: DataError) -> None:
+        msg = str(e) + (" (use --skip-invalid to tag the rest)"
+                        if isinstance(e, InvalidRecord) else "")
+        failures.append(msg)
+        _err(f"error: {msg}")
+
+    run = api.tag_on_cluster(files, args.scheduler, args.model, output_dir=args.output_dir,
+                             skip_invalid=args.skip_invalid,
+                             partition_bytes=args.partition_size,
+                             explain=args.explain, trust=args.trust, on_failure=on_failure,
+                             log=_err)
+    bar = _progress(None, "part", "partitions")
+    try:
+        if args.output_dir is None:
+            writer = Writer(sys.stdout, args.format, [], [], args.explain)
+            writer.begin()
+            for block in run.blocks:
+                writer.records(block)
+                interrupts.checkpoint("mid-tag")
+                bar.update(1)
+            writer.end()
+    finally:
+        bar.close()
+    if run.invalid:
+        _err(f"skipped {run.invalid} invalid record(s): " + "; ".join(run.invalid_examples)
+             + (" ..." if run.invalid > len(run.invalid_examples) else ""))
+    if args.output_dir is not None:
+        _err(f"{run.records:,} records in {run.done + run.skipped} of {run.partitions} "
+             f"partitions in {args.output_dir} ({run.done} tagged now, {run.skipped} skipped: "
+             f"done by an earlier run); see {Path(args.output_dir) / 'manifest.json'}")
+    if failures:
+        if len(failures) > 1:
+            _err(f"{len(failures)} input(s) failed; the others were tagged")
+        return 1
+    return 0
+
+
 def cmd_tag(args: argparse.Namespace) -> int:
+    if args.scheduler is not None:
+        return cmd_tag_on_cluster(args)
+    if args.output_dir is not None or not isinstance(args.partition_size, _DefaultSize):
+        raise ClassifyError("--output-dir and --partition-size need --scheduler")
     tagger = api.load_tagger(args.model, trust=args.trust)
     out: TextIO = sys.stdout
     writer = Writer(out, args.format, tagger.topic_labels, tagger.stance_labels, args.explain)
@@ -295,6 +371,23 @@ def _jobs(value: str) -> int | str:
     return "auto" if value == "auto" else _positive(value)
 
 
+class _DefaultSize(int):
+    """--partition-size when not given: shown as "64MB" in --help, and told apart from a
+    size the user gave (which needs --scheduler)."""
+
+    def __str__(self) -> str:
+        return f"{self // 2**20}MB"
+
+
+def _size(value: str) -> int:
+    from .cluster import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _positive_float(value: str) -> float:
     x = float(value)
     if not x > 0:
@@ -380,6 +473,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  classify tag seeds/000_f5626b0ffdcc9b6c.txt\n"
                "  classify tag articles/ --format csv > tags.csv\n"
                "  classify tag records.jsonl --format jsonl --jobs 2 > tags.jsonl\n"
+               "  classify tag archive/*.jsonl --format jsonl --scheduler tcp://HOST:8786 "
+               "--output-dir tagged/\n"
                "  echo 'Customs seized heroin at Heathrow.' | classify tag - --format json")
     g.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="text file, directory of them, .jsonl batch, or - for stdin")
@@ -401,6 +496,20 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--trust", action="store_true",
                    help="load a model directory without meta.json (unverified), or an old "
                         "pickle model of classify 0.1-0.2 (it can run code)")
+    d = g.add_argument_group(
+        "on a Dask cluster", "JSONL batches only (needs pip install 'classify[dask]'); the "
+        "workers must see the input files and the model directory under the same paths")
+    d.add_argument("--scheduler", metavar="ADDRESS",
+                   help="tag on the Dask cluster of this scheduler (tcp://HOST:8786): each "
+                        "input is cut into partitions that the workers tag")
+    d.add_argument("--output-dir", metavar="DIR",
+                   help="with --scheduler: write each partition to DIR/part-NNNNN.jsonl and "
+                        "record it in DIR/manifest.json instead of writing stdout; rerunning "
+                        "the command resumes (finished partitions are skipped)")
+    d.add_argument("--partition-size", type=_size, metavar="SIZE",
+                   default=_DefaultSize(DEFAULT_PARTITION_BYTES),
+                   help="with --scheduler: input bytes per partition, cut at line ends; K, M, "
+                        "G suffixes (powers of 1024)")
     g.set_defaults(func=cmd_tag)
 
     e = sub.add_parser(

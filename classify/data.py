@@ -311,21 +311,39 @@ def decoded_lines(raw: BinaryIO, name: str) -> Iterator[str]:
     """
     if not hasattr(raw, "peek"):
         raw = io.BufferedReader(raw)  # type: ignore[arg-type]
+    yield from decoded_part(raw, name, head_encoding(raw, name))
+
+
+def head_encoding(raw: BinaryIO, name: str) -> str | None:
+    """What the head of a stream (a buffered one: it is peeked at, not read) says about its
+    encoding: the codec its byte-order mark names, or None (each line UTF-8, else
+    Windows-1252). Content that looks binary is a DataError naming ``name``."""
     head = raw.peek(4)[:4]  # type: ignore[attr-defined]
     for bom, enc in _BOMS:
         if head.startswith(bom):
-            text = io.TextIOWrapper(raw, encoding=enc, newline="")
-            try:
-                yield from text
-            except UnicodeDecodeError as e:
-                raise DataError(f"{name}: invalid {enc.removesuffix('-sig')} text after the "
-                                f"byte-order mark: {e.reason}") from None
-            finally:
-                text.detach()
-            return
+            return enc
     if _looks_binary(raw.peek(65536)[:65536]):  # type: ignore[attr-defined]
         raise DataError(f"{name}: looks like a binary file, not text")
-    for lineno, line in enumerate(raw, 1):
+    return None
+
+
+def decoded_part(raw: BinaryIO, name: str, encoding: str | None, first_line: int = 1
+                 ) -> Iterator[str]:
+    """The lines of a stream whose ``encoding`` its file's head decided (``head_encoding``):
+    the whole file, or a part of it cut at a line boundary (``classify.cluster``) whose first
+    line is line ``first_line`` of the file. A part after the first of a file with a UTF-8
+    byte-order mark is decoded as "utf-8" (the mark is only at the file's start)."""
+    if encoding is not None:
+        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+        try:
+            yield from text
+        except UnicodeDecodeError as e:
+            raise DataError(f"{name}: invalid {encoding.removesuffix('-sig')} text after the "
+                            f"byte-order mark: {e.reason}") from None
+        finally:
+            text.detach()
+        return
+    for lineno, line in enumerate(raw, first_line):
         if b"\x00" in line:
             raise DataError(f"{name}:{lineno}: NUL byte: looks like a binary file, not text")
         try:

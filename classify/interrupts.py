@@ -10,7 +10,10 @@ is a write to a temporary file followed by an atomic rename (see ``persist``).
 Fault injection, for tests: with ``CLASSIFY_SIGNAL_AT=POINT:SIGNAL`` in the environment, the
 process sends itself SIGNAL (INT, TERM or KILL) when it reaches ``checkpoint(POINT)``, so an
 interrupt lands at a known place ("after-imports", "mid-fit", "mid-save", ...) without any
-dependence on timing. ``POINTS`` lists the places.
+dependence on timing. ``POINTS`` lists the places. With ``CLASSIFY_SIGNAL_ONCE=FILE`` as
+well, only the first process to reach the point (the one that creates FILE) gets the signal:
+a Dask worker killed in "mid-partition" that way is killed once, and its partition is then
+done again elsewhere.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Iterator
 PROG = "classify"
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 POINTS = ("start", "after-imports", "after-load", "mid-fit", "mid-save", "mid-tag",
-          "mid-evaluate")
+          "mid-evaluate", "mid-partition")
 
 temp_files: set[str] = set()  # removed if the process is interrupted
 _main_pid: int | None = None
@@ -73,5 +76,11 @@ def deferred() -> Iterator[None]:
 def checkpoint(point: str) -> None:
     """A named place where a test can inject a signal (``CLASSIFY_SIGNAL_AT``)."""
     if _inject and _inject.partition(":")[0] == point:
+        once = os.environ.get("CLASSIFY_SIGNAL_ONCE")
+        if once:
+            try:
+                os.close(os.open(once, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return
         name = _inject.partition(":")[2] or "TERM"
         os.kill(os.getpid(), getattr(signal, "SIG" + name.upper().removeprefix("SIG")))

@@ -28,6 +28,7 @@ import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from . import __version__, interrupts
 from .errors import ModelError
@@ -72,8 +73,11 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file and rename; no partial file on failure."""
+@contextlib.contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """A binary file whose content becomes ``path`` when the block ends without an error: it
+    is written to a temporary file in the same directory, synced and renamed over ``path``;
+    an error or an interrupt removes the temporary file, so there is never a partial file."""
     path = Path(path)
     with interrupts.deferred():  # an interrupt removes the temp file: register it at once
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent or ".")
@@ -83,7 +87,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         with interrupts.deferred():
@@ -94,6 +98,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.unlink(tmp)
         interrupts.temp_files.discard(tmp)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file and rename; no partial file on failure."""
+    with atomic_writer(path) as fh:
+        fh.write(data)
 
 
 def write_output_file(path: str | Path, text: str) -> None:

@@ -223,10 +223,12 @@ class Lines:
     raw: list[str]
 
 
-def line_chunks(lines: Iterable[str], chunk: int = BATCH) -> Iterator[Lines]:
-    """Cut the lines of a JSONL batch into chunks of ``chunk`` lines."""
+def line_chunks(lines: Iterable[str], chunk: int = BATCH, first_line: int = 1
+                ) -> Iterator[Lines]:
+    """Cut the lines of a JSONL batch into chunks of ``chunk`` lines; the first is line
+    ``first_line`` (of the file, when ``lines`` are a part of it)."""
     it = iter(lines)
-    start = 1
+    start = first_line
     while buf := list(islice(it, chunk)):
         yield Lines(start, buf)
         start += len(buf)
@@ -411,7 +413,7 @@ def tag_batch(tagger: Tagger, items: Iterable[BatchItem], explain: bool = False,
 
 def render_batch(tagger: Tagger, lines: Iterable[bytes], name: str, render: Render,
                  jobs: int = 1, model_dir: str | None = None, trust: bool = False,
-                 batch_size: int = BATCH, explain: bool = False
+                 batch_size: int = BATCH, explain: bool = False, first_line: int = 1
                  ) -> Iterator[tuple[int, str, list[str]]]:
     """Tag the raw lines of a JSONL batch file and render each chunk to text straight from its
     score arrays with ``render(items, scores, why)`` (module-level, so workers can run it;
@@ -419,7 +421,8 @@ def render_batch(tagger: Tagger, lines: Iterable[bytes], name: str, render: Rend
 
     Yields (records in the chunk, text, errors of its invalid records); invalid records are in
     the text as ``error`` lines. With ``jobs > 1`` the workers parse, tag and render, so the
-    parent only reads and writes. This is the fast path of ``classify tag``.
+    parent only reads and writes. This is the fast path of ``classify tag``. ``first_line``
+    numbers the first line (for a part of a file, so errors name the file's line).
     """
-    yield from _map_chunks(tagger, line_chunks(lines, batch_size), _render_chunk,
+    yield from _map_chunks(tagger, line_chunks(lines, batch_size, first_line), _render_chunk,
                            (name, render, explain), jobs, model_dir, trust)
