@@ -3,9 +3,13 @@
 Each command runs in a fresh child (in its own session, so a timeout kills its workers too).
 Two peak-memory figures are taken:
 
-* ``peak_rss_mb``: ``ru_maxrss`` from ``wait4`` on the child -- the largest resident set of the
-  child or of any descendant it waited for (exact; the kernel keeps it). For a multi-process
-  command this is the biggest single process, not the sum.
+* ``peak_rss_mb``: the kernel's ``ru_maxrss`` of the command -- the largest resident set of the
+  command or of any descendant it waited for (exact). For a multi-process command this is the
+  biggest single process, not the sum. A process's ``ru_maxrss`` starts at the resident size
+  of the process it was forked from (Linux keeps the pre-``exec`` high-water mark), so the
+  command is started through GNU ``time`` (``/usr/bin/time -f %M``), a small process, and its
+  figure is taken; without GNU time, ``wait4`` on the child is used, which counts this
+  harness's own memory (``/bin/true`` reads about as large as the harness).
 * ``tree_rss_mb``: the largest sum of RSS over the child and all its descendants, sampled with
   psutil every 20 ms at first, backing off to every 200 ms for long runs so the sampling itself
   stays cheap (can miss short peaks; counts shared pages once per process).
@@ -17,12 +21,14 @@ import contextlib
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import psutil
 
+GNU_TIME = "/usr/bin/time" if Path("/usr/bin/time").is_file() else None
 SAMPLE_S = 0.02  # first sampling interval
 SAMPLE_MAX_S = 0.2
 
@@ -66,8 +72,14 @@ def run_measured(cmd: list[str], stdout: str | Path | None = None, timeout: floa
     out_fh = open(stdout, "wb") if stdout else subprocess.DEVNULL  # noqa: SIM115
     err_path = Path(stdout).with_suffix(".stderr") if stdout else None
     err_fh = open(err_path, "wb") if err_path else subprocess.PIPE  # noqa: SIM115
+    rss_file = None
+    run = cmd
+    if GNU_TIME:
+        fd, rss_file = tempfile.mkstemp(prefix="maxrss-")
+        os.close(fd)
+        run = [GNU_TIME, "-f", "%M", "-o", rss_file, *cmd]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=out_fh, stderr=err_fh, stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(run, stdout=out_fh, stderr=err_fh, stdin=subprocess.DEVNULL,
                             cwd=cwd, env=env, start_new_session=True)
     ps = psutil.Process(proc.pid)
     tree_peak = 0
@@ -98,6 +110,12 @@ def run_measured(cmd: list[str], stdout: str | Path | None = None, timeout: floa
         if proc.stderr:
             proc.stderr.close()
     peak = ru.ru_maxrss / 1024  # KiB on Linux
+    if rss_file:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            peak = int(Path(rss_file).read_text().split()[-1]) / 1024
+        Path(rss_file).unlink(missing_ok=True)
+        # GNU time reports a failed command on stderr ("Command exited with non-zero status")
+        # into -o's file, not the command's stderr: nothing to strip there
     return Measurement(cmd=[str(c) for c in cmd], returncode=proc.returncode, wall_s=wall,
                        cpu_s=ru.ru_utime + ru.ru_stime, peak_rss_mb=peak,
                        tree_rss_mb=max(tree_peak / 2**20, peak), timed_out=timed_out,
