@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # evaluation pulls in sklearn.metrics, clusters Dask: importe
     import distributed
 
     from .cluster import ClusterRun
+    from .contributions import Contributions
     from .evaluate import EvalReport
 
 Log = Callable[[str], None]
@@ -141,6 +142,50 @@ def tag_text(text: str, model_dir: str | Path | None = None, name: str = "<text>
              explain: bool = True, tagger: Tagger | None = None) -> ArticleTags:
     """Tag an article: per-sentence topics and stance with scores, and article-level tags."""
     return (tagger or load_tagger(model_dir)).tag_article(text, name, explain)
+
+
+def word_contributions(text: str, part: str = "topics", labels: Sequence[str] | None = None,
+                       model_dir: str | Path | None = None, tagger: Tagger | None = None
+                       ) -> list[Contributions]:
+    """How each word of ``text`` (tagged as one unit) pushed each label of ``part``
+    ("topics" or "stance"; ``labels``: default all): ``Contributions`` with the words' offsets
+    and signed shares of the label's linear score (what ``--format html`` shades)."""
+    from .contributions import contributions
+
+    model = (tagger or load_tagger(model_dir)).model
+    classes = model.topic_labels if part == "topics" else model.stance_labels
+    unknown = [x for x in labels or () if x not in classes]
+    if unknown:
+        raise DataError(f"unknown {part} label(s): {', '.join(unknown)}; the model has "
+                        f"{', '.join(classes) or 'none'}")
+    return contributions(model, text, part,
+                         None if labels is None else [classes.index(x) for x in labels])
+
+
+def article_html(text: str, model_dir: str | Path | None = None, name: str = "<text>",
+                 tagger: Tagger | None = None) -> str:
+    """An article as a self-contained annotated HTML page (``classify tag --format html``)."""
+    from .html import Page
+
+    tagger = tagger or load_tagger(model_dir)
+    page = Page(tagger)
+    page.add_article(tagger.tag_article(text, name), text)
+    return page.render()
+
+
+def records_html(records: Iterable[dict], model_dir: str | Path | None = None,
+                 name: str = "records", tagger: Tagger | None = None,
+                 skip_invalid: bool = False) -> str:
+    """Records (dicts with ``text`` and optional ``id``, each tagged as one unit) as one
+    annotated HTML page with an index of the records; invalid records as in
+    ``tag_records``."""
+    from .html import Page
+
+    tagger = tagger or load_tagger(model_dir)
+    page = Page(tagger)
+    for i, t in enumerate(tag_records(records, tagger=tagger, skip_invalid=skip_invalid), 1):
+        page.add_record(name, i, t)
+    return page.render()
 
 
 AUTO_JOBS_BYTES = 2 * 2**20  # below this, starting worker processes costs more than it saves

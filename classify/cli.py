@@ -264,7 +264,8 @@ def cmd_tag(args: argparse.Namespace) -> int:
         raise ClassifyError("--output-dir and --partition-size need --scheduler")
     tagger = api.load_tagger(args.model, trust=args.trust)
     out: TextIO = sys.stdout
-    writer = Writer(out, args.format, tagger.topic_labels, tagger.stance_labels, args.explain)
+    writer = Writer(out, args.format, tagger.topic_labels, tagger.stance_labels, args.explain,
+                    tagger=tagger)
     failures: list[str] = []
     skipped: list[str] = []
     writer.begin()
@@ -294,7 +295,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
             if not text.strip():
                 raise DataError(f"{name}: empty input, nothing to tag")
             writer.article(tagger.tag_article(text, name, explain=args.explain
-                                              or args.format == "text"))
+                                              or args.format == "text"), text)
             interrupts.checkpoint("mid-tag")
         except DataError as e:
             failures.append(str(e))
@@ -472,6 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "id, topics, topic_scores, stance, stance_scores. '-' reads stdin.",
         epilog="examples:\n  classify tag seeds/000_f5626b0ffdcc9b6c.txt\n"
                "  classify tag articles/ --format csv > tags.csv\n"
+               "  classify tag seeds/000_f5626b0ffdcc9b6c.txt --format html > page.html\n"
                "  classify tag records.jsonl --format jsonl --jobs 2 > tags.jsonl\n"
                "  classify tag archive/*.jsonl --format jsonl --scheduler tcp://HOST:8786 "
                "--output-dir tagged/\n"
@@ -481,7 +483,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--model", metavar="DIR", default=None,
                    help="model directory (default: $CLASSIFY_MODEL, ./models/default, or the "
                         "bundled model)")
-    g.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    g.add_argument("--format", choices=FORMATS, default="text",
+                   help="output format; html: one self-contained page (no network requests) "
+                        "with every sentence highlighted by its topics and, on hover or "
+                        "click, its scores and the words that pushed each label; several "
+                        "inputs or a batch give one page with an index")
     g.add_argument("--explain", action="store_true",
                    help="add the n-grams that pushed each label (always on in text format)")
     g.add_argument("--input-format", choices=("auto", "text", "jsonl"), default="auto",

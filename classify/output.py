@@ -1,4 +1,5 @@
-"""Writing tagging results as text, JSON, JSONL or CSV, streaming."""
+"""Writing tagging results as text, JSON, JSONL or CSV, streaming; or as one annotated HTML
+page (``html.Page``), written at the end."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from typing import TextIO
 
 import numpy as np
 
-from .tagging import ArticleTags, Chunk, Scores, Tags
+from .tagging import ArticleTags, Chunk, Scores, Tagger, Tags
 
-FORMATS = ("text", "json", "jsonl", "csv")
+FORMATS = ("text", "json", "jsonl", "csv", "html")
 
 
 def _dumps(obj: object) -> str:
@@ -133,11 +134,19 @@ class Writer:
     """Streams results to ``out`` in one of ``FORMATS``."""
 
     def __init__(self, out: TextIO, fmt: str, topic_labels: list[str],
-                 stance_labels: list[str], explain: bool = False) -> None:
+                 stance_labels: list[str], explain: bool = False,
+                 tagger: Tagger | None = None) -> None:
         self.out, self.fmt, self.explain = out, fmt, explain
         self.topic_labels, self.stance_labels = topic_labels, stance_labels
         self.count = 0
         self.csv: csv.writer | None = None  # type: ignore[valid-type]
+        self.page = None
+        if fmt == "html":  # the page needs the model for its word contributions
+            from .html import Page
+
+            if tagger is None:
+                raise ValueError("the html format needs the tagger")
+            self.page = Page(tagger)
 
     def begin(self) -> None:
         if self.fmt == "json":
@@ -167,8 +176,11 @@ class Writer:
                            *((t.stance_scores or {}).get(k, "") for k in self.stance_labels),
                            getattr(t, "error", None) or ""])
 
-    def article(self, a: ArticleTags) -> None:
-        if self.fmt == "jsonl":
+    def article(self, a: ArticleTags, text: str | None = None) -> None:
+        """One tagged article (``text``: its source, which keeps line breaks in html)."""
+        if self.page is not None:
+            self.page.add_article(a, text)
+        elif self.fmt == "jsonl":
             for i, t in enumerate(a.sentences, 1):
                 self.out.write(_dumps(sentence_dict(a.name, i, t, self.explain)) + "\n")
             self.out.write(_dumps(article_dict(a)) + "\n")
@@ -200,9 +212,11 @@ class Writer:
             self.count += 1
 
     def record(self, name: str, index: int, t: Tags) -> None:
-        """One batch record, for the formats without a ``renderer`` (CSV and text)."""
+        """One batch record, for the formats without a ``renderer`` (CSV, text, html)."""
         if self.fmt == "csv":
             self._csv_row(name, "record", index, t)
+        elif self.page is not None:
+            self.page.add_record(name, index, t)
         else:
             label = t.id if t.id is not None else f"{name}#{index}"
             if t.error:
@@ -211,7 +225,9 @@ class Writer:
                 self.out.write(f"{label}\t{_tag_summary(t)}\t{_snippet(t.text, 80)}\n")
 
     def end(self) -> None:
-        if self.fmt == "json":
+        if self.page is not None:
+            self.out.write(self.page.render())
+        elif self.fmt == "json":
             self.out.write("\n]\n" if self.count else "]\n")
         self.out.flush()
 
