@@ -3,22 +3,31 @@
 In cross-validation every outer fold trains a complete model on the other folds with
 ``train_model`` (its own vocabulary, its own internal CV for C and thresholds) and scores the
 held-out fold, so no threshold or hyper-parameter ever sees the records it is scored on.
+
+Every F1 comes with a 95% bootstrap interval over sources (``bootstrap``), and topic scores
+and stance probabilities with a reliability curve (``reliability``). The learning curve
+(``learning_curve=True``) repeats the cross-validation with the training folds cut to a
+share of their sources, so one sees whether labelling more would pay.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from . import interrupts
+from . import bootstrap, interrupts, reliability
 from .data import Dataset, Record
+from .errors import DataError
 from .model import Model, TrainOptions, topic_matrix, train_model
 from .splits import METHOD, grouped_folds
 
 N_ERRORS = 20
+CURVE_FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)  # shares of the training folds' sources
+FEW_SOURCES = 10  # below this many sources, intervals are said to be rough
 
 
 @dataclass
@@ -43,6 +52,7 @@ class EvalReport:
     errors: list[dict] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
     fallbacks: list[str] = field(default_factory=list)  # one line each, also logged as warnings
+    learning_curve: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -55,7 +65,8 @@ def predict(model: Model, records: Sequence[Record]) -> Predictions:
                        model.decide(P), S)
 
 
-def _topic_metrics(records: Sequence[Record], pred: Predictions) -> dict | None:
+def _topic_metrics(records: Sequence[Record], pred: Predictions,
+                   resamples: int = bootstrap.RESAMPLES, seed: int = 0) -> dict | None:
     idx = [i for i, r in enumerate(records) if r.topics is not None]
     if not idx or not pred.topic_labels:
         return None
@@ -67,13 +78,20 @@ def _topic_metrics(records: Sequence[Record], pred: Predictions) -> dict | None:
     p, r, f, s = precision_recall_fscore_support(Y, D, average=None, zero_division=0)
     mp, mr, mf, _ = precision_recall_fscore_support(Y, D, average="micro", zero_division=0)
     Mp, Mr, Mf, _ = precision_recall_fscore_support(Y, D, average="macro", zero_division=0)
+    groups = [records[i].source for i in idx]
+    ci = bootstrap.topic_intervals(Y, D, groups, resamples, seed)
     return {
         "n": len(idx),
+        "sources": len(set(groups)),
         "labels": {lab: {"precision": float(p[j]), "recall": float(r[j]), "f1": float(f[j]),
-                         "support": int(s[j])} for j, lab in enumerate(labels)},
-        "micro": {"precision": float(mp), "recall": float(mr), "f1": float(mf)},
-        "macro": {"precision": float(Mp), "recall": float(Mr), "f1": float(Mf)},
+                         "f1_ci": ci["labels"][j], "support": int(s[j])}
+                   for j, lab in enumerate(labels)},
+        "micro": {"precision": float(mp), "recall": float(mr), "f1": float(mf),
+                  "f1_ci": ci["micro"]},
+        "macro": {"precision": float(Mp), "recall": float(Mr), "f1": float(Mf),
+                  "f1_ci": ci["macro"]},
         "exact_match": float((Y == D).all(axis=1).mean()),
+        "reliability": reliability.curve(pred.topic_proba[idx], Y),
     }
 
 
@@ -85,7 +103,8 @@ def _lenient_topic_matrix(records: Sequence[Record], labels: Sequence[str]) -> n
     return topic_matrix(trimmed, labels)
 
 
-def _stance_metrics(records: Sequence[Record], pred: Predictions) -> dict | None:
+def _stance_metrics(records: Sequence[Record], pred: Predictions,
+                    resamples: int = bootstrap.RESAMPLES, seed: int = 0) -> dict | None:
     idx = [i for i, r in enumerate(records) if r.stance is not None]
     if not idx or not pred.stance_labels:
         return None
@@ -97,14 +116,25 @@ def _stance_metrics(records: Sequence[Record], pred: Predictions) -> dict | None
     ids = list(range(len(all_labels)))
     p, r, f, s = precision_recall_fscore_support(gold, guess, labels=ids, zero_division=0)
     cm = confusion_matrix(gold, guess, labels=ids)
+    groups = [records[i].source for i in idx]
+    ci = bootstrap.class_intervals(gold, guess, len(all_labels), len(labels), groups,
+                                   resamples, seed)
+    onehot = np.zeros((len(idx), len(labels)))
+    known = gold < len(labels)
+    onehot[np.flatnonzero(known), gold[known]] = 1
     return {
         "n": len(idx),
+        "sources": len(set(groups)),
         "labels": {lab: {"precision": float(p[j]), "recall": float(r[j]), "f1": float(f[j]),
-                         "support": int(s[j])} for j, lab in enumerate(all_labels)},
+                         "f1_ci": ci["labels"][j], "support": int(s[j])}
+                   for j, lab in enumerate(all_labels)},
         "macro_f1": float(np.mean(f[:len(labels)])),
+        "macro_f1_ci": ci["macro"],
         "accuracy": float((gold == guess).mean()),
+        "accuracy_ci": ci["accuracy"],
         "confusion": {"labels": all_labels, "matrix": cm.tolist(),
                       "note": "rows are gold classes, columns predicted"},
+        "reliability": reliability.curve(pred.stance_proba[idx], onehot),
     }
 
 
@@ -139,25 +169,31 @@ def _worst_errors(records: Sequence[Record], pred: Predictions, k: int = N_ERROR
     return rows[:k]
 
 
-def score(records: Sequence[Record], pred: Predictions) -> tuple[dict | None, dict | None,
-                                                                  list[dict]]:
-    return (_topic_metrics(records, pred), _stance_metrics(records, pred),
-            _worst_errors(records, pred))
+def score(records: Sequence[Record], pred: Predictions, resamples: int = bootstrap.RESAMPLES,
+          seed: int = 0) -> tuple[dict | None, dict | None, list[dict]]:
+    """Topic and stance metrics (with bootstrap intervals over sources and reliability
+    curves), and the worst errors."""
+    return (_topic_metrics(records, pred, resamples, seed),
+            _stance_metrics(records, pred, resamples, seed), _worst_errors(records, pred))
 
 
-def cross_validate(data: Dataset, folds: int = 5, opts: TrainOptions | None = None,
-                   log: Callable[[str], None] = lambda _: None) -> EvalReport:
-    """k-fold grouped, stratified cross-validation of the full training procedure."""
-    opts = opts or TrainOptions()
+def _note_few_sources(topics: dict | None, stance: dict | None,
+                      log: Callable[[str], None] = lambda _: None) -> None:
+    """Mark (``interval_note``) and log metrics whose intervals rest on few sources."""
+    for name, m in (("topics", topics), ("stance", stance)):
+        if m is not None and m["sources"] < FEW_SOURCES:
+            m["interval_note"] = (f"only {m['sources']} sources: the bootstrap intervals "
+                                  "over sources are rough")
+            log(f"note: {name}: {m['interval_note']}")
+
+
+def _out_of_fold(data: Dataset, splits: list[tuple[np.ndarray, np.ndarray]],
+                 opts: TrainOptions, note: Callable[[str], None],
+                 log: Callable[[str], None], fraction: float = 1.0) -> Predictions:
+    """Predictions of each record by the model trained on the other folds, with each
+    training part cut to the first ``fraction`` of its sources in a seeded order (nested:
+    a smaller share is part of every larger one)."""
     records = data.records
-    fallbacks: list[str] = []
-
-    def note(msg: str) -> None:
-        fallbacks.append(msg)
-        log(f"warning: {msg}")
-
-    splits = grouped_folds(records, data.topic_labels, data.stance_labels, folds, opts.seed,
-                           warn=lambda m: note(f"cross-validation: {m}"))
     n = len(records)
     topic_labels = list(data.topic_labels)
     P = np.zeros((n, len(topic_labels)))
@@ -165,6 +201,7 @@ def cross_validate(data: Dataset, folds: int = 5, opts: TrainOptions | None = No
     S = np.zeros((n, len(data.stance_labels)))
     stance_index = {s: j for j, s in enumerate(data.stance_labels)}
     for k, (train_idx, test_idx) in enumerate(splits, 1):
+        train_idx = _first_sources(records, train_idx, fraction, [opts.seed, k])
         log(f"fold {k}/{len(splits)}: training on {len(train_idx)} records, "
             f"scoring {len(test_idx)}")
         train = [records[i] for i in train_idx]
@@ -180,26 +217,111 @@ def cross_validate(data: Dataset, folds: int = 5, opts: TrainOptions | None = No
         for j, lab in enumerate(fold.stance_labels):
             S[test_idx, stance_index[lab]] = fold.stance_proba[:, j]
         interrupts.checkpoint("mid-evaluate")
-    pred = Predictions(records, topic_labels, list(data.stance_labels), P, D, S)
-    topics, stance, errors = score(records, pred)
+    return Predictions(records, topic_labels, list(data.stance_labels), P, D, S)
+
+
+def _first_sources(records: Sequence[Record], idx: np.ndarray, fraction: float,
+                   seed: list[int]) -> np.ndarray:
+    """The records of ``idx`` whose source is among the first ``ceil(fraction x sources)``
+    of ``idx``'s sources in a seeded order (at least one), in their original order."""
+    if fraction >= 1.0:
+        return idx
+    sources = sorted({records[i].source for i in idx})
+    order = np.random.default_rng(seed).permutation(len(sources))
+    keep = {sources[j] for j in order[:max(1, math.ceil(fraction * len(sources)))]}
+    return np.array([i for i in idx if records[i].source in keep], dtype=idx.dtype)
+
+
+def cross_validate(data: Dataset, folds: int = 5, opts: TrainOptions | None = None,
+                   log: Callable[[str], None] = lambda _: None, *,
+                   learning_curve: bool = False, resamples: int = bootstrap.RESAMPLES
+                   ) -> EvalReport:
+    """k-fold grouped, stratified cross-validation of the full training procedure; with
+    ``learning_curve``, again at each of ``CURVE_FRACTIONS`` of the training sources."""
+    opts = opts or TrainOptions()
+    records = data.records
+    fallbacks: list[str] = []
+
+    def note(msg: str) -> None:
+        fallbacks.append(msg)
+        log(f"warning: {msg}")
+
+    splits = grouped_folds(records, data.topic_labels, data.stance_labels, folds, opts.seed,
+                           warn=lambda m: note(f"cross-validation: {m}"))
+    pred = _out_of_fold(data, splits, opts, note, log)
+    topics, stance, errors = score(records, pred, resamples, opts.seed)
+    _note_few_sources(topics, stance, log)
+    curve = (_learning_curve(data, splits, opts, pred, note, log, resamples)
+             if learning_curve else None)
     return EvalReport(
-        mode="cross-validation", n_records=n,
+        mode="cross-validation", n_records=len(records),
         description=f"{len(splits)}-fold {METHOD}. Each fold trains a full model (vocabulary, "
                     "C and per-topic thresholds chosen by CV inside the training folds only) "
                     "and scores the held-out fold.",
         topics=topics, stance=stance, errors=errors,
         settings={"folds": len(splits), "seed": opts.seed, "data": data.files,
-                  "data_sha256": data.sha256()},
-        fallbacks=fallbacks)
+                  "data_sha256": data.sha256(),
+                  "bootstrap": bootstrap.settings(resamples, opts.seed)},
+        fallbacks=fallbacks, learning_curve=curve)
 
 
-def evaluate_model(model: Model, meta: dict, data: Dataset, model_dir: str) -> EvalReport:
+def _learning_curve(data: Dataset, splits: list[tuple[np.ndarray, np.ndarray]],
+                    opts: TrainOptions, full: Predictions, note: Callable[[str], None],
+                    log: Callable[[str], None], resamples: int) -> dict:
+    """Scores of the cross-validation with each training part cut to a share of its
+    sources (the full share is the cross-validation already run)."""
+    records = data.records
+    points = []
+    for fraction in CURVE_FRACTIONS:
+        sizes = [_first_sources(records, tr, fraction, [opts.seed, k])
+                 for k, (tr, _) in enumerate(splits, 1)]
+        point: dict = {
+            "fraction": fraction,
+            "train_sources": round(float(np.mean([len({records[i].source for i in s})
+                                                  for s in sizes])), 1),
+            "train_records": round(float(np.mean([len(s) for s in sizes])), 1)}
+        if fraction >= 1.0:
+            pred = full
+        else:
+            log(f"learning curve: {fraction:.0%} of the training sources")
+            lines: list[str] = []
+            try:
+                pred = _out_of_fold(data, splits, opts, lines.append, lambda _: None,
+                                    fraction)
+            except DataError as e:
+                note(f"learning curve at {fraction:.0%}: not trained: {e}")
+                points.append({**point, "error": str(e)})
+                continue
+            if lines:
+                note(f"learning curve at {fraction:.0%}: {len(lines)} training fallback(s), "
+                     f"e.g. {lines[0]}")
+        topics, stance = (_topic_metrics(records, pred, resamples, opts.seed),
+                          _stance_metrics(records, pred, resamples, opts.seed))
+        if topics:
+            point["topics"] = {"micro_f1": topics["micro"]["f1"],
+                               "micro_f1_ci": topics["micro"]["f1_ci"],
+                               "macro_f1": topics["macro"]["f1"],
+                               "macro_f1_ci": topics["macro"]["f1_ci"]}
+        if stance:
+            point["stance"] = {"macro_f1": stance["macro_f1"],
+                               "macro_f1_ci": stance["macro_f1_ci"]}
+        points.append(point)
+    return {"fractions": list(CURVE_FRACTIONS), "points": points,
+            "note": "grouped cross-validation with the same folds and options, each training "
+                    "part cut to the first share of its sources in a seeded order; intervals "
+                    "are bootstrap intervals over sources"}
+
+
+def evaluate_model(model: Model, meta: dict, data: Dataset, model_dir: str,
+                   resamples: int = bootstrap.RESAMPLES, seed: int = 0) -> EvalReport:
     """Score a trained model on held-out labelled data."""
     pred = predict(model, data.records)
-    topics, stance, errors = score(data.records, pred)
+    topics, stance, errors = score(data.records, pred, resamples, seed)
+    _note_few_sources(topics, stance)
     return EvalReport(
         mode="held-out", n_records=len(data.records),
         description=f"model {model_dir} (trained on {meta.get('data', {}).get('records', '?')} "
                     f"records) scored on {len(data.records)} held-out records",
         topics=topics, stance=stance, errors=errors,
-        settings={"model": model_dir, "data": data.files, "data_sha256": data.sha256()})
+        settings={"model": model_dir, "data": data.files, "data_sha256": data.sha256(),
+                  "bootstrap": bootstrap.settings(resamples, seed)})

@@ -442,7 +442,9 @@ def test_evaluate_cv_json(cv_json):
         for k in ("precision", "recall", "f1"):
             assert 0.0 <= m[k] <= 1.0
     for avg in ("micro", "macro"):
-        assert set(rep["topics"][avg]) == {"precision", "recall", "f1"}
+        assert set(rep["topics"][avg]) == {"precision", "recall", "f1", "f1_ci"}
+        lo, hi = rep["topics"][avg]["f1_ci"]
+        assert lo <= rep["topics"][avg]["f1"] <= hi
     st = rep["stance"]
     assert set(st["labels"]) == set(STANCES)
     assert {s: m["support"] for s, m in st["labels"].items()} == stance_counts
@@ -465,7 +467,8 @@ def test_evaluate_html_report(cv_json):
     assert "confusion matrix" in html
     _, topic_counts, _ = _gold_counts()
     for t, n in topic_counts.items():
-        assert re.search(rf"<td>{t}</td>(<td[^>]*>[0-9.]+</td>){{3}}<td class='num'>{n}</td>",
+        assert re.search(rf"<td>{t}</td>(<td[^>]*>[0-9.]+</td>){{2}}"
+                         rf"<td[^>]*>[0-9.]+ \[[0-9.]+, [0-9.]+\]</td><td class='num'>{n}</td>",
                          html), t
 
 
@@ -476,10 +479,11 @@ def test_evaluate_markdown_report(tmp_path, train_file):
     assert r.code == 0, r.err
     md = rep.read_text(encoding="utf-8")
     _, topic_counts, stance_counts = _gold_counts()
+    f1 = r"[0-9.]+ \[[0-9.]+, [0-9.]+\]"  # with its 95% interval
     for t, n in topic_counts.items():
-        assert re.search(rf"^\| {t} \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| {n} \|$", md, re.M), t
+        assert re.search(rf"^\| {t} \| [0-9.]+ \| [0-9.]+ \| {f1} \| {n} \|$", md, re.M), t
     for s, n in stance_counts.items():
-        assert re.search(rf"^\| {s} \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| {n} \|$", md, re.M), s
+        assert re.search(rf"^\| {s} \| [0-9.]+ \| [0-9.]+ \| {f1} \| {n} \|$", md, re.M), s
     assert "## Stance confusion matrix" in md
     cm_rows = [ln for ln in md.splitlines() if re.match(rf"^\| ({'|'.join(STANCES)}) \| \d+ \|",
                                                         ln)]
