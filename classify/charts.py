@@ -9,6 +9,7 @@ Without matplotlib, ``available()`` is False and the report keeps its tables wit
 from __future__ import annotations
 
 import io
+import math
 import re
 
 HINT = "charts need matplotlib: pip install 'classify[report]'"
@@ -58,21 +59,27 @@ def learning_curve(curve: dict) -> str:
         ax = fig.subplots()
         points = [p for p in curve["points"] if "error" not in p]
         x = [p["train_records"] for p in points]
+        lows, highs = [], []
         for part, label, colour in (("topics", "topics macro-F1", "#0072B2"),
                                     ("stance", "stance macro-F1", "#D55E00")):
             ys = [p[part]["macro_f1"] for p in points if part in p]
             if not ys:
                 continue
             ci = [p[part]["macro_f1_ci"] for p in points if part in p]
+            lows += [lo for lo, _ in ci]
+            highs += [hi for _, hi in ci]
             err = [[y - lo for y, (lo, _) in zip(ys, ci, strict=True)],
                    [hi - y for y, (_, hi) in zip(ys, ci, strict=True)]]
             ax.errorbar(x, ys, yerr=err, marker="o", capsize=3, color=colour, label=label)
         for p in points:
-            ax.annotate(f"{p['fraction']:.0%}", (p["train_records"], 1.04), ha="center",
-                        fontsize=7, color="#666")
-        ax.set_ylim(0, 1.08)
+            ax.annotate(f"{p['fraction']:.0%}", (p["train_records"], 0.97), ha="center",
+                        va="top", xycoords=("data", "axes fraction"), fontsize=7, color="#666")
+        # zoomed to the points (a flat-looking curve on 0-1 would hide what is left to gain)
+        bottom = max(0.0, math.floor((min(lows, default=0.0) - 0.03) * 20) / 20)
+        top = min(1.0, math.ceil((max(highs, default=1.0) + 0.04) * 20) / 20)
+        ax.set_ylim(bottom, max(top, bottom + 0.1))
         ax.set_xlabel("training records per fold (share of the training sources)")
-        ax.set_ylabel("macro-F1 (95% interval)")
+        ax.set_ylabel("macro-F1 (95% interval; axis zoomed)")
         ax.set_title("Learning curve")
         ax.grid(alpha=0.3)
         ax.legend(loc="lower right")
