@@ -206,6 +206,9 @@ def test_html_report_draws_charts(cv):
     ids = re.findall(r'\bid="([^"]+)"', page)
     assert len(ids) == len(set(ids))  # the charts' element ids do not collide
     assert re.search(rf"<td class='num'>{F1_WITH_INTERVAL}</td>", page)
+    from classify.evaluate import EvalReport
+
+    assert render(EvalReport(**rep), "html") == page  # same numbers, same bytes
     # the tables stay, with the learning curve's points
     assert page.count("<table>") >= 6
 
