@@ -145,9 +145,12 @@ def score(records: Sequence[Record], pred: Predictions) -> tuple[dict | None, di
             _worst_errors(records, pred))
 
 
-def cross_validate(data: Dataset, folds: int = 5, opts: TrainOptions | None = None,
-                   log: Callable[[str], None] = lambda _: None) -> EvalReport:
-    """k-fold grouped, stratified cross-validation of the full training procedure."""
+def out_of_fold(data: Dataset, folds: int = 5, opts: TrainOptions | None = None,
+                log: Callable[[str], None] = lambda _: None
+                ) -> tuple[Predictions, int, list[str]]:
+    """Out-of-fold predictions for every record of ``data`` (grouped, stratified k-fold; each
+    fold trains a complete model on the others), the number of folds kept, and the fallback
+    lines (each also logged as a warning)."""
     opts = opts or TrainOptions()
     records = data.records
     fallbacks: list[str] = []
@@ -181,14 +184,24 @@ def cross_validate(data: Dataset, folds: int = 5, opts: TrainOptions | None = No
             S[test_idx, stance_index[lab]] = fold.stance_proba[:, j]
         interrupts.checkpoint("mid-evaluate")
     pred = Predictions(records, topic_labels, list(data.stance_labels), P, D, S)
+    return pred, len(splits), fallbacks
+
+
+def cross_validate(data: Dataset, folds: int = 5, opts: TrainOptions | None = None,
+                   log: Callable[[str], None] = lambda _: None) -> EvalReport:
+    """k-fold grouped, stratified cross-validation of the full training procedure."""
+    opts = opts or TrainOptions()
+    records = data.records
+    pred, n_folds, fallbacks = out_of_fold(data, folds, opts, log)
+    n = len(records)
     topics, stance, errors = score(records, pred)
     return EvalReport(
         mode="cross-validation", n_records=n,
-        description=f"{len(splits)}-fold {METHOD}. Each fold trains a full model (vocabulary, "
+        description=f"{n_folds}-fold {METHOD}. Each fold trains a full model (vocabulary, "
                     "C and per-topic thresholds chosen by CV inside the training folds only) "
                     "and scores the held-out fold.",
         topics=topics, stance=stance, errors=errors,
-        settings={"folds": len(splits), "seed": opts.seed, "data": data.files,
+        settings={"folds": n_folds, "seed": opts.seed, "data": data.files,
                   "data_sha256": data.sha256()},
         fallbacks=fallbacks)
 
