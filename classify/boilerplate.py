@@ -7,6 +7,8 @@ symbols ("#", "|"), dates ("time18-04-2025"), source names ("Arab News"), app ba
 - it repeats an earlier line exactly (white space and case aside);
 - it has fewer than ``MIN_WORDS`` words and no sentence-ending punctuation (navigation
   words, section names, bylines, "logo"); headlines have more words and are kept;
+- it is a byline ("By Jane Smith, Transport Correspondent": "By" and a name, at most eight
+  words, no sentence-ending punctuation);
 - it is a date or time with at most one other word ("Updated 18 April 2025, 10:32 GMT");
 - it is page furniture: an app banner, a sharing or subscription prompt, a cookie notice,
   a copyright line or a "Latest news" / "Read more" link (``FURNITURE``).
@@ -24,6 +26,7 @@ from .sentences import MAX_CHARS, Sentence, split_sentences
 
 MIN_WORDS = 3
 _WORD = re.compile(r"[^\W\d_][\w'\u2019.-]*")
+_BYLINE = re.compile(r"(?:By|BY|by)\s+[A-Z]")
 _END_PUNCT = re.compile(r"[.!?:\u2026][\"'\u201d\u2019)]*$")
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
@@ -70,6 +73,8 @@ def _reason(line: str, seen: set[str]) -> str | None:
         return "page furniture"
     if len(words) < MIN_WORDS and not _END_PUNCT.search(s):
         return "too short for prose"
+    if _BYLINE.match(s) and len(words) <= 8 and not _END_PUNCT.search(s):
+        return "byline"
     if _DATE.search(s):
         rest = [w for w in _WORD.findall(_DATE.sub(" ", s))
                 if w.lower().strip(".") not in _DATE_WORDS]
