@@ -6,7 +6,8 @@ many flipped lines are named (``where`` or ``others``) among the top 2 x (number
 findings, in the order the audit prints them. Two kinds of flip:
 - ``toggle``: one topic of the schema, drawn at random, is added if absent or removed if
   present (a sentence gains a wrong topic or loses a right one);
-- ``replace``: the line's topics are replaced by one topic it did not have.
+- ``replace``: the line's topics are replaced by one topic it did not have (none, for a line
+  that had them all).
 The out-of-fold predictions are computed once per copy and ranked both by our own rule and by
 cleanlab's multi-label label quality score (when cleanlab is installed).
 
@@ -59,7 +60,8 @@ def flip_copy(src: Path, dst: Path, seed: int, mode: str) -> set[str]:
             t = rng.choice(topics)
             rec["topics"] = [x for x in have if x != t] if t in have else have + [t]
         else:
-            rec["topics"] = [rng.choice([t for t in topics if t not in have])]
+            other = [t for t in topics if t not in have]
+            rec["topics"] = [rng.choice(other)] if other else []
         content[f][i] = json.dumps(rec, ensure_ascii=False)
         flipped.add(f"{f}:{i + 1}")
     for f in files:
