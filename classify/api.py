@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # evaluation pulls in sklearn.metrics, clusters Dask: importe
     import dask.bag
     import distributed
 
+    from .audit import AuditReport
     from .cluster import ClusterRun
     from .contributions import Contributions
     from .evaluate import EvalReport
@@ -139,9 +140,25 @@ def load_tagger(model_dir: str | Path | None = None, trust: bool = False) -> Tag
 
 
 def tag_text(text: str, model_dir: str | Path | None = None, name: str = "<text>",
-             explain: bool = True, tagger: Tagger | None = None) -> ArticleTags:
-    """Tag an article: per-sentence topics and stance with scores, and article-level tags."""
-    return (tagger or load_tagger(model_dir)).tag_article(text, name, explain)
+             explain: bool = True, tagger: Tagger | None = None, *, keep_all: bool = False,
+             html: bool = False) -> ArticleTags:
+    """Tag an article: per-sentence topics and stance with scores, and article-level tags.
+
+    Lines that are not prose (navigation, lone symbols, dates, app banners, repeats of an
+    earlier line: see ``classify.boilerplate``) are dropped first unless ``keep_all``.
+    ``html=True``: ``text`` is an HTML page, reduced to its article's title and main text
+    (``article_text``) before that; sentence offsets then refer to that text."""
+    if html:
+        text = article_text(text, name)
+    return (tagger or load_tagger(model_dir)).tag_article(text, name, explain, keep_all)
+
+
+def article_text(html: str, name: str = "<html>") -> str:
+    """The title and main text of an HTML page (trafilatura, the ``html`` extra); a page
+    without article text raises DataError naming ``name``."""
+    from .webpage import page_text
+
+    return page_text(html, name)
 
 
 def word_contributions(text: str, part: str = "topics", labels: Sequence[str] | None = None,
@@ -334,6 +351,20 @@ def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,
     dataset = load_data(data, schema)
     _log_data_warnings(dataset, log)
     return cross_validate(dataset, folds, opts, log, learning_curve=learning_curve)
+
+
+def audit(data: Sequence[str | Path] | None = None, folds: int = 5,
+          opts: TrainOptions | None = None, schema: str | Path | None = None,
+          guide: str | Path | None = None, log: Log = lambda _: None) -> AuditReport:
+    """Label audit of labelled data: an ``AuditReport`` whose ``findings`` (``Finding``
+    dataclasses, most suspect first) name ``file:line``, the current and suggested labels, a
+    confidence and the guide's definitions (see ``classify.audit``)."""
+    from .audit import audit as _audit
+
+    paths = list(data) if data else [DEFAULT_DATA]
+    dataset = load_data(paths, schema)
+    _log_data_warnings(dataset, log)
+    return _audit(dataset, paths, folds, opts, guide, log=log)
 
 
 def convert_model(model_dir: str | Path, output: str | Path | None = None,

@@ -22,6 +22,7 @@ from .output import FORMATS, Writer
 from .persist import write_output_file
 from .tagging import Tagger
 from .thresholds import METRICS, STRATEGIES
+from .webpage import HTML_SUFFIXES, looks_like_html
 
 PROG = "classify"
 
@@ -280,7 +281,10 @@ def cmd_tag(args: argparse.Namespace) -> int:
                     _tag_batch_source(tagger, writer, name, decoded_lines(stream, name), args,
                                       skipped)
                     continue
-                text = decode_bytes(stream.read(), name)
+                data = stream.read()
+                text = decode_bytes(data, name)
+                if args.input_format == "auto" and looks_like_html(data):
+                    text = api.article_text(text, name)
             elif _is_batch(src, b"", args.input_format):
                 try:
                     fh = open(src, "rb")  # noqa: SIM115 - closed below
@@ -292,10 +296,13 @@ def cmd_tag(args: argparse.Namespace) -> int:
                 continue
             else:
                 text = read_text(Path(src))
+                if args.input_format == "auto" and Path(src).suffix.lower() in HTML_SUFFIXES:
+                    text = api.article_text(text, name)
             if not text.strip():
                 raise DataError(f"{name}: empty input, nothing to tag")
             writer.article(tagger.tag_article(text, name, explain=args.explain
-                                              or args.format == "text"), text)
+                                              or args.format == "text",
+                                              keep_all=args.keep_all), text)
             interrupts.checkpoint("mid-tag")
         except DataError as e:
             failures.append(str(e))
@@ -358,6 +365,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from .audit import render, summary
+
+    log = _log(args.quiet, args.verbose)
+    opts = TrainOptions(C=args.C, char_ngrams=False if args.no_char else None,
+                        seed=args.seed, fast=args.fast, jobs=args.jobs,
+                        lexicon=not args.no_lexicon, metric=args.metric,
+                        thresholds=args.thresholds)
+    rep = api.audit(args.data, args.folds, opts, args.schema, args.guide, log=log)
+    fmt = args.format
+    if args.report:
+        fmt = fmt or {".html": "html", ".htm": "html", ".jsonl": "jsonl", ".json": "jsonl"
+                      }.get(Path(args.report).suffix.lower(), "md")
+        write_output_file(args.report, render(rep, fmt))
+        log(f"{summary(rep)}; report written to {args.report}")
+    else:
+        sys.stdout.write(render(rep, fmt or "md"))
+    return 0
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
     out = api.convert_model(args.model, args.output, trust=args.trust)
     print(f"model saved to {out} as data (.npz + meta.json)")
@@ -413,7 +440,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "and per article, with TF-IDF + linear models.",
         epilog="examples:\n  classify tag seeds/000_f5626b0ffdcc9b6c.txt\n"
                "  classify train --data labels/ --model models/default\n"
-               "  classify evaluate --report report.html\n\n"
+               "  classify evaluate --report report.html\n"
+               "  classify audit --report audit.md\n\n"
                "'classify COMMAND --help' explains each command.")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -475,18 +503,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser(
         "tag", formatter_class=_Formatter, help="tag articles or JSONL records",
-        description="Tag text. A text file is an article: it is split into sentences, each "
+        description="Tag text. A text file is an article: lines that are not prose are "
+                    "dropped (--keep-all keeps them), the rest is split into sentences, each "
                     "sentence gets topics and stance with scores, and the article gets its "
                     "overall topics by the rule stored in the model. A .jsonl file is a batch "
                     "of records ({\"text\": ..., \"id\": ...}), each tagged whole: with "
                     "--format jsonl the output has one line per record, in input order, with "
-                    "id, topics, topic_scores, stance, stance_scores. '-' reads stdin.",
+                    "id, topics, topic_scores, stance, stance_scores. An .html/.htm file (or "
+                    "HTML on stdin) is reduced to its article's title and main text first "
+                    "(needs pip install 'classify[html]'). '-' reads stdin.",
         epilog="examples:\n  classify tag seeds/000_f5626b0ffdcc9b6c.txt\n"
                "  classify tag articles/ --format csv > tags.csv\n"
                "  classify tag seeds/000_f5626b0ffdcc9b6c.txt --format html > page.html\n"
                "  classify tag records.jsonl --format jsonl --jobs 2 > tags.jsonl\n"
                "  classify tag archive/*.jsonl --format jsonl --scheduler tcp://HOST:8786 "
                "--output-dir tagged/\n"
+               "  classify tag page.html --format jsonl\n"
                "  echo 'Customs seized heroin at Heathrow.' | classify tag - --format json")
     g.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="text file, directory of them, .jsonl batch, or - for stdin")
@@ -501,7 +533,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--explain", action="store_true",
                    help="add the n-grams that pushed each label (always on in text format)")
     g.add_argument("--input-format", choices=("auto", "text", "jsonl"), default="auto",
-                   help="how to read inputs: by extension (.jsonl = batch) / sniffing stdin")
+                   help="how to read inputs: by extension (.jsonl = batch, .html/.htm = web "
+                        "page) / sniffing stdin")
+    g.add_argument("--keep-all", action="store_true",
+                   help="tag every line of a text input; by default lines that are not prose "
+                        "(navigation words, lone symbols, dates, app banners, repeats of an "
+                        "earlier line) are dropped first")
     g.add_argument("--skip-invalid", action="store_true",
                    help="in a JSONL batch, report invalid lines (as a line with 'error') and "
                         "tag the rest instead of stopping")
@@ -561,6 +598,32 @@ def build_parser() -> argparse.ArgumentParser:
                    help="load a model directory without meta.json (unverified), or an old "
                         "pickle model of classify 0.1-0.2 (it can run code)")
     e.set_defaults(func=cmd_evaluate)
+
+    a = sub.add_parser(
+        "audit", formatter_class=_Formatter, help="find likely labelling mistakes",
+        description="Rank the labelled lines most likely to carry a wrong topic or stance, by "
+                    "out-of-fold predictions of grouped cross-validation (each fold trains a "
+                    "full model on the others; scores calibrated per label), plus texts that "
+                    "occur twice with different labels, near-duplicates across files or "
+                    "sources, and labels with too few examples. Each finding names file:line, "
+                    "the current and suggested labels, a confidence (the probability that the "
+                    "current label is wrong) and the guide's definition of the labels in "
+                    "question (LABELLING.md beside the data or ../shared/LABELLING.md, else "
+                    "schema.json). Prints Markdown unless --format or --report says otherwise.",
+        epilog="examples:\n  classify audit --fast\n"
+               "  classify audit --data labels/ --report audit.html\n"
+               "  classify audit --format jsonl > findings.jsonl")
+    training_flags(a)
+    a.add_argument("--folds", type=int, default=5, help="cross-validation folds")
+    a.add_argument("--format", choices=("md", "jsonl", "html"), default=None,
+                   help="output format (default: md, or from the --report file's extension)")
+    a.add_argument("--report", metavar="FILE",
+                   help="write the findings to FILE (.html, .jsonl, anything else Markdown) "
+                        "instead of stdout")
+    a.add_argument("--guide", metavar="FILE",
+                   help="the labelling guide whose definitions to quote (default: "
+                        "LABELLING.md beside the data, or ../shared/LABELLING.md)")
+    a.set_defaults(func=cmd_audit)
 
     c = sub.add_parser(
         "convert", formatter_class=_Formatter,

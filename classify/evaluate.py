@@ -265,6 +265,24 @@ def cross_validate(data: Dataset, folds: int = 5, opts: TrainOptions | None = No
         fallbacks=fallbacks, learning_curve=curve)
 
 
+def out_of_fold(data: Dataset, folds: int = 5, opts: TrainOptions | None = None,
+                log: Callable[[str], None] = lambda _: None
+                ) -> tuple[Predictions, int, list[str]]:
+    """Out-of-fold predictions for every record of ``data`` (grouped, stratified k-fold; each
+    fold trains a complete model on the others), the number of folds kept, and the fallback
+    lines (each also logged as a warning)."""
+    opts = opts or TrainOptions()
+    fallbacks: list[str] = []
+
+    def note(msg: str) -> None:
+        fallbacks.append(msg)
+        log(f"warning: {msg}")
+
+    splits = grouped_folds(data.records, data.topic_labels, data.stance_labels, folds,
+                           opts.seed, warn=lambda m: note(f"cross-validation: {m}"))
+    return _out_of_fold(data, splits, opts, note, log), len(splits), fallbacks
+
+
 def _learning_curve(data: Dataset, splits: list[tuple[np.ndarray, np.ndarray]],
                     opts: TrainOptions, full: Predictions, note: Callable[[str], None],
                     log: Callable[[str], None], resamples: int) -> dict:

@@ -6,10 +6,18 @@ Rules, in order:
 - ``.``, ``!``, ``?`` and ``…`` (with any closing quotes or brackets after them) end a sentence
   when followed by white space and then something that can start a sentence (not a lower-case
   letter).
-- A full stop after a title (Mr., Dr., Gen., ...), a single initial (J. K. Rowling), a month
-  abbreviation or "No." never ends a sentence. After a dotted acronym or a company suffix
-  (U.S., U.K., Inc., Ltd., etc.) it ends one only when the next word is a typical sentence
-  opener ("The", "He", "But", ...).
+- A full stop after a title (Mr., Dr., Gen., Brig.-Gen., ...) or a single initial
+  (J. K. Rowling) never ends a sentence. "No.", "Art.", "Fig.", "Vol." ... are abbreviations
+  only before a number ("No. 10"); elsewhere they are words ("Voters said no."). After a
+  company suffix, a month, a state (Fla.) or U.S./U.K./U.N./E.U. a sentence ends when the next
+  word is a typical sentence opener ("The", "He", "But", ...) or a capitalised common word
+  followed by a lower-case one ("from the U.S. Customs officers said"), not a word that goes
+  on a name ("U.S. Navy", "U.S. Customs and Border Protection"); after other dotted
+  abbreviations (initials "M.L.", "a.m.") only before an opener. A list number at the start of
+  a line ("1. The first item") does not end anything.
+- Inside a quotation that closes within ``QUOTE_REACH`` characters, sentence ends stay in
+  it: '"We will not forgive. We will not forget," he said.' is one sentence.
+- A spaced ellipsis (". . .") is one mark.
 - A sentence longer than ``max_chars`` is cut at white space, so pathological input (a 20 MB
   line with no punctuation) stays linear and gives usable pieces.
 
@@ -22,17 +30,34 @@ import re
 from dataclasses import dataclass
 
 MAX_CHARS = 2000
+QUOTE_REACH = 400  # how far ahead an open quotation may close and still hold its sentences
 
+# Never end a sentence: they stand before a name or are Latin-style abbreviations.
 TITLES = {
     "mr", "mrs", "ms", "dr", "prof", "st", "gen", "col", "lt", "sgt", "capt", "cpl", "maj",
     "adm", "gov", "sen", "rep", "rev", "hon", "pres", "supt", "insp", "det", "cmdr", "brig",
-    "fr", "sr", "jr", "messrs", "mt", "ft", "no", "nos", "vol", "fig", "art", "sec", "para",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-    "approx", "est", "dept", "univ", "assn", "bros", "vs", "v", "cf", "al", "ave", "rd", "e.g",
-    "i.e", "viz", "ca", "op", "pp", "ed", "eds", "govt",
+    "fr", "messrs", "mt", "approx", "dept", "univ", "assn", "vs", "v", "cf", "al", "e.g",
+    "i.e", "viz", "ca", "eds", "govt", "ch",
 }
-# Can end a sentence, but usually do not: decided by the next word.
-SUFFIXES = {"inc", "ltd", "co", "corp", "plc", "llc", "etc", "jr", "sr", "bros", "a.m", "p.m"}
+# Abbreviations only before a number ("No. 10", "Art. 5", "Fig. 3"); elsewhere they are words
+# that can end a sentence ("Voters said no.", "a gallery of modern art.").
+NUMBERED = {"no", "nos", "vol", "fig", "art", "sec", "para", "pp", "op", "pt", "ed", "est"}
+# Can end a sentence, but usually do not: decided by the next words.
+SUFFIXES = {
+    "inc", "ltd", "co", "corp", "plc", "llc", "etc", "jr", "sr", "bros", "a.m", "p.m", "ft",
+    "ave", "rd", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
+    "dec", "ala", "ariz", "ark", "calif", "colo", "conn", "del", "fla", "ga", "ill", "ind",
+    "kan", "ky", "la", "md", "mass", "mich", "minn", "miss", "mo", "mont", "neb", "nev", "okla",
+    "ore", "pa", "tenn", "tex", "va", "vt", "wash", "wis", "wyo",
+}
+# Dotted place and organisation acronyms whose next capitalised word may start a sentence
+# (a dotted abbreviation of other letters is taken for a person's initials: "Judge M.L. Singh").
+PLACES = {"u.s", "u.k", "u.n", "e.u", "u.s.a", "d.c", "u.a.e"}
+# Words a single capital letter follows as a name, not an initial: "cannabis in Class C."
+LETTER_NAMES = {"class", "category", "grade", "type", "group", "vitamin", "plan", "section",
+                "appendix", "schedule", "part", "annex", "article", "list", "division",
+                "tier", "level", "block", "gate", "terminal", "hall", "row", "runway", "pier",
+                "phase", "stage", "model", "series", "option", "figure", "table", "unit"}
 OPENERS = {
     "the", "a", "an", "he", "she", "it", "they", "we", "i", "you", "but", "and", "in", "on",
     "at", "this", "that", "these", "those", "there", "its", "his", "her", "their", "our",
@@ -40,12 +65,31 @@ OPENERS = {
     "after", "before", "when", "while", "if", "as", "for", "since", "some", "many", "most",
     "one", "two", "three", "both", "all", "no", "not", "under", "over", "about", "what", "who",
     "why", "how", "yet", "so", "also", "still", "then", "now", "here", "such", "mr",
-    "mrs", "ms", "dr", "president", "prime", "minister", "authorities",
+    "mrs", "ms", "dr", "president", "prime", "minister", "authorities", "did", "do", "does",
+    "is", "are", "was", "were", "can", "could", "will", "would", "should", "has", "have",
+    "had", "where", "which", "my", "your", "critics", "analysts", "witnesses", "prof",
 }
+# Capitalised words that go on a name after an abbreviation ("the U.S. Navy intercepted",
+# "the U.S. Government in Virginia"); another capitalised word followed by a lower-case one
+# starts a sentence ("... from the U.S. Customs officers said ...").
+NAME_HEADS = {
+    "government", "navy", "army", "air", "marine", "marines", "coast", "senate", "senator",
+    "house", "congress", "congressman", "congresswoman", "court", "district", "department",
+    "state", "treasury", "embassy", "ambassador", "attorney", "secretary", "president",
+    "vice", "central", "federal", "national", "supreme", "special", "secret", "postal",
+    "forces", "military", "justice", "defense", "defence", "homeland", "trade", "dollar",
+    "open", "olympic", "envoy", "representative", "commander", "general", "admiral",
+    "intelligence", "agency", "consulate", "capitol", "census", "geological",
+    "chamber", "council", "commission", "administration", "mission", "team", "troops",
+}
+_CAP_THEN_LOWER = re.compile(r"([A-Z][a-z]+)[ \t]+([a-z]+)")
+_CONTINUES_NAME = {"and", "of", "de", "du", "la", "for"}
+_NUMBER_NEXT = re.compile(r"(\d|[IVXLC]+\b)")
 
-_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]\u00bb]*")
+_END = re.compile(r"(?:\.(?: \.){2,}|[.!?\u2026]+)[\"'\u201d\u2019)\]\u00bb]*")
 _BREAK = re.compile(r"\n[ \t\r\f\v]*(\n\s*)?")
-_WORD_BEFORE = re.compile(r"([\w.\-']{1,30})\.$")
+_WORD_BEFORE = re.compile(r"([\w.\-'&]{1,30})\.$")
+_WORD_BEFORE_THAT = re.compile(r"(\w+)[ \t]+$")
 
 
 @dataclass(frozen=True)
@@ -75,18 +119,48 @@ def _is_boundary(text: str, dot_end: int, nxt: int) -> bool:
     word = m.group(1).lower().lstrip("-'")
     next_word = re.match(r"[\w']+", text[nxt:nxt + 40])
     opener = bool(next_word) and next_word.group(0).lower() in OPENERS
-    if word in TITLES:
+    if word in TITLES or re.split(r"[-.]", word)[-1] in TITLES:  # "Brig.-Gen."
         return False
-    if len(word) == 1 and word.isalpha():  # an initial: "J. K. Rowling"
-        return False
-    if word in SUFFIXES or ("." in word and all(len(p) <= 2 for p in word.split("."))):
-        # dotted acronym (U.S., U.N., a.m.) or company suffix
+    if word in NUMBERED:
+        return not _NUMBER_NEXT.match(text, nxt)
+    if word == "i":  # "you and I. Did you see" / "Albert I. Jones"
         return opener
+    if len(word) == 1 and word.isalpha():  # an initial: "J. K. Rowling", unless "Class C."
+        before = _WORD_BEFORE_THAT.search(text, max(0, m.start(1) - 20), m.start(1))
+        if before and before.group(1).lower() in LETTER_NAMES:
+            return opener or _new_clause(text, nxt)
+        return False
+    if word.isdigit() and len(word) <= 3 and _enumerator(text, m.start(1)):
+        return False  # "1. The first item" at the start of a line or sentence
+    if word in SUFFIXES or word in PLACES:  # company suffix, month, U.S., U.K., ...
+        return opener or _new_clause(text, nxt)
+    if "." in word and all(len(p) <= 2 and p.isalpha() for p in word.split(".")):
+        return opener  # other dotted abbreviations and initials (a.m., M.L.)
     return True
+
+
+def _new_clause(text: str, nxt: int) -> bool:
+    """After an abbreviation: does a capitalised common word followed by a lower-case word
+    start a new sentence ("the U.S. Customs officers said")? Not when the word goes on a
+    name ("U.S. Navy intercepted", "U.S. Customs and Border Protection")."""
+    m = _CAP_THEN_LOWER.match(text, nxt, nxt + 60)
+    return bool(m) and m.group(1).lower() not in NAME_HEADS \
+        and m.group(2) not in _CONTINUES_NAME
+
+
+def _enumerator(text: str, word_start: int) -> bool:
+    """Is the number at ``word_start`` the first thing on its line or after a sentence end
+    (a list item number)?"""
+    i = word_start - 1
+    while i >= 0 and text[i] in " \t\u2022\u2043-*(":
+        i -= 1
+    return i < 0 or text[i] in "\n\r.!?:;\"\u201d"
 
 
 def _split_segment(text: str, lo: int, hi: int, out: list[Sentence], max_chars: int) -> None:
     start = lo
+    seen = lo  # quotes are counted in text[start:seen]
+    straight = opened = 0  # '"' seen, and curly opening minus closing quotes
     for m in _END.finditer(text, lo, hi):
         end = m.end()
         nxt = end
@@ -95,9 +169,25 @@ def _split_segment(text: str, lo: int, hi: int, out: list[Sentence], max_chars: 
         if nxt == end and end < hi:  # no white space after: "3.5", "U.S.-led"
             continue
         if nxt >= hi or _is_boundary(text, end, nxt):
+            part = text[seen:end]
+            straight += part.count('"')
+            opened += part.count("\u201c") - part.count("\u201d")
+            seen = end
+            if nxt < hi and _quote_goes_on(text, end, hi, straight % 2 == 1, opened > 0):
+                continue
             _emit(text, start, end, out, max_chars)
-            start = nxt
+            start = seen = nxt
+            straight = opened = 0
     _emit(text, start, hi, out, max_chars)
+
+
+def _quote_goes_on(text: str, end: int, hi: int, straight: bool, curly: bool) -> bool:
+    """Inside an open quotation that closes within ``QUOTE_REACH`` characters, a sentence
+    end stays inside it: '"We will not forgive. We will not forget," he said.' is one
+    sentence (the quote and who said it). An unclosed quote does not hold anything."""
+    reach = min(hi, end + QUOTE_REACH)
+    return (straight and text.find('"', end, reach) != -1) or \
+        (curly and text.find("\u201d", end, reach) != -1)
 
 
 def _emit(text: str, start: int, end: int, out: list[Sentence], max_chars: int) -> None:

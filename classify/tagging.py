@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .boilerplate import split_prose
 from .data import JSON_SPACE, json_line, scan_json
 from .errors import DataError
 from .model import Model
@@ -169,11 +170,15 @@ class Tagger:
             out.append(why)
         return out
 
-    def tag_article(self, text: str, name: str = "<text>", explain: bool = False
-                    ) -> ArticleTags:
-        """Split into sentences, tag each, and decide the article's topics and stance."""
-        sents = split_sentences(text)
+    def tag_article(self, text: str, name: str = "<text>", explain: bool = False,
+                    keep_all: bool = True) -> ArticleTags:
+        """Split into sentences, tag each, and decide the article's topics and stance.
+        ``keep_all=False`` first drops the lines that are not prose (``boilerplate``)."""
+        sents = split_sentences(text) if keep_all else split_prose(text)
         if not sents:
+            if not keep_all and text.strip():
+                raise DataError(f"{name}: no prose lines to tag (every line looks like page "
+                                "furniture: navigation, dates, banners; --keep-all tags them)")
             raise DataError(f"{name}: empty input, nothing to tag")
         tags = []
         for lo in range(0, len(sents), BATCH):
