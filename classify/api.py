@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -77,9 +77,34 @@ class TrainResult:
         return asdict(self)
 
 
+# The weight of "my own labels on top of the bundled corpus" (``--weight FILE`` without a
+# number), chosen by benchmarks/active_learning.py: see docs/active_learning.md.
+OWN_LABELS_WEIGHT = 5.0
+
+
 def load_data(paths: Sequence[str | Path] | None = None,
-              schema: str | Path | None = None) -> Dataset:
-    return load_dataset(list(paths) if paths else [DEFAULT_DATA], schema)
+              schema: str | Path | None = None,
+              weights: Mapping[str | Path, float] | None = None) -> Dataset:
+    """Labelled records of ``paths`` (default ``labels/``); ``weights`` maps a data file or
+    directory to the weight its records get in training (see ``data.load_dataset``)."""
+    return load_dataset(list(paths) if paths else [DEFAULT_DATA], schema, weights)
+
+
+def model_params(model_dir: str | Path) -> dict:
+    """The parameters a model's search chose, as ``TrainOptions(params=...)`` takes them:
+    retraining with them skips the search (``classify train --params-from DIR``)."""
+    from .persist import read_meta
+
+    training = read_meta(model_dir).get("training", {})
+    out: dict = {}
+    if isinstance(training.get("topics", {}).get("params"), dict):
+        out["topics"] = training["topics"]["params"]
+    if "C" in training.get("stance", {}):
+        out["stance"] = {"C": training["stance"]["C"],
+                         "class_weight": training["stance"].get("class_weight")}
+    if not out:
+        raise ModelError(f"{model_dir}: meta.json records no chosen parameters to reuse")
+    return out
 
 
 def _log_data_warnings(dataset: Dataset, log: Log) -> None:
@@ -103,7 +128,8 @@ def build_meta(data: Dataset, info: dict, opts: TrainOptions, model_topics: list
         "article_rule": {"params": asdict(rule), "text": rule.describe()},
         "data": {"sha256": data.sha256(), "records": len(data.records),
                  "topic_records": len(data.topic_records),
-                 "stance_records": len(data.stance_records), "files": data.files},
+                 "stance_records": len(data.stance_records), "files": data.files,
+                 **({"weights": data.weight_summary()} if data.weighted else {})},
         "training": {"options": asdict(opts), **info},
         "cv_note": "internal CV scores: C and thresholds were chosen on these same folds; "
                    "run 'classify evaluate' for an unbiased estimate",
@@ -112,10 +138,14 @@ def build_meta(data: Dataset, info: dict, opts: TrainOptions, model_topics: list
 
 def train(data: Sequence[str | Path] | None = None, model_dir: str | Path = LOCAL_MODEL,
           opts: TrainOptions | None = None, schema: str | Path | None = None,
-          log: Log = lambda _: None) -> TrainResult:
-    """Train on labelled data and save the model atomically into ``model_dir``."""
+          log: Log = lambda _: None,
+          weights: Mapping[str | Path, float] | None = None) -> TrainResult:
+    """Train on labelled data and save the model atomically into ``model_dir``. ``weights``:
+    data file or directory -> weight of its records (e.g. ``{"mine.jsonl": 5}``: each of
+    its records counts as five in every fit, threshold and internal CV score); recorded in
+    meta.json under ``data.weights``."""
     opts = opts or TrainOptions()
-    dataset = load_data(data, schema)
+    dataset = load_data(data, schema, weights)
     _log_data_warnings(dataset, log)
     model = train_model(dataset.records, dataset.topic_labels, dataset.stance_labels, opts, log)
     topics, stances = model.topic_labels, model.stance_labels
@@ -342,13 +372,15 @@ def tag_bag(bag: dask.bag.Bag, model_dir: str | Path | None = None,
 
 def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,
              opts: TrainOptions | None = None, schema: str | Path | None = None,
-             log: Log = lambda _: None, learning_curve: bool = False) -> EvalReport:
+             log: Log = lambda _: None, learning_curve: bool = False,
+             weights: Mapping[str | Path, float] | None = None) -> EvalReport:
     """Grouped, stratified k-fold cross-validation of training on ``data``: every F1 with a
     95% bootstrap interval over sources, reliability curves, and with ``learning_curve``
-    macro-F1 at 5 training sizes (``report.learning_curve``)."""
+    macro-F1 at 5 training sizes (``report.learning_curve``). Each training fold is weighted
+    by ``weights``, as in ``train``; the scores count every record once."""
     from .evaluate import cross_validate
 
-    dataset = load_data(data, schema)
+    dataset = load_data(data, schema, weights)
     _log_data_warnings(dataset, log)
     return cross_validate(dataset, folds, opts, log, learning_curve=learning_curve)
 

@@ -71,11 +71,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                         char_ngrams=False if args.no_char else None, seed=args.seed,
                         fast=args.fast, jobs=args.jobs,
                         lexicon=not args.no_lexicon, metric=args.metric,
-                        thresholds=args.thresholds)
+                        thresholds=args.thresholds,
+                        params=api.model_params(args.params_from) if args.params_from
+                        else None)
     log = _log(args.quiet or args.json)
     log(f"training on {', '.join(args.data or [api.DEFAULT_DATA])} ...")
     res = api.train(args.data, args.model, opts, args.schema,
-                    log=_log(args.quiet, args.verbose))
+                    log=_log(args.quiet, args.verbose), weights=_weights(args.weight))
     if args.json:
         print(json.dumps({k: v for k, v in res.to_dict().items() if k != "meta"}, indent=2,
                          ensure_ascii=False))
@@ -104,6 +106,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"model saved to {res.model_dir} ({meta['model_file']}, meta.json)")
     print("(internal CV scores are optimistic; run 'classify evaluate' for honest ones)")
     return 0
+
+
+def _weights(specs: list[str] | None) -> dict[str, float]:
+    """``--weight PATH=W`` (or ``PATH`` alone: ``api.OWN_LABELS_WEIGHT``) as a dict."""
+    out: dict[str, float] = {}
+    for spec in specs or []:
+        path, eq, value = spec.rpartition("=")
+        if not eq or Path(spec).exists():
+            out[spec] = api.OWN_LABELS_WEIGHT
+            continue
+        try:
+            out[path] = float(value)
+        except ValueError:
+            raise DataError(f"--weight {spec}: the weight after '=' must be a number") from None
+    return out
 
 
 def _short_list(items: list[str], n: int = 12) -> str:
@@ -347,7 +364,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                             lexicon=not args.no_lexicon, metric=args.metric,
                             thresholds=args.thresholds)
         rep = api.evaluate(args.data, args.folds, opts, args.schema, log=log,
-                           learning_curve=args.learning_curve)
+                           learning_curve=args.learning_curve, weights=_weights(args.weight))
     if args.report:
         fmt = _report_format(args.report)
         write_output_file(args.report, render(rep, fmt))
@@ -450,6 +467,12 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--data", action="append", metavar="PATH",
                         help="labelled JSONL/CSV file or directory; repeatable "
                              f"(default: {api.DEFAULT_DATA}/)")
+        sp.add_argument("--weight", action="append", metavar="PATH[=W]",
+                        help="records of the data file or directory PATH count W times in "
+                             "training (fits, thresholds, internal CV); PATH alone: "
+                             f"W={api.OWN_LABELS_WEIGHT:g}, the measured default for your own "
+                             "labels on top of labels/; repeatable; a record may also carry "
+                             "its own 'weight'")
         sp.add_argument("--schema", metavar="FILE",
                         help="label schema JSON (default: schema.json inside a --data dir)")
         sp.add_argument("--C", type=_positive_float, default=None,
@@ -496,6 +519,9 @@ def build_parser() -> argparse.ArgumentParser:
     training_flags(t)
     t.add_argument("--model", default=str(api.LOCAL_MODEL), metavar="DIR",
                    help="model directory to write")
+    t.add_argument("--params-from", metavar="DIR",
+                   help="no model search: reuse the parameters a model's search chose (its "
+                        "meta.json); a quick retrain after adding labels")
     t.add_argument("--cv-folds", type=int, default=3,
                    help="internal cross-validation folds for choosing C and thresholds")
     t.add_argument("--json", action="store_true", help="print the summary as JSON")
