@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # evaluation pulls in sklearn.metrics, clusters Dask: importe
     from .cluster import ClusterRun
     from .contributions import Contributions
     from .evaluate import EvalReport
+    from .suggest import SuggestResult
 
 Log = Callable[[str], None]
 DEFAULT_DATA = "labels"
@@ -368,6 +369,34 @@ def tag_bag(bag: dask.bag.Bag, model_dir: str | Path | None = None,
 
     return run(bag, model_dir or default_model_dir(), skip_invalid, explain=explain,
                trust=trust)
+
+
+def suggest(pool: str | Path, model_dir: str | Path | None = None, n: int = 50,
+            exclude: Sequence[str | Path] | None = None, trust: bool = False,
+            diversity: float | None = None) -> SuggestResult:
+    """The ``n`` items of ``pool`` (a JSONL batch, an article, or a directory of them) most
+    worth labelling next for the model, best first (see ``classify.suggest``). Texts already
+    labelled are left out: those of the training data files the model's meta.json names
+    (a warning says if they are not found) and of ``exclude`` (files or directories)."""
+    from .suggest import DIVERSITY, SuggestResult, read_pool, texts_of, training_files
+    from .suggest import suggest as _suggest
+
+    model_dir = model_dir or default_model_dir()
+    model, meta = _load_model(model_dir, trust=trust)
+    items = read_pool(pool)
+    warnings: list[str] = []
+    found, missing = training_files(meta, model_dir)
+    if missing and not exclude:
+        warnings.append(f"{Path(model_dir) / 'meta.json'}: {len(missing)} of the model's "
+                        f"training data files are not here ({', '.join(missing[:2])}"
+                        f"{', ...' if len(missing) > 2 else ''}): texts labelled in them are "
+                        "not excluded; name labelled data with --exclude")
+    done = texts_of(found) if found else set()
+    if exclude:
+        done |= texts_of(exclude)
+    picks, excluded = _suggest(items, model, n, done,
+                               DIVERSITY if diversity is None else diversity)
+    return SuggestResult(picks, pool=len(items), excluded=excluded, warnings=warnings)
 
 
 def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,

@@ -402,6 +402,21 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_suggest(args: argparse.Namespace) -> int:
+    from .suggest import render_jsonl, render_text
+
+    res = api.suggest(args.pool, args.model, args.n, args.exclude, trust=args.trust,
+                      diversity=args.diversity)
+    for w in res.warnings:
+        _err(f"warning: {w}")
+    render = render_jsonl if args.format == "jsonl" else render_text
+    sys.stdout.write(render(res.suggestions))
+    if not args.quiet:
+        _err(f"{len(res.suggestions)} suggestion(s) from {res.pool:,} distinct pool item(s) "
+             f"({res.excluded:,} already labelled, left out)")
+    return 0
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
     out = api.convert_model(args.model, args.output, trust=args.trust)
     print(f"model saved to {out} as data (.npz + meta.json)")
@@ -650,6 +665,39 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the labelling guide whose definitions to quote (default: "
                         "LABELLING.md beside the data, or ../shared/LABELLING.md)")
     a.set_defaults(func=cmd_audit)
+
+    s = sub.add_parser(
+        "suggest", formatter_class=_Formatter, help="what to label next, best first",
+        description="Rank the unlabelled items of a pool by how much a label would teach the "
+                    "model: topic scores near the label's stored threshold and stance near "
+                    "its decision boundary, diversified so that the suggestions are not "
+                    "near-copies of each other. Texts already labelled are left out: those "
+                    "of the training data files the model's meta.json names, and --exclude. "
+                    "Output (jsonl): one line per item, best first, with id, text, source, "
+                    "the model's guess (topics, topic_scores, stance, stance_scores), reason "
+                    "(the label it is least sure of) and uncertainty (1: on the boundary).",
+        epilog="examples:\n  classify suggest --pool articles/ -n 50 > suggestions.jsonl\n"
+               "  classify suggest --pool batch.jsonl --exclude labels/mine.jsonl "
+               "--format text")
+    s.add_argument("--pool", required=True, metavar="PATH",
+                   help="JSONL (or CSV) batch, an article (text file, split into sentences "
+                        "as 'tag' does), or a directory of them")
+    s.add_argument("--model", metavar="DIR", default=None,
+                   help="model directory (default: $CLASSIFY_MODEL, ./models/default, or the "
+                        "bundled model)")
+    s.add_argument("-n", type=_positive, default=50, help="how many suggestions")
+    s.add_argument("--format", choices=("jsonl", "text"), default="jsonl",
+                   help="output format")
+    s.add_argument("--exclude", action="append", metavar="DIR_OR_FILE",
+                   help="labelled data (JSONL/CSV, or a directory) whose texts are left out, "
+                        "besides the model's training data; repeatable")
+    s.add_argument("--diversity", type=float, default=None,
+                   help="weight of the penalty on similarity to items already suggested "
+                        "(0: pure uncertainty order; default 0.5)")
+    s.add_argument("--trust", action="store_true",
+                   help="load a model directory without meta.json (unverified)")
+    s.add_argument("--quiet", action="store_true", help="no summary line on stderr")
+    s.set_defaults(func=cmd_suggest)
 
     c = sub.add_parser(
         "convert", formatter_class=_Formatter,
