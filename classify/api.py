@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # evaluation pulls in sklearn.metrics, clusters Dask: importe
     from .cluster import ClusterRun
     from .contributions import Contributions
     from .evaluate import EvalReport
+    from .labeller import LabelResult
     from .suggest import SuggestResult
 
 Log = Callable[[str], None]
@@ -397,6 +398,85 @@ def suggest(pool: str | Path, model_dir: str | Path | None = None, n: int = 50,
     picks, excluded = _suggest(items, model, n, done,
                                DIVERSITY if diversity is None else diversity)
     return SuggestResult(picks, pool=len(items), excluded=excluded, warnings=warnings)
+
+
+def label(items: str | Path, out: str | Path, model_dir: str | Path | None = None,
+          guide: str | Path | None = None, *, fd_in: int | None = None,
+          write: Callable[[str], None] | None = None, trust: bool = False) -> LabelResult:
+    """Label the texts of ``items`` (a suggestions file or any JSONL with ``text``) in the
+    terminal (``fd_in``, default standard input; the screen goes to ``write``, default
+    standard output), appending each answer to ``out`` at once (see ``classify.labeller``).
+    The labels are the model's; their one-line definitions come from ``guide`` (a
+    schema.json; default: the one beside the model's training data, if any)."""
+    import sys
+
+    from . import labeller as lb
+    from .data import Schema
+    from .suggest import normalise as normalise_text
+    from .suggest import training_files
+
+    model_dir = model_dir or default_model_dir()
+    model, meta = _load_model(model_dir, trust=trust)
+    raw = lb.read_items(items)
+    out = Path(out)
+    schema = Schema(topics={t: "" for t in model.topic_labels},
+                    stances=list(model.stance_labels))
+    descriptions = {t: d for t, d in meta.get("labels", {}).get("topics", {}).items() if d}
+    if guide is None:
+        found, _ = training_files(meta, model_dir)
+        guides = list(dict.fromkeys(f.parent / "schema.json" for f in found
+                                    if (f.parent / "schema.json").is_file()))
+        guide = guides[0] if guides else None
+    if guide is not None:
+        descriptions.update(lb.guide(Path(guide)))
+    need = [i for i, r in enumerate(raw) if "topics" not in r and "stance" not in r]
+    guessed: dict[int, Tags] = {}
+    if need:
+        tagger = Tagger(model, meta)
+        guessed = dict(zip(need, tagger.tag_texts([raw[i]["text"] for i in need]),
+                           strict=True))
+    parsed = []
+    for i, r in enumerate(raw):
+        g = guessed.get(i)
+        topics = g.topics if g is not None else r.get("topics")
+        stance = g.stance if g is not None else r.get("stance")
+        parsed.append(lb.Item(
+            id=str(r.get("id") if r.get("id") is not None else r["_where"]), text=r["text"],
+            source=str(r.get("source") or items),
+            topics=[str(t) for t in topics] if isinstance(topics, list) else [],
+            stance=stance if isinstance(stance, str) else None,
+            reason=str(r.get("reason") or ""), where=r["_where"]))
+    skip_path = lb.skipped_path(out)
+    with lb.locked(out):
+        done = set(lb.done_texts(out, schema)) | set(lb.done_texts(skip_path))
+        try:
+            fd = sys.stdin.fileno() if fd_in is None else fd_in
+        except (OSError, ValueError, AttributeError):
+            fd = -1
+        if fd < 0 or not os.isatty(fd):
+            raise DataError("classify label needs a terminal: standard input is not one")
+        session = lb.Session(parsed, model.topic_labels, model.stance_labels, descriptions,
+                             lb.AnswerLog(out), lb.AnswerLog(skip_path), schema, done=done)
+        try:
+            how = lb.run_terminal(session, fd, write or _write_stdout)
+        finally:
+            session.answers.close()
+            session.skips.close()
+    answered = set(lb.done_texts(out))
+    skipped = set(lb.done_texts(skip_path))
+    keys = [normalise_text(it.text) for it in parsed]
+    return lb.LabelResult(out=str(out), items=len(parsed),
+                       labelled=sum(k in answered for k in keys),
+                       skipped=sum(k in skipped and k not in answered for k in keys),
+                       remaining=sum(k not in answered and k not in skipped for k in keys),
+                       this_run=session.counts["labelled"], quit=how)
+
+
+def _write_stdout(text: str) -> None:
+    import sys
+
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,

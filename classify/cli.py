@@ -417,6 +417,20 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_label(args: argparse.Namespace) -> int:
+    res = api.label(args.file, args.out, args.model, args.guide, trust=args.trust)
+    print(f"{res.this_run} answer(s) written this run; {args.out}: {res.labelled} of "
+          f"{res.items} items labelled, {res.skipped} skipped, {res.remaining} left"
+          + ("" if res.remaining else " (all done)"))
+    if res.labelled:
+        print(f"retrain with: classify train --data labels --data {args.out} --weight "
+              f"{args.out}")
+    if res.quit == "interrupted":
+        _err("interrupted (SIGINT); every answer given is saved")
+        return 130
+    return 0
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
     out = api.convert_model(args.model, args.output, trust=args.trust)
     print(f"model saved to {out} as data (.npz + meta.json)")
@@ -698,6 +712,33 @@ def build_parser() -> argparse.ArgumentParser:
                    help="load a model directory without meta.json (unverified)")
     s.add_argument("--quiet", action="store_true", help="no summary line on stderr")
     s.set_defaults(func=cmd_suggest)
+
+    lab = sub.add_parser(
+        "label", formatter_class=_Formatter, help="label texts in the terminal, fast",
+        description="A terminal labeller over a suggestions file (classify suggest) or any "
+                    "JSONL of texts: it shows each sentence with the model's guess "
+                    "pre-selected. Keys: digits toggle topics (t, then numbers and Enter, "
+                    "beyond ten), a stance's letter picks it, Enter accepts, Space skips, "
+                    "Backspace or u undoes, ? shows the guide's one-line definitions, q "
+                    "quits. Each answer is validated like training data and appended to "
+                    "--out at once (Ctrl-C or a closed terminal loses nothing); skips go to "
+                    "OUT.skipped; a rerun resumes where it stopped. --out is training data: "
+                    "'classify train --data labels --data OUT --weight OUT'.",
+        epilog="example:\n  classify suggest --pool articles/ > todo.jsonl\n"
+               "  classify label todo.jsonl --out labels/mine.jsonl")
+    lab.add_argument("file", metavar="FILE", help="JSONL of items with 'text' (and optional "
+                     "'id', 'source', guessed 'topics' and 'stance')")
+    lab.add_argument("--out", required=True, metavar="FILE",
+                     help="JSONL file the answers are appended to")
+    lab.add_argument("--model", metavar="DIR", default=None,
+                     help="model whose labels are offered and which guesses for items "
+                          "without a guess (default: as for tag)")
+    lab.add_argument("--guide", metavar="SCHEMA",
+                     help="schema.json with one-line definitions of the labels (default: "
+                          "the one beside the model's training data)")
+    lab.add_argument("--trust", action="store_true",
+                     help="load a model directory without meta.json (unverified)")
+    lab.set_defaults(func=cmd_label)
 
     c = sub.add_parser(
         "convert", formatter_class=_Formatter,
