@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # evaluation pulls in sklearn.metrics, clusters Dask: importe
     from .cluster import ClusterRun
     from .contributions import Contributions
     from .evaluate import EvalReport
+    from .interchange import Exported, Imported
     from .labeller import LabelResult
     from .suggest import SuggestResult
 
@@ -413,39 +414,14 @@ def label(items: str | Path, out: str | Path, model_dir: str | Path | None = Non
     from . import labeller as lb
     from .data import Schema
     from .suggest import normalise as normalise_text
-    from .suggest import training_files
 
     model_dir = model_dir or default_model_dir()
     model, meta = _load_model(model_dir, trust=trust)
-    raw = lb.read_items(items)
     out = Path(out)
     schema = Schema(topics={t: "" for t in model.topic_labels},
                     stances=list(model.stance_labels))
-    descriptions = {t: d for t, d in meta.get("labels", {}).get("topics", {}).items() if d}
-    if guide is None:
-        found, _ = training_files(meta, model_dir)
-        guides = list(dict.fromkeys(f.parent / "schema.json" for f in found
-                                    if (f.parent / "schema.json").is_file()))
-        guide = guides[0] if guides else None
-    if guide is not None:
-        descriptions.update(lb.guide(Path(guide)))
-    need = [i for i, r in enumerate(raw) if "topics" not in r and "stance" not in r]
-    guessed: dict[int, Tags] = {}
-    if need:
-        tagger = Tagger(model, meta)
-        guessed = dict(zip(need, tagger.tag_texts([raw[i]["text"] for i in need]),
-                           strict=True))
-    parsed = []
-    for i, r in enumerate(raw):
-        g = guessed.get(i)
-        topics = g.topics if g is not None else r.get("topics")
-        stance = g.stance if g is not None else r.get("stance")
-        parsed.append(lb.Item(
-            id=str(r.get("id") if r.get("id") is not None else r["_where"]), text=r["text"],
-            source=str(r.get("source") or items),
-            topics=[str(t) for t in topics] if isinstance(topics, list) else [],
-            stance=stance if isinstance(stance, str) else None,
-            reason=str(r.get("reason") or ""), where=r["_where"]))
+    descriptions = _descriptions(meta, model_dir, guide)
+    parsed = _guessed_items(items, model, meta)
     skip_path = lb.skipped_path(out)
     with lb.locked(out):
         done = set(lb.done_texts(out, schema)) | set(lb.done_texts(skip_path))
@@ -470,6 +446,80 @@ def label(items: str | Path, out: str | Path, model_dir: str | Path | None = Non
                        skipped=sum(k in skipped and k not in answered for k in keys),
                        remaining=sum(k not in answered and k not in skipped for k in keys),
                        this_run=session.counts["labelled"], quit=how)
+
+
+def _guessed_items(path: str | Path, model: Model, meta: dict) -> list:
+    """The items of a suggestions file or any JSONL of texts (``labeller.Item``), each with a
+    guess: the record's own ``topics``/``stance`` if it has them, else the model's."""
+    from .labeller import Item, read_items
+
+    raw = read_items(path)
+    need = [i for i, r in enumerate(raw) if "topics" not in r and "stance" not in r]
+    guessed: dict[int, Tags] = {}
+    if need:
+        guessed = dict(zip(need, Tagger(model, meta).tag_texts([raw[i]["text"]
+                                                                for i in need]), strict=True))
+    out = []
+    for i, r in enumerate(raw):
+        g = guessed.get(i)
+        topics = g.topics if g is not None else r.get("topics")
+        stance = g.stance if g is not None else r.get("stance")
+        score = r.get("uncertainty")
+        out.append(Item(
+            id=str(r.get("id") if r.get("id") is not None else r["_where"]), text=r["text"],
+            source=str(r.get("source") or path),
+            topics=[str(t) for t in topics] if isinstance(topics, list) else [],
+            stance=stance if isinstance(stance, str) else None,
+            reason=str(r.get("reason") or ""), where=r["_where"],
+            score=float(score) if isinstance(score, (int, float)) else None))
+    return out
+
+
+def _descriptions(meta: dict, model_dir: str | Path, guide: str | Path | None
+                  ) -> dict[str, str]:
+    """Label -> one-line definition: the model's topic descriptions, then ``guide`` (a
+    schema.json; default: the one beside the model's training data, if any)."""
+    from .labeller import guide as read_guide
+    from .suggest import training_files
+
+    out = {t: d for t, d in meta.get("labels", {}).get("topics", {}).items() if d}
+    if guide is None:
+        found, _ = training_files(meta, model_dir)
+        guide = next((f.parent / "schema.json" for f in found
+                      if (f.parent / "schema.json").is_file()), None)
+    if guide is not None:
+        out.update(read_guide(Path(guide)))
+    return out
+
+
+def export_items(items: str | Path, to: str, model_dir: str | Path | None = None,
+                 guide: str | Path | None = None, trust: bool = False) -> Exported:
+    """The tasks file of a labelling tool (``to``: label-studio, doccano or prodigy) for the
+    items of a suggestions file or any JSONL of texts, the model's guess pre-annotated (see
+    ``classify.interchange``); for Label Studio also its labelling config."""
+    from .interchange import TOOLS, Guess, export_tasks
+
+    if to not in TOOLS:
+        raise DataError(f"--to must be one of {', '.join(TOOLS)}, got {to!r}")
+    model_dir = model_dir or default_model_dir()
+    model, meta = _load_model(model_dir, trust=trust)
+    guesses = [Guess(it.id, it.text, it.source, it.topics, it.stance, it.score)
+               for it in _guessed_items(items, model, meta)]
+    return export_tasks(guesses, to, model.topic_labels, model.stance_labels,
+                        _descriptions(meta, model_dir, guide),
+                        f"classify {str(meta.get('model_sha256', ''))[:12]}")
+
+
+def import_file(path: str | Path, tool: str, model_dir: str | Path | None = None,
+                trust: bool = False) -> Imported:
+    """Training records from a labelling tool's export file (``tool``: label-studio, doccano
+    or prodigy), validated against the model's labels (see ``classify.interchange``)."""
+    from .data import Schema
+    from .interchange import import_records
+
+    model, _ = _load_model(model_dir or default_model_dir(), trust=trust)
+    return import_records(path, tool, Schema({t: "" for t in model.topic_labels},
+                                             list(model.stance_labels)))
 
 
 def _write_stdout(text: str) -> None:

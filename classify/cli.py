@@ -431,6 +431,34 @@ def cmd_label(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    res = api.export_items(args.file, args.to, args.model, args.guide, trust=args.trust)
+    if args.out:
+        write_output_file(args.out, res.text)
+    else:
+        sys.stdout.write(res.text)
+    msg = f"{res.items} item(s) exported for {res.tool}" + (f" to {args.out}" if args.out
+                                                            else "")
+    if res.label_config is not None:
+        config = args.config or (str(Path(args.out).with_suffix(".xml")) if args.out
+                                 else "label_config.xml")
+        write_output_file(config, res.label_config)
+        msg += f"; labelling config: {config}"
+    _err(msg)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    res = api.import_file(args.file, args.from_, args.model, trust=args.trust)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    write_output_file(args.out, "".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                        for r in res.records))
+    _err(f"{len(res.records)} record(s) imported from {res.tool} into {args.out}"
+         + (f"; {len(res.left_out)} item(s) not annotated, left out" if res.left_out
+            else ""))
+    return 0
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
     out = api.convert_model(args.model, args.output, trust=args.trust)
     print(f"model saved to {out} as data (.npz + meta.json)")
@@ -739,6 +767,50 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--trust", action="store_true",
                      help="load a model directory without meta.json (unverified)")
     lab.set_defaults(func=cmd_label)
+
+    x = sub.add_parser(
+        "export", formatter_class=_Formatter, help="tasks for Label Studio, doccano, Prodigy",
+        description="Write a labelling tool's import file for a suggestions file (or any "
+                    "JSONL of texts), with the model's guess as a pre-annotation: Label "
+                    "Studio tasks (JSON, predictions; the labelling config goes beside it, "
+                    "OUT with .xml, or --config), doccano text classification JSONL (the "
+                    "stance as label 'stance:NAME'), Prodigy 'choice' tasks (JSONL, use "
+                    "choice_style multiple). Our id and source travel with each task.",
+        epilog="examples:\n  classify export todo.jsonl --to label-studio --out tasks.json\n"
+               "  classify export todo.jsonl --to prodigy > tasks.jsonl")
+    x.add_argument("file", metavar="FILE", help="JSONL of items with 'text'")
+    x.add_argument("--to", required=True, choices=("label-studio", "doccano", "prodigy"))
+    x.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    x.add_argument("--config", metavar="FILE",
+                   help="Label Studio labelling config file (default: OUT with .xml, or "
+                        "label_config.xml)")
+    x.add_argument("--model", metavar="DIR", default=None,
+                   help="model whose labels and guesses are used (default: as for tag)")
+    x.add_argument("--guide", metavar="SCHEMA",
+                   help="schema.json with one-line definitions (Label Studio hints)")
+    x.add_argument("--trust", action="store_true",
+                   help="load a model directory without meta.json (unverified)")
+    x.set_defaults(func=cmd_export)
+
+    m = sub.add_parser(
+        "import", formatter_class=_Formatter, help="labels back from Label Studio, ...",
+        description="Read a labelling tool's export back into training records (text, "
+                    "topics, stance, source, id), each validated against the model's labels: "
+                    "Label Studio JSON or JSON-MIN export, doccano JSONL/JSON export, "
+                    "'prodigy db-out' JSONL (accepted answers). Items nobody annotated are "
+                    "left out and counted. --out is written whole (atomically), so a later "
+                    "export of the same project replaces it.",
+        epilog="example:\n  classify import project.json --from label-studio "
+               "--out labels/team.jsonl")
+    m.add_argument("file", metavar="FILE", help="the tool's export file")
+    m.add_argument("--from", dest="from_", required=True,
+                   choices=("label-studio", "doccano", "prodigy"))
+    m.add_argument("--out", required=True, metavar="FILE", help="training JSONL to write")
+    m.add_argument("--model", metavar="DIR", default=None,
+                   help="model whose labels the records are checked against")
+    m.add_argument("--trust", action="store_true",
+                   help="load a model directory without meta.json (unverified)")
+    m.set_defaults(func=cmd_import)
 
     c = sub.add_parser(
         "convert", formatter_class=_Formatter,

@@ -54,6 +54,7 @@ class Item:
     stance: str | None
     reason: str = ""
     where: str = ""
+    score: float | None = None  # the suggestion's uncertainty, if any
 
 
 @dataclass
