@@ -190,7 +190,8 @@ def library_picks(model, runner: Runner, pool: list[dict], chosen: list[int], n:
 
 
 def run_grid(phase1: dict, rows: list[dict], params: dict, sizes: tuple[int, ...],
-             weight: float, diversity: float, library: bool = False) -> dict:
+             weight: float, diversity: float, library: bool = False, focus: str = "all",
+             random_arm: bool = True) -> dict:
     """Phase 2 of a seed: random and suggest at each size, the added items at ``weight``."""
     out = dict(phase1)
     runner, pool, test, order = _setup(phase1["seed"], rows, params)
@@ -200,6 +201,9 @@ def run_grid(phase1: dict, rows: list[dict], params: dict, sizes: tuple[int, ...
         if k == SWEEP_SIZE and str(weight) in phase1["sweep"]:
             out["random"][str(k)] = phase1["sweep"][str(weight)]
             continue
+        if not random_arm:
+            out["random"][str(k)] = {"macro_f1": float("nan"), "stance_macro_f1": float("nan")}
+            continue
         out["random"][str(k)] = runner.score(
             runner.train([pool[i] for i in order[:k]], weight), test)
     items = [PoolItem(str(i), r["text"], r["doc"]) for i, r in enumerate(pool)]
@@ -208,7 +212,8 @@ def run_grid(phase1: dict, rows: list[dict], params: dict, sizes: tuple[int, ...
     for k in sizes:
         picks, _ = suggest(items, model, k - len(chosen),
                            exclude=runner.known | {normalise(pool[i]["text"])
-                                                   for i in chosen}, diversity=diversity)
+                                                   for i in chosen}, diversity=diversity,
+                           focus=focus)
         chosen += [int(s.id) for s in picks]
         model = runner.train([pool[i] for i in chosen], weight)
         out["suggest"][str(k)] = {**runner.score(model, test),
@@ -368,6 +373,9 @@ def main() -> None:
     ap.add_argument("--diversity", type=float, default=None,
                     help="suggest's diversity (default: classify's)")
     ap.add_argument("--jobs", type=int, default=2, help="seeds run in this many processes")
+    ap.add_argument("--focus", default="all", help="suggest's focus (all, topics, stance)")
+    ap.add_argument("--no-random", action="store_true",
+                    help="train the random arm only where the weight sweep has it")
     ap.add_argument("--library", action="store_true",
                     help="also small-text's multi-label strategy (pip install small-text)")
     args = ap.parse_args()
@@ -390,7 +398,8 @@ def main() -> None:
         print(f"weight of the added items: {weight:g}", file=sys.stderr, flush=True)
         runs = list(ex.map(run_grid, phase1, [rows] * args.seeds, [params] * args.seeds,
                            [sizes] * args.seeds, [weight] * args.seeds,
-                           [diversity] * args.seeds, [args.library] * args.seeds))
+                           [diversity] * args.seeds, [args.library] * args.seeds,
+                           [args.focus] * args.seeds, [not args.no_random] * args.seeds))
     import subprocess
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,

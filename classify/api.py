@@ -375,7 +375,7 @@ def tag_bag(bag: dask.bag.Bag, model_dir: str | Path | None = None,
 
 def suggest(pool: str | Path, model_dir: str | Path | None = None, n: int = 50,
             exclude: Sequence[str | Path] | None = None, trust: bool = False,
-            diversity: float | None = None) -> SuggestResult:
+            diversity: float | None = None, focus: str = "all") -> SuggestResult:
     """The ``n`` items of ``pool`` (a JSONL batch, an article, or a directory of them) most
     worth labelling next for the model, best first (see ``classify.suggest``). Texts already
     labelled are left out: those of the training data files the model's meta.json names
@@ -397,7 +397,7 @@ def suggest(pool: str | Path, model_dir: str | Path | None = None, n: int = 50,
     if exclude:
         done |= texts_of(exclude)
     picks, excluded = _suggest(items, model, n, done,
-                               DIVERSITY if diversity is None else diversity)
+                               DIVERSITY if diversity is None else diversity, focus)
     return SuggestResult(picks, pool=len(items), excluded=excluded, warnings=warnings)
 
 

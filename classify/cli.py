@@ -406,7 +406,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     from .suggest import render_jsonl, render_text
 
     res = api.suggest(args.pool, args.model, args.n, args.exclude, trust=args.trust,
-                      diversity=args.diversity)
+                      diversity=args.diversity, focus=args.focus)
     for w in res.warnings:
         _err(f"warning: {w}")
     render = render_jsonl if args.format == "jsonl" else render_text
@@ -736,6 +736,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--diversity", type=float, default=None,
                    help="weight of the penalty on similarity to items already suggested "
                         "(0: pure uncertainty order; default 0.5)")
+    s.add_argument("--focus", choices=("all", "topics", "stance"), default="all",
+                   help="which labels' uncertainty counts")
     s.add_argument("--trust", action="store_true",
                    help="load a model directory without meta.json (unverified)")
     s.add_argument("--quiet", action="store_true", help="no summary line on stderr")

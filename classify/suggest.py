@@ -179,18 +179,24 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def uncertainty(model: Model, P: np.ndarray, S: np.ndarray
+FOCUS = ("all", "topics", "stance")
+
+
+def uncertainty(model: Model, P: np.ndarray, S: np.ndarray, focus: str = "all"
                 ) -> tuple[np.ndarray, list[str]]:
-    """Each item's largest uncertainty over its labels (see the module) and which label."""
+    """Each item's largest uncertainty over its labels (see the module) and which label;
+    ``focus`` "topics" or "stance" looks at that part only."""
+    if focus not in FOCUS:
+        raise DataError(f"focus must be one of {', '.join(FOCUS)}, got {focus!r}")
     n = len(P)
     cols: list[np.ndarray] = []
     names: list[tuple[str, int]] = []
-    if model.topics is not None and P.shape[1]:
+    if model.topics is not None and P.shape[1] and focus != "stance":
         th = np.asarray(model.topics.thresholds, dtype=np.float64)
         d = np.abs(_logit(P) - _logit(th)[None, :])
         cols.append(1.0 - np.tanh(d / 2))
         names += [("topic", j) for j in range(P.shape[1])]
-    if model.stance is not None and S.shape[1] >= 2:
+    if model.stance is not None and S.shape[1] >= 2 and focus != "topics":
         top2 = -np.sort(-S, axis=1)[:, :2]
         cols.append((1.0 - (top2[:, 0] - top2[:, 1]))[:, None])
         names.append(("stance", -1))
@@ -247,25 +253,26 @@ def diverse_top(priority: np.ndarray, X: sp.csr_matrix, n: int, diversity: float
     return picks
 
 
-def rank(model: Model, texts: Sequence[str], n: int, diversity: float = DIVERSITY
+def rank(model: Model, texts: Sequence[str], n: int, diversity: float = DIVERSITY,
+         focus: str = "all"
          ) -> tuple[list[int], np.ndarray, list[str], np.ndarray, np.ndarray]:
     """(picked indices best first, uncertainty, reasons, topic scores, stance scores)."""
     P, S = model.scores(texts)
-    U, reasons = uncertainty(model, P, S)
+    U, reasons = uncertainty(model, P, S, focus)
     feats = (model.topics or model.stance).features  # type: ignore[union-attr]
     picks = diverse_top(U, feats.transform(list(texts)), n, diversity) if len(texts) else []
     return picks, U, reasons, P, S
 
 
 def suggest(pool: Sequence[PoolItem], model: Model, n: int = 50,
-            exclude: set[str] | None = None, diversity: float = DIVERSITY
-            ) -> tuple[list[Suggestion], int]:
+            exclude: set[str] | None = None, diversity: float = DIVERSITY,
+            focus: str = "all") -> tuple[list[Suggestion], int]:
     """The ``n`` items of ``pool`` most worth labelling (see the module), best first, and how
     many pool items ``exclude`` (normalised texts) removed."""
     exclude = exclude or set()
     items = [it for it in pool if normalise(it.text) not in exclude]
     texts = [it.text for it in items]
-    picks, U, reasons, P, S = rank(model, texts, n, diversity)
+    picks, U, reasons, P, S = rank(model, texts, n, diversity, focus)
     D = model.decide(P)
     tl, sl = model.topic_labels, model.stance_labels
     out = []

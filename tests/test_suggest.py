@@ -134,3 +134,11 @@ def test_cli_suggest_bad_pool(tmp_path, model_dir, content, message):
     r = run_main(["suggest", "--pool", str(p), "--model", str(model_dir)])
     assert r.code == 2 and "Traceback" not in r.err
     assert message in r.err and r.err.count("\n") == 1, r.err
+
+
+def test_focus_limits_the_labels_considered(pool, model_dir):
+    for focus, prefix in (("topics", "topic "), ("stance", "stance: ")):
+        res = api.suggest(pool, model_dir, n=8, focus=focus)
+        assert all(s.reason.startswith(prefix) for s in res.suggestions), focus
+    with pytest.raises(Exception, match="focus must be one of"):
+        api.suggest(pool, model_dir, n=2, focus="everything")
