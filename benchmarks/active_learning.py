@@ -166,7 +166,11 @@ def library_picks(model, runner: Runner, pool: list[dict], chosen: list[int], n:
     prediction threshold set to the model's mean topic threshold."""
     import numpy as np
     import scipy.sparse as sp
-    from small_text.query_strategies import CategoryVectorInconsistencyAndRanking
+
+    try:
+        from small_text.query_strategies import CategoryVectorInconsistencyAndRanking
+    except ImportError:
+        sys.exit("--library needs small-text: pip install small-text")
 
     tl = model.topic_labels
     texts = [r["text"] for r in pool]
