@@ -88,6 +88,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"trained on {res.records:,} records "
           f"({meta['data']['topic_records']:,} with topics, "
           f"{meta['data']['stance_records']:,} with stance)")
+    weights = meta["data"].get("weights")
+    if weights:
+        files = ", ".join(f"{f} x{w:g}" for f, w in weights["files"].items())
+        print(f"weighted: {weights['weighted_records']:,} records" + (f" ({files})" if files
+                                                                     else ""))
     for part, labels in (("topics", res.topic_labels), ("stance", res.stance_labels)):
         if part not in res.info:
             continue

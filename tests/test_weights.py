@@ -163,6 +163,9 @@ def test_cli_weight_flag(tmp_path, base_and_own):
                   "--model", str(m), "--fast", "--quiet"])
     assert r.code == 0, r.err
     assert _meta(str(m))["data"]["weights"]["files"] == {str(own): api.OWN_LABELS_WEIGHT}
+    r = run_main(["train", "--data", str(base), "--data", str(own), "--weight", str(own),
+                  "--model", str(m), "--fast"])
+    assert f"weighted: {len(OWN)} records ({own} x{api.OWN_LABELS_WEIGHT:g})" in r.out
     r = run_main(["train", "--data", str(base), "--data", str(own), "--weight", f"{own}=2.5",
                   "--model", str(m), "--fast", "--quiet"])
     assert r.code == 0, r.err
