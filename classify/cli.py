@@ -428,8 +428,10 @@ def cmd_label(args: argparse.Namespace) -> int:
           f"{res.items} items labelled, {res.skipped} skipped, {res.remaining} left"
           + ("" if res.remaining else " (all done)"))
     if res.labelled:
-        print(f"retrain with: classify train --data labels --data {args.out} --weight "
-              f"{args.out}")
+        inside = Path(api.DEFAULT_DATA).resolve() in Path(args.out).resolve().parents
+        print("retrain with: classify train " + ("" if inside else
+                                                 f"--data labels --data {args.out} ")
+              + f"--weight {args.out}")
     if res.quit == "interrupted":
         _err("interrupted (SIGINT); every answer given is saved")
         return 130

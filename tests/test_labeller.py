@@ -169,7 +169,7 @@ def test_label_through_a_pty(tmp_path, todo, model_dir, guide):
         code, text = t.finish()
         assert code == 0, text
         assert "2 of 4 items labelled, 0 skipped, 2 left" in text
-        assert f"--weight {out}" in text
+        assert f"classify train --weight {out}" in text  # out is inside ./labels
     finally:
         t.close()
 
