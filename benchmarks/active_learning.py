@@ -371,6 +371,7 @@ def plot(s: dict, sizes, sweep, path: Path) -> None:
     a.axhline(0, color="grey", lw=0.8)
     a.axhline(0.03, color="grey", lw=0.8, ls=":", label="target +0.03")
     a.set_xscale("log")
+    a.minorticks_off()
     a.set_xticks(list(sizes), [str(k) for k in sizes])
     a.set_xlabel("real news items labelled and added to labels/")
     a.set_ylabel("topic macro-F1 gain on held-out real news")
@@ -407,7 +408,17 @@ def main() -> None:
                     help="train the random arm only where the weight sweep has it")
     ap.add_argument("--library", action="store_true",
                     help="also small-text's multi-label strategy (pip install small-text)")
+    ap.add_argument("--stem", default="active_learning", help="output file names")
+    ap.add_argument("--from-json", metavar="FILE",
+                    help="rewrite the report and plot from a saved active_learning.json")
     args = ap.parse_args()
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text(encoding="utf-8"))
+        runs, meta = saved["runs"], saved["meta"]
+        sizes = tuple(int(k) for k in runs[0]["suggest"])
+        sweep = tuple(float(w) for w in runs[0]["sweep"])
+        write_report(runs, meta, sizes, sweep, Path(args.out), args.stem)
+        return
     if bool(args.pool) != bool(args.test):
         ap.error("--pool and --test go together")
     from classify.suggest import DIVERSITY
@@ -446,17 +457,23 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "active_learning.json").write_text(json.dumps({"meta": meta, "runs": runs},
                                                          indent=1), encoding="utf-8")
+    write_report(runs, meta, sizes, sweep, out, args.stem)
+
+
+def write_report(runs: list[dict], meta: dict, sizes, sweep, out: Path,
+                 stem: str = "active_learning") -> None:
+    out.mkdir(parents=True, exist_ok=True)
     s = summarise(runs, sizes, sweep)
     md = markdown(runs, s, sizes, sweep, meta)
-    (out / "active_learning.md").write_text(md, encoding="utf-8")
-    (out / "active_learning.json").write_text(json.dumps(
+    (out / f"{stem}.md").write_text(md, encoding="utf-8")
+    (out / f"{stem}.json").write_text(json.dumps(
         {"meta": meta, "runs": runs, "summary": {
             "baseline": s["baseline"],
             "strategies": {k: {str(n): x for n, x in v.items()}
                            for k, v in s["strategies"].items()},
             "sweep": {str(w): x for w, x in s["sweep"].items()}}}, indent=1),
         encoding="utf-8")
-    plot(s, sizes, sweep, out / "active_learning.png")
+    plot(s, sizes, sweep, out / f"{stem}.png")
     print(md)
 
 

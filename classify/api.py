@@ -82,7 +82,7 @@ class TrainResult:
 
 # The weight of "my own labels on top of the bundled corpus" (``--weight FILE`` without a
 # number), chosen by benchmarks/active_learning.py: see docs/active_learning.md.
-OWN_LABELS_WEIGHT = 5.0
+OWN_LABELS_WEIGHT = 3.0
 
 
 def load_data(paths: Sequence[str | Path] | None = None,
