@@ -105,7 +105,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 print(f"{mark} {describe(t):<62.62} {t['micro_f1']:>8.3f} "
                       f"{t['macro_f1']:>8.3f} {t['seconds']:>6.1f}")
         how = ("chosen by internal CV (* above)" if trials else
-               "fixed (--fast, --C, or too little data for internal CV)")
+               "fixed (--fast, --C, --params-from, or too little data for internal CV)")
         print(f"  model: {describe(res.info[part].get('params', res.info[part]))}; {how}")
     print()
     print(f"model saved to {res.model_dir} ({meta['model_file']}, meta.json)")
