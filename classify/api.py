@@ -523,10 +523,17 @@ def import_file(path: str | Path, tool: str, model_dir: str | Path | None = None
 
 
 def _write_stdout(text: str) -> None:
+    """A whole screen in one write (a terminal's stdout is line-buffered: line by line, a
+    screen would flicker and arrive in pieces)."""
     import sys
 
-    sys.stdout.write(text)
     sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(text)
+    else:
+        buffer.write(text.encode(sys.stdout.encoding or "utf-8", "replace"))
+        buffer.flush()
 
 
 def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,

@@ -43,11 +43,12 @@ class Pty:
         self.out = ""
 
     def expect(self, text: str) -> str:
-        """Read until ``text`` shows after the last screen clear; returns that screen."""
+        """Read until ``text`` shows on the last screen (after its last clear) and the screen
+        is whole (down to its line of keys); returns that screen."""
         end = time.monotonic() + DEADLINE
         while True:
             screen = self.out.rsplit("\x1b[2J", 1)[-1]
-            if text in screen:
+            if text in screen and "quit" in screen:
                 return screen
             left = end - time.monotonic()
             assert left > 0 and self.proc.poll() is None or text in screen, \
