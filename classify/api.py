@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -42,6 +42,9 @@ if TYPE_CHECKING:  # evaluation pulls in sklearn.metrics, clusters Dask: importe
     from .cluster import ClusterRun
     from .contributions import Contributions
     from .evaluate import EvalReport
+    from .interchange import Exported, Imported
+    from .labeller import LabelResult
+    from .suggest import SuggestResult
 
 Log = Callable[[str], None]
 DEFAULT_DATA = "labels"
@@ -77,9 +80,34 @@ class TrainResult:
         return asdict(self)
 
 
+# The weight of "my own labels on top of the bundled corpus" (``--weight FILE`` without a
+# number), chosen by benchmarks/active_learning.py: see docs/active_learning.md.
+OWN_LABELS_WEIGHT = 3.0
+
+
 def load_data(paths: Sequence[str | Path] | None = None,
-              schema: str | Path | None = None) -> Dataset:
-    return load_dataset(list(paths) if paths else [DEFAULT_DATA], schema)
+              schema: str | Path | None = None,
+              weights: Mapping[str | Path, float] | None = None) -> Dataset:
+    """Labelled records of ``paths`` (default ``labels/``); ``weights`` maps a data file or
+    directory to the weight its records get in training (see ``data.load_dataset``)."""
+    return load_dataset(list(paths) if paths else [DEFAULT_DATA], schema, weights)
+
+
+def model_params(model_dir: str | Path) -> dict:
+    """The parameters a model's search chose, as ``TrainOptions(params=...)`` takes them:
+    retraining with them skips the search (``classify train --params-from DIR``)."""
+    from .persist import read_meta
+
+    training = read_meta(model_dir).get("training", {})
+    out: dict = {}
+    if isinstance(training.get("topics", {}).get("params"), dict):
+        out["topics"] = training["topics"]["params"]
+    if "C" in training.get("stance", {}):
+        out["stance"] = {"C": training["stance"]["C"],
+                         "class_weight": training["stance"].get("class_weight")}
+    if not out:
+        raise ModelError(f"{model_dir}: meta.json records no chosen parameters to reuse")
+    return out
 
 
 def _log_data_warnings(dataset: Dataset, log: Log) -> None:
@@ -103,7 +131,8 @@ def build_meta(data: Dataset, info: dict, opts: TrainOptions, model_topics: list
         "article_rule": {"params": asdict(rule), "text": rule.describe()},
         "data": {"sha256": data.sha256(), "records": len(data.records),
                  "topic_records": len(data.topic_records),
-                 "stance_records": len(data.stance_records), "files": data.files},
+                 "stance_records": len(data.stance_records), "files": data.files,
+                 **({"weights": data.weight_summary()} if data.weighted else {})},
         "training": {"options": asdict(opts), **info},
         "cv_note": "internal CV scores: C and thresholds were chosen on these same folds; "
                    "run 'classify evaluate' for an unbiased estimate",
@@ -112,10 +141,14 @@ def build_meta(data: Dataset, info: dict, opts: TrainOptions, model_topics: list
 
 def train(data: Sequence[str | Path] | None = None, model_dir: str | Path = LOCAL_MODEL,
           opts: TrainOptions | None = None, schema: str | Path | None = None,
-          log: Log = lambda _: None) -> TrainResult:
-    """Train on labelled data and save the model atomically into ``model_dir``."""
+          log: Log = lambda _: None,
+          weights: Mapping[str | Path, float] | None = None) -> TrainResult:
+    """Train on labelled data and save the model atomically into ``model_dir``. ``weights``:
+    data file or directory -> weight of its records (e.g. ``{"mine.jsonl": 5}``: each of
+    its records counts as five in every fit, threshold and internal CV score); recorded in
+    meta.json under ``data.weights``."""
     opts = opts or TrainOptions()
-    dataset = load_data(data, schema)
+    dataset = load_data(data, schema, weights)
     _log_data_warnings(dataset, log)
     model = train_model(dataset.records, dataset.topic_labels, dataset.stance_labels, opts, log)
     topics, stances = model.topic_labels, model.stance_labels
@@ -340,15 +373,180 @@ def tag_bag(bag: dask.bag.Bag, model_dir: str | Path | None = None,
                trust=trust)
 
 
+def suggest(pool: str | Path, model_dir: str | Path | None = None, n: int = 50,
+            exclude: Sequence[str | Path] | None = None, trust: bool = False,
+            diversity: float | None = None, focus: str = "all") -> SuggestResult:
+    """The ``n`` items of ``pool`` (a JSONL batch, an article, or a directory of them) most
+    worth labelling next for the model, best first (see ``classify.suggest``). Texts already
+    labelled are left out: those of the training data files the model's meta.json names
+    (a warning says if they are not found) and of ``exclude`` (files or directories)."""
+    from .suggest import DIVERSITY, SuggestResult, read_pool, texts_of, training_files
+    from .suggest import suggest as _suggest
+
+    model_dir = model_dir or default_model_dir()
+    model, meta = _load_model(model_dir, trust=trust)
+    items = read_pool(pool)
+    warnings: list[str] = []
+    found, missing = training_files(meta, model_dir)
+    if missing and not exclude:
+        warnings.append(f"{Path(model_dir) / 'meta.json'}: {len(missing)} of the model's "
+                        f"training data files are not here ({', '.join(missing[:2])}"
+                        f"{', ...' if len(missing) > 2 else ''}): texts labelled in them are "
+                        "not excluded; name labelled data with --exclude")
+    done = texts_of(found) if found else set()
+    if exclude:
+        done |= texts_of(exclude)
+    picks, excluded = _suggest(items, model, n, done,
+                               DIVERSITY if diversity is None else diversity, focus)
+    return SuggestResult(picks, pool=len(items), excluded=excluded, warnings=warnings)
+
+
+def label(items: str | Path, out: str | Path, model_dir: str | Path | None = None,
+          guide: str | Path | None = None, *, fd_in: int | None = None,
+          write: Callable[[str], None] | None = None, trust: bool = False) -> LabelResult:
+    """Label the texts of ``items`` (a suggestions file or any JSONL with ``text``) in the
+    terminal (``fd_in``, default standard input; the screen goes to ``write``, default
+    standard output), appending each answer to ``out`` at once (see ``classify.labeller``).
+    The labels are the model's; their one-line definitions come from ``guide`` (a
+    schema.json; default: the one beside the model's training data, if any)."""
+    import sys
+
+    from . import labeller as lb
+    from .data import Schema
+    from .suggest import normalise as normalise_text
+
+    model_dir = model_dir or default_model_dir()
+    model, meta = _load_model(model_dir, trust=trust)
+    out = Path(out)
+    schema = Schema(topics={t: "" for t in model.topic_labels},
+                    stances=list(model.stance_labels))
+    descriptions = _descriptions(meta, model_dir, guide)
+    parsed = _guessed_items(items, model, meta)
+    skip_path = lb.skipped_path(out)
+    with lb.locked(out):
+        done = set(lb.done_texts(out, schema)) | set(lb.done_texts(skip_path))
+        try:
+            fd = sys.stdin.fileno() if fd_in is None else fd_in
+        except (OSError, ValueError, AttributeError):
+            fd = -1
+        if fd < 0 or not os.isatty(fd):
+            raise DataError("classify label needs a terminal: standard input is not one")
+        session = lb.Session(parsed, model.topic_labels, model.stance_labels, descriptions,
+                             lb.AnswerLog(out), lb.AnswerLog(skip_path), schema, done=done)
+        try:
+            how = lb.run_terminal(session, fd, write or _write_stdout)
+        finally:
+            session.answers.close()
+            session.skips.close()
+    answered = set(lb.done_texts(out))
+    skipped = set(lb.done_texts(skip_path))
+    keys = [normalise_text(it.text) for it in parsed]
+    return lb.LabelResult(out=str(out), items=len(parsed),
+                       labelled=sum(k in answered for k in keys),
+                       skipped=sum(k in skipped and k not in answered for k in keys),
+                       remaining=sum(k not in answered and k not in skipped for k in keys),
+                       this_run=session.counts["labelled"], quit=how)
+
+
+def _guessed_items(path: str | Path, model: Model, meta: dict) -> list:
+    """The items of a suggestions file or any JSONL of texts (``labeller.Item``), each with a
+    guess: the record's own ``topics``/``stance`` if it has them, else the model's."""
+    from .labeller import Item, read_items
+
+    raw = read_items(path)
+    need = [i for i, r in enumerate(raw) if "topics" not in r and "stance" not in r]
+    guessed: dict[int, Tags] = {}
+    if need:
+        guessed = dict(zip(need, Tagger(model, meta).tag_texts([raw[i]["text"]
+                                                                for i in need]), strict=True))
+    out = []
+    for i, r in enumerate(raw):
+        g = guessed.get(i)
+        topics = g.topics if g is not None else r.get("topics")
+        stance = g.stance if g is not None else r.get("stance")
+        score = r.get("uncertainty")
+        out.append(Item(
+            id=str(r.get("id") if r.get("id") is not None else r["_where"]), text=r["text"],
+            source=str(r.get("source") or path),
+            topics=[str(t) for t in topics] if isinstance(topics, list) else [],
+            stance=stance if isinstance(stance, str) else None,
+            reason=str(r.get("reason") or ""), where=r["_where"],
+            score=float(score) if isinstance(score, (int, float)) else None))
+    return out
+
+
+def _descriptions(meta: dict, model_dir: str | Path, guide: str | Path | None
+                  ) -> dict[str, str]:
+    """Label -> one-line definition: the model's topic descriptions, then ``guide`` (a
+    schema.json; default: the one beside the model's training data, if any)."""
+    from .labeller import guide as read_guide
+    from .suggest import training_files
+
+    out = {t: d for t, d in meta.get("labels", {}).get("topics", {}).items() if d}
+    if guide is None:
+        found, _ = training_files(meta, model_dir)
+        guide = next((f.parent / "schema.json" for f in found
+                      if (f.parent / "schema.json").is_file()), None)
+    if guide is not None:
+        out.update(read_guide(Path(guide)))
+    return out
+
+
+def export_items(items: str | Path, to: str, model_dir: str | Path | None = None,
+                 guide: str | Path | None = None, trust: bool = False) -> Exported:
+    """The tasks file of a labelling tool (``to``: label-studio, doccano or prodigy) for the
+    items of a suggestions file or any JSONL of texts, the model's guess pre-annotated (see
+    ``classify.interchange``); for Label Studio also its labelling config."""
+    from .interchange import TOOLS, Guess, export_tasks
+
+    if to not in TOOLS:
+        raise DataError(f"--to must be one of {', '.join(TOOLS)}, got {to!r}")
+    model_dir = model_dir or default_model_dir()
+    model, meta = _load_model(model_dir, trust=trust)
+    guesses = [Guess(it.id, it.text, it.source, it.topics, it.stance, it.score)
+               for it in _guessed_items(items, model, meta)]
+    return export_tasks(guesses, to, model.topic_labels, model.stance_labels,
+                        _descriptions(meta, model_dir, guide),
+                        f"classify {str(meta.get('model_sha256', ''))[:12]}")
+
+
+def import_file(path: str | Path, tool: str, model_dir: str | Path | None = None,
+                trust: bool = False) -> Imported:
+    """Training records from a labelling tool's export file (``tool``: label-studio, doccano
+    or prodigy), validated against the model's labels (see ``classify.interchange``)."""
+    from .data import Schema
+    from .interchange import import_records
+
+    model, _ = _load_model(model_dir or default_model_dir(), trust=trust)
+    return import_records(path, tool, Schema({t: "" for t in model.topic_labels},
+                                             list(model.stance_labels)))
+
+
+def _write_stdout(text: str) -> None:
+    """A whole screen in one write (a terminal's stdout is line-buffered: line by line, a
+    screen would flicker and arrive in pieces)."""
+    import sys
+
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(text)
+    else:
+        buffer.write(text.encode(sys.stdout.encoding or "utf-8", "replace"))
+        buffer.flush()
+
+
 def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,
              opts: TrainOptions | None = None, schema: str | Path | None = None,
-             log: Log = lambda _: None, learning_curve: bool = False) -> EvalReport:
+             log: Log = lambda _: None, learning_curve: bool = False,
+             weights: Mapping[str | Path, float] | None = None) -> EvalReport:
     """Grouped, stratified k-fold cross-validation of training on ``data``: every F1 with a
     95% bootstrap interval over sources, reliability curves, and with ``learning_curve``
-    macro-F1 at 5 training sizes (``report.learning_curve``)."""
+    macro-F1 at 5 training sizes (``report.learning_curve``). Each training fold is weighted
+    by ``weights``, as in ``train``; the scores count every record once."""
     from .evaluate import cross_validate
 
-    dataset = load_data(data, schema)
+    dataset = load_data(data, schema, weights)
     _log_data_warnings(dataset, log)
     return cross_validate(dataset, folds, opts, log, learning_curve=learning_curve)
 

@@ -71,11 +71,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                         char_ngrams=False if args.no_char else None, seed=args.seed,
                         fast=args.fast, jobs=args.jobs,
                         lexicon=not args.no_lexicon, metric=args.metric,
-                        thresholds=args.thresholds)
+                        thresholds=args.thresholds,
+                        params=api.model_params(args.params_from) if args.params_from
+                        else None)
     log = _log(args.quiet or args.json)
     log(f"training on {', '.join(args.data or [api.DEFAULT_DATA])} ...")
     res = api.train(args.data, args.model, opts, args.schema,
-                    log=_log(args.quiet, args.verbose))
+                    log=_log(args.quiet, args.verbose), weights=_weights(args.weight))
     if args.json:
         print(json.dumps({k: v for k, v in res.to_dict().items() if k != "meta"}, indent=2,
                          ensure_ascii=False))
@@ -86,6 +88,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"trained on {res.records:,} records "
           f"({meta['data']['topic_records']:,} with topics, "
           f"{meta['data']['stance_records']:,} with stance)")
+    weights = meta["data"].get("weights")
+    if weights:
+        files = ", ".join(f"{f} x{w:g}" for f, w in weights["files"].items())
+        print(f"weighted: {weights['weighted_records']:,} records" + (f" ({files})" if files
+                                                                     else ""))
     for part, labels in (("topics", res.topic_labels), ("stance", res.stance_labels)):
         if part not in res.info:
             continue
@@ -98,12 +105,27 @@ def cmd_train(args: argparse.Namespace) -> int:
                 print(f"{mark} {describe(t):<62.62} {t['micro_f1']:>8.3f} "
                       f"{t['macro_f1']:>8.3f} {t['seconds']:>6.1f}")
         how = ("chosen by internal CV (* above)" if trials else
-               "fixed (--fast, --C, or too little data for internal CV)")
+               "fixed (--fast, --C, --params-from, or too little data for internal CV)")
         print(f"  model: {describe(res.info[part].get('params', res.info[part]))}; {how}")
     print()
     print(f"model saved to {res.model_dir} ({meta['model_file']}, meta.json)")
     print("(internal CV scores are optimistic; run 'classify evaluate' for honest ones)")
     return 0
+
+
+def _weights(specs: list[str] | None) -> dict[str, float]:
+    """``--weight PATH=W`` (or ``PATH`` alone: ``api.OWN_LABELS_WEIGHT``) as a dict."""
+    out: dict[str, float] = {}
+    for spec in specs or []:
+        path, eq, value = spec.rpartition("=")
+        if not eq or Path(spec).exists():
+            out[spec] = api.OWN_LABELS_WEIGHT
+            continue
+        try:
+            out[path] = float(value)
+        except ValueError:
+            raise DataError(f"--weight {spec}: the weight after '=' must be a number") from None
+    return out
 
 
 def _short_list(items: list[str], n: int = 12) -> str:
@@ -347,7 +369,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                             lexicon=not args.no_lexicon, metric=args.metric,
                             thresholds=args.thresholds)
         rep = api.evaluate(args.data, args.folds, opts, args.schema, log=log,
-                           learning_curve=args.learning_curve)
+                           learning_curve=args.learning_curve, weights=_weights(args.weight))
     if args.report:
         fmt = _report_format(args.report)
         write_output_file(args.report, render(rep, fmt))
@@ -382,6 +404,65 @@ def cmd_audit(args: argparse.Namespace) -> int:
         log(f"{summary(rep)}; report written to {args.report}")
     else:
         sys.stdout.write(render(rep, fmt or "md"))
+    return 0
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    from .suggest import render_jsonl, render_text
+
+    res = api.suggest(args.pool, args.model, args.n, args.exclude, trust=args.trust,
+                      diversity=args.diversity, focus=args.focus)
+    for w in res.warnings:
+        _err(f"warning: {w}")
+    render = render_jsonl if args.format == "jsonl" else render_text
+    sys.stdout.write(render(res.suggestions))
+    if not args.quiet:
+        _err(f"{len(res.suggestions)} suggestion(s) from {res.pool:,} distinct pool item(s) "
+             f"({res.excluded:,} already labelled, left out)")
+    return 0
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    res = api.label(args.file, args.out, args.model, args.guide, trust=args.trust)
+    print(f"{res.this_run} answer(s) written this run; {args.out}: {res.labelled} of "
+          f"{res.items} items labelled, {res.skipped} skipped, {res.remaining} left"
+          + ("" if res.remaining else " (all done)"))
+    if res.labelled:
+        inside = Path(api.DEFAULT_DATA).resolve() in Path(args.out).resolve().parents
+        print("retrain with: classify train " + ("" if inside else
+                                                 f"--data labels --data {args.out} ")
+              + f"--weight {args.out}")
+    if res.quit == "interrupted":
+        _err("interrupted (SIGINT); every answer given is saved")
+        return 130
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    res = api.export_items(args.file, args.to, args.model, args.guide, trust=args.trust)
+    if args.out:
+        write_output_file(args.out, res.text)
+    else:
+        sys.stdout.write(res.text)
+    msg = f"{res.items} item(s) exported for {res.tool}" + (f" to {args.out}" if args.out
+                                                            else "")
+    if res.label_config is not None:
+        config = args.config or (str(Path(args.out).with_suffix(".xml")) if args.out
+                                 else "label_config.xml")
+        write_output_file(config, res.label_config)
+        msg += f"; labelling config: {config}"
+    _err(msg)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    res = api.import_file(args.file, args.from_, args.model, trust=args.trust)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    write_output_file(args.out, "".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                        for r in res.records))
+    _err(f"{len(res.records)} record(s) imported from {res.tool} into {args.out}"
+         + (f"; {len(res.left_out)} item(s) not annotated, left out" if res.left_out
+            else ""))
     return 0
 
 
@@ -450,6 +531,12 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--data", action="append", metavar="PATH",
                         help="labelled JSONL/CSV file or directory; repeatable "
                              f"(default: {api.DEFAULT_DATA}/)")
+        sp.add_argument("--weight", action="append", metavar="PATH[=W]",
+                        help="records of the data file or directory PATH count W times in "
+                             "training (fits, thresholds, internal CV); PATH alone: "
+                             f"W={api.OWN_LABELS_WEIGHT:g}, the measured default for your own "
+                             "labels on top of labels/; repeatable; a record may also carry "
+                             "its own 'weight'")
         sp.add_argument("--schema", metavar="FILE",
                         help="label schema JSON (default: schema.json inside a --data dir)")
         sp.add_argument("--C", type=_positive_float, default=None,
@@ -496,6 +583,9 @@ def build_parser() -> argparse.ArgumentParser:
     training_flags(t)
     t.add_argument("--model", default=str(api.LOCAL_MODEL), metavar="DIR",
                    help="model directory to write")
+    t.add_argument("--params-from", metavar="DIR",
+                   help="no model search: reuse the parameters a model's search chose (its "
+                        "meta.json); a quick retrain after adding labels")
     t.add_argument("--cv-folds", type=int, default=3,
                    help="internal cross-validation folds for choosing C and thresholds")
     t.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -624,6 +714,112 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the labelling guide whose definitions to quote (default: "
                         "LABELLING.md beside the data, or ../shared/LABELLING.md)")
     a.set_defaults(func=cmd_audit)
+
+    s = sub.add_parser(
+        "suggest", formatter_class=_Formatter, help="what to label next, best first",
+        description="Rank the unlabelled items of a pool by how much a label would teach the "
+                    "model: topic scores near the label's stored threshold and stance near "
+                    "its decision boundary, diversified so that the suggestions are not "
+                    "near-copies of each other. Texts already labelled are left out: those "
+                    "of the training data files the model's meta.json names, and --exclude. "
+                    "Output (jsonl): one line per item, best first, with id, text, source, "
+                    "the model's guess (topics, topic_scores, stance, stance_scores), reason "
+                    "(the label it is least sure of) and uncertainty (1: on the boundary).",
+        epilog="examples:\n  classify suggest --pool articles/ -n 50 > suggestions.jsonl\n"
+               "  classify suggest --pool batch.jsonl --exclude labels/mine.jsonl "
+               "--format text")
+    s.add_argument("--pool", required=True, metavar="PATH",
+                   help="JSONL (or CSV) batch, an article (text file, split into sentences "
+                        "as 'tag' does), or a directory of them")
+    s.add_argument("--model", metavar="DIR", default=None,
+                   help="model directory (default: $CLASSIFY_MODEL, ./models/default, or the "
+                        "bundled model)")
+    s.add_argument("-n", type=_positive, default=50, help="how many suggestions")
+    s.add_argument("--format", choices=("jsonl", "text"), default="jsonl",
+                   help="output format")
+    s.add_argument("--exclude", action="append", metavar="DIR_OR_FILE",
+                   help="labelled data (JSONL/CSV, or a directory) whose texts are left out, "
+                        "besides the model's training data; repeatable")
+    s.add_argument("--diversity", type=float, default=None,
+                   help="weight of the penalty on similarity to items already suggested "
+                        "(0: pure uncertainty order; default 0.5)")
+    s.add_argument("--focus", choices=("all", "topics", "stance"), default="all",
+                   help="which labels' uncertainty counts")
+    s.add_argument("--trust", action="store_true",
+                   help="load a model directory without meta.json (unverified)")
+    s.add_argument("--quiet", action="store_true", help="no summary line on stderr")
+    s.set_defaults(func=cmd_suggest)
+
+    lab = sub.add_parser(
+        "label", formatter_class=_Formatter, help="label texts in the terminal, fast",
+        description="A terminal labeller over a suggestions file (classify suggest) or any "
+                    "JSONL of texts: it shows each sentence with the model's guess "
+                    "pre-selected. Keys: digits toggle topics (t, then numbers and Enter, "
+                    "beyond ten), a stance's letter picks it, Enter accepts, Space skips, "
+                    "Backspace or u undoes, ? shows the guide's one-line definitions, q "
+                    "quits. Each answer is validated like training data and appended to "
+                    "--out at once (Ctrl-C or a closed terminal loses nothing); skips go to "
+                    "OUT.skipped; a rerun resumes where it stopped. --out is training data: "
+                    "'classify train --data labels --data OUT --weight OUT'.",
+        epilog="example:\n  classify suggest --pool articles/ > todo.jsonl\n"
+               "  classify label todo.jsonl --out labels/mine.jsonl")
+    lab.add_argument("file", metavar="FILE", help="JSONL of items with 'text' (and optional "
+                     "'id', 'source', guessed 'topics' and 'stance')")
+    lab.add_argument("--out", required=True, metavar="FILE",
+                     help="JSONL file the answers are appended to")
+    lab.add_argument("--model", metavar="DIR", default=None,
+                     help="model whose labels are offered and which guesses for items "
+                          "without a guess (default: as for tag)")
+    lab.add_argument("--guide", metavar="SCHEMA",
+                     help="schema.json with one-line definitions of the labels (default: "
+                          "the one beside the model's training data)")
+    lab.add_argument("--trust", action="store_true",
+                     help="load a model directory without meta.json (unverified)")
+    lab.set_defaults(func=cmd_label)
+
+    x = sub.add_parser(
+        "export", formatter_class=_Formatter, help="tasks for Label Studio, doccano, Prodigy",
+        description="Write a labelling tool's import file for a suggestions file (or any "
+                    "JSONL of texts), with the model's guess as a pre-annotation: Label "
+                    "Studio tasks (JSON, predictions; the labelling config goes beside it, "
+                    "OUT with .xml, or --config), doccano text classification JSONL (the "
+                    "stance as label 'stance:NAME'), Prodigy 'choice' tasks (JSONL, use "
+                    "choice_style multiple). Our id and source travel with each task.",
+        epilog="examples:\n  classify export todo.jsonl --to label-studio --out tasks.json\n"
+               "  classify export todo.jsonl --to prodigy > tasks.jsonl")
+    x.add_argument("file", metavar="FILE", help="JSONL of items with 'text'")
+    x.add_argument("--to", required=True, choices=("label-studio", "doccano", "prodigy"))
+    x.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    x.add_argument("--config", metavar="FILE",
+                   help="Label Studio labelling config file (default: OUT with .xml, or "
+                        "label_config.xml)")
+    x.add_argument("--model", metavar="DIR", default=None,
+                   help="model whose labels and guesses are used (default: as for tag)")
+    x.add_argument("--guide", metavar="SCHEMA",
+                   help="schema.json with one-line definitions (Label Studio hints)")
+    x.add_argument("--trust", action="store_true",
+                   help="load a model directory without meta.json (unverified)")
+    x.set_defaults(func=cmd_export)
+
+    m = sub.add_parser(
+        "import", formatter_class=_Formatter, help="labels back from Label Studio, ...",
+        description="Read a labelling tool's export back into training records (text, "
+                    "topics, stance, source, id), each validated against the model's labels: "
+                    "Label Studio JSON or JSON-MIN export, doccano JSONL/JSON export, "
+                    "'prodigy db-out' JSONL (accepted answers). Items nobody annotated are "
+                    "left out and counted. --out is written whole (atomically), so a later "
+                    "export of the same project replaces it.",
+        epilog="example:\n  classify import project.json --from label-studio "
+               "--out labels/team.jsonl")
+    m.add_argument("file", metavar="FILE", help="the tool's export file")
+    m.add_argument("--from", dest="from_", required=True,
+                   choices=("label-studio", "doccano", "prodigy"))
+    m.add_argument("--out", required=True, metavar="FILE", help="training JSONL to write")
+    m.add_argument("--model", metavar="DIR", default=None,
+                   help="model whose labels the records are checked against")
+    m.add_argument("--trust", action="store_true",
+                   help="load a model directory without meta.json (unverified)")
+    m.set_defaults(func=cmd_import)
 
     c = sub.add_parser(
         "convert", formatter_class=_Formatter,

@@ -8,7 +8,8 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterable, Iterator
+import math
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -30,6 +31,7 @@ class Record:
     source: str
     id: str | None = None
     where: str = ""  # "file:line", for messages
+    weight: float = 1.0  # how much the record counts in training (its file's weight x its own)
 
 
 @dataclass
@@ -49,6 +51,17 @@ class Dataset:
     warnings: list[str]
     files: list[str]
     conflicts: list[tuple[str, str]] = field(default_factory=list)  # (kept, other) places
+    weights: dict[str, float] = field(default_factory=dict)  # file -> weight, where not 1
+
+    @property
+    def weighted(self) -> bool:
+        return any(r.weight != 1.0 for r in self.records)
+
+    def weight_summary(self) -> dict:
+        """What meta.json records about weights: per-file weights given, and per-record ones."""
+        own = sum(r.weight != 1.0 for r in self.records)
+        return {"files": dict(self.weights), "weighted_records": own,
+                "total_weight": round(math.fsum(r.weight for r in self.records), 4)}
 
     @property
     def topic_records(self) -> list[Record]:
@@ -63,10 +76,13 @@ class Dataset:
 
 
 def records_sha256(records: Iterable[Record]) -> str:
-    """A hash of the labelled content, independent of file format and paths."""
+    """A hash of the labelled content, independent of file format and paths (a record's
+    weight counts only where it is not 1, so unweighted data hashes as it always did)."""
     h = hashlib.sha256()
     for r in records:
         row = [r.text, sorted(r.topics) if r.topics is not None else None, r.stance, r.source]
+        if r.weight != 1.0:
+            row.append(r.weight)
         h.update(json.dumps(row, ensure_ascii=False).encode("utf-8"))
         h.update(b"\n")
     return h.hexdigest()
@@ -134,8 +150,23 @@ def parse_record(obj: object, where: str, schema: Schema | None, need_labels: bo
     if need_labels and topics is None and stance is None:
         raise DataError(f"{where}: record has neither 'topics' nor 'stance'")
     source = _str_or_none(obj.get("source")) or where
+    weight = obj.get("weight")
+    if weight is not None:
+        weight = parse_weight(weight, f"{where}: 'weight'")
     return Record(text=text, topics=topics, stance=stance, source=source,
-                  id=_str_or_none(obj.get("id")), where=where)
+                  id=_str_or_none(obj.get("id")), where=where,
+                  weight=1.0 if weight is None else weight)
+
+
+def parse_weight(value: object, what: str) -> float:
+    """A training weight: a finite number > 0 (a string of one, as CSV cells are)."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value <= 0:
+        raise DataError(f"{what} must be a positive number, got {value!r:.60}")
+    return float(value)
 
 
 def _iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
@@ -158,6 +189,8 @@ def _iter_csv(path: Path) -> Iterator[tuple[int, object]]:
                     obj["topics"] = [t.strip() for t in str(cell).split(";") if t.strip()]
                 if obj.get("stance") == "":
                     obj["stance"] = None
+                if obj.get("weight") == "":
+                    obj["weight"] = None
                 yield reader.line_num, obj
         except csv.Error as e:
             raise DataError(f"{path}:{reader.line_num}: malformed CSV: {e}") from None
@@ -220,19 +253,48 @@ def _merge(first: Record, other: Record, union: bool) -> tuple[Record, bool]:
             stance = other.stance
         elif stance != other.stance:
             conflict = True
-    if (topics, stance) == (first.topics, first.stance):
+    weight = max(first.weight, other.weight)  # a weighted copy keeps its weight
+    if (topics, stance, weight) == (first.topics, first.stance, first.weight):
         return first, conflict
-    return replace(first, topics=topics, stance=stance), conflict
+    return replace(first, topics=topics, stance=stance, weight=weight), conflict
 
 
-def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = None) -> Dataset:
+def file_weights(files: list[Path], weights: Mapping[str | Path, float] | None
+                 ) -> dict[Path, float]:
+    """Each data file's weight from ``weights`` (a file or directory -> weight; the most
+    specific path that holds the file wins); files not named get 1. A path that names no
+    data file is a DataError (a typo would otherwise weigh nothing)."""
+    out = {f: 1.0 for f in files}
+    if not weights:
+        return out
+    resolved = {f: f.resolve() for f in files}
+    specific: dict[Path, int] = {}
+    for raw, w in weights.items():
+        where = Path(raw).resolve()
+        hit = [f for f in files if resolved[f] == where or where in resolved[f].parents]
+        if not hit:
+            raise DataError(f"{raw}: --weight names no data file given with --data "
+                            f"({len(files)} file(s))")
+        depth = len(where.parts)
+        for f in hit:
+            if depth >= specific.get(f, -1):
+                specific[f] = depth
+                out[f] = parse_weight(w, f"--weight {raw}")
+    return out
+
+
+def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = None,
+                 weights: Mapping[str | Path, float] | None = None) -> Dataset:
     """Load labelled records from files/directories, validating every line.
 
     A text that occurs more than once (after whitespace is normalised) is kept once, with
     labels merged by ``_merge``; where the occurrences disagree, ``Dataset.conflicts`` lists
-    the pairs of places and one warning sums them up.
+    the pairs of places and one warning sums them up. ``weights`` (file or directory ->
+    weight, see ``file_weights``) multiplies each record's own ``weight`` (default 1).
     """
     files, schema = data_files(paths)
+    files = list(dict.fromkeys(files))  # a file named twice (a dir and a file in it) is read once
+    fweight = file_weights(files, weights)
     if schema_path is not None:
         schema = _merge_schema(schema, load_schema(Path(schema_path)))
     records: list[Record] = []
@@ -242,6 +304,8 @@ def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = N
     for f in files:
         for lineno, obj in iter_raw(f):
             rec = parse_record(obj, f"{f}:{lineno}", schema, need_labels=True)
+            if fweight[f] != 1.0:
+                rec = replace(rec, weight=rec.weight * fweight[f])
             key = " ".join(rec.text.split())
             i = seen.get(key)
             if i is None:
@@ -275,7 +339,8 @@ def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = N
     interrupts.checkpoint("after-load")
     return Dataset(records=records, topic_labels=topic_labels if has_topics else [],
                    stance_labels=stance_labels, schema=schema, warnings=warnings,
-                   files=[str(f) for f in files], conflicts=conflicts)
+                   files=[str(f) for f in files], conflicts=conflicts,
+                   weights={str(f): w for f, w in fweight.items() if w != 1.0})
 
 
 # ---------------------------------------------------------------- decoding

@@ -249,14 +249,20 @@ def _caught(caught: list[warnings.WarningMessage]) -> tuple[bool, tuple[str, ...
 
 
 def _fit_binary(X: sp.csr_matrix, y: np.ndarray, C: float, seed: int,
-                class_weight: str | None = None, sgd: bool = False, loss: str = "log") -> _Fit:
+                class_weight: str | None = None, sgd: bool = False, loss: str = "log",
+                sample_weight: np.ndarray | None = None) -> _Fit:
     """L2 logistic regression; liblinear, or averaged SGD on the same objective for big data.
+    ``sample_weight`` scales each record's loss (liblinear: its C); None is weight 1 each.
 
     Solver warnings are caught and returned with the fit (it may run in a worker process),
     for ``FitLog`` to report."""
     pos = int(y.sum())
     if pos == 0 or pos == len(y):  # nothing to separate: constant log-odds
-        p = (pos + 0.5) / (len(y) + 1.0)
+        if sample_weight is None:
+            p = (pos + 0.5) / (len(y) + 1.0)
+        else:
+            p = (float(sample_weight[y.astype(bool)].sum()) + 0.5) / (
+                float(sample_weight.sum()) + 1.0)
         return _Fit(np.zeros(X.shape[1], dtype=np.float32), math.log(p / (1 - p)),
                     constant=-1 if pos == 0 else 1)
     if loss == "hinge":
@@ -269,7 +275,7 @@ def _fit_binary(X: sp.csr_matrix, y: np.ndarray, C: float, seed: int,
                         max_iter=LIBLINEAR_MAX_ITER)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", category=UserWarning)
-            svm.fit(X, y)
+            svm.fit(X, y, sample_weight=sample_weight)
         unconverged, other = _caught(caught)
         return _Fit(svm.coef_[0].astype(np.float32), float(svm.intercept_[0]),
                     unconverged=unconverged, warnings=other)
@@ -281,7 +287,7 @@ def _fit_binary(X: sp.csr_matrix, y: np.ndarray, C: float, seed: int,
                           average=True, class_weight=class_weight, random_state=seed)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", category=UserWarning)
-            m.fit(X, y)
+            m.fit(X, y, sample_weight=sample_weight)
         unconverged, other = _caught(caught)
         return _Fit(m.coef_[0].astype(np.float32), float(m.intercept_[0]),
                     unconverged=unconverged, warnings=other)
@@ -293,7 +299,7 @@ def _fit_binary(X: sp.csr_matrix, y: np.ndarray, C: float, seed: int,
                             max_iter=LIBLINEAR_MAX_ITER)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", category=UserWarning)  # ConvergenceWarning included
-        lr.fit(X, y)
+        lr.fit(X, y, sample_weight=sample_weight)
     unconverged, other = _caught(caught)
     return _Fit(lr.coef_[0].astype(np.float32), float(lr.intercept_[0]),
                 unconverged=unconverged, warnings=other)
@@ -301,8 +307,10 @@ def _fit_binary(X: sp.csr_matrix, y: np.ndarray, C: float, seed: int,
 
 def fit_linear(X: sp.csr_matrix, Y: np.ndarray, labels: Sequence[str], loss: str, C: float,
                class_weight: str | None, seed: int, jobs: int = 1,
-               fitlog: FitLog | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """One binary linear model per column of ``Y``: (coef (L, V) float32, intercept (L,))."""
+               fitlog: FitLog | None = None, sample_weight: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """One binary linear model per column of ``Y``: (coef (L, V) float32, intercept (L,)),
+    each record's loss scaled by ``sample_weight`` (None: 1 each)."""
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     sgd = X.shape[0] > SGD_MIN_RECORDS
@@ -312,10 +320,10 @@ def fit_linear(X: sp.csr_matrix, Y: np.ndarray, labels: Sequence[str], loss: str
         # processes, not threads: liblinear draws from C's global rand(), which threads would
         # interleave, and the same data and seed must give the same model
         res = Parallel(n_jobs=jobs)(
-            delayed(_fit_binary)(X, Y[:, j], C, seed, class_weight, sgd, loss)
+            delayed(_fit_binary)(X, Y[:, j], C, seed, class_weight, sgd, loss, sample_weight)
             for j in range(Y.shape[1]))
     else:
-        res = [_fit_binary(X, Y[:, j], C, seed, class_weight, sgd, loss)
+        res = [_fit_binary(X, Y[:, j], C, seed, class_weight, sgd, loss, sample_weight)
                for j in range(Y.shape[1])]
     if fitlog is not None:
         for label, r in zip(labels, res, strict=True):
@@ -347,20 +355,20 @@ class TopicLinear:
 
 def fit_topic_linear(X: sp.csr_matrix, Y: np.ndarray, labels: Sequence[str], loss: str,
                      C: float, class_weight: str | None, seed: int, ngram_cols: int,
-                     word_cols: int | None, jobs: int = 1, fitlog: FitLog | None = None
-                     ) -> TopicLinear:
+                     word_cols: int | None, jobs: int = 1, fitlog: FitLog | None = None,
+                     sample_weight: np.ndarray | None = None) -> TopicLinear:
     """The topic weights on the n-gram columns of ``X`` (the first ``ngram_cols``; lexicon
     columns get zero weight), plus, when ``word_cols`` is given, a second view on the word
     n-gram columns only. The two views err differently (character n-grams catch unseen word
     forms but also fire on look-alikes), so their averaged score is steadier than either."""
     width = X.shape[1]
     coef, icpt = fit_linear(X[:, :ngram_cols], Y, labels, loss, C, class_weight, seed, jobs,
-                            fitlog)
+                            fitlog, sample_weight)
     coef = _pad(coef, width)
     if word_cols is None:
         return TopicLinear(coef, icpt)
     wcoef, wicpt = fit_linear(X[:, :word_cols], Y, labels, loss, C, class_weight, seed, jobs,
-                              fitlog)
+                              fitlog, sample_weight)
     return TopicLinear(np.vstack([coef, _pad(wcoef, width)]), np.concatenate([icpt, wicpt]),
                        views=2)
 
@@ -390,6 +398,20 @@ def label_indicator(Y: object, classes: Sequence[str] | None = None
         raise ValueError("an indicator matrix holds only 0 and 1")
     names_arr = np.asarray(classes if classes is not None else np.arange(arr.shape[1]))
     return names_arr, arr.astype(bool)
+
+
+def check_weights(sample_weight: object, n: int) -> np.ndarray | None:
+    """Sample weights as a float array of ``n`` positive finite numbers; None stays None (every
+    record counts once, the unweighted fit exactly)."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight must have one weight per text ({n}), got shape "
+                         f"{w.shape}")
+    if not (np.isfinite(w).all() and (w > 0).all()):
+        raise ValueError("sample_weight must hold positive finite numbers")
+    return w
 
 
 def _cardinality(setting: str, Y: np.ndarray) -> str:
@@ -456,27 +478,29 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def _linear(self, X: sp.csr_matrix, Y: np.ndarray, fitlog: FitLog | None) -> TopicLinear:
+    def _linear(self, X: sp.csr_matrix, Y: np.ndarray, fitlog: FitLog | None,
+                sample_weight: np.ndarray | None = None) -> TopicLinear:
         v = self.vectorizer_
         word_cols = len(v.features_.word_vocab) if (self.word_view and v.features_.use_char) \
             else None
         return fit_topic_linear(X, Y, [str(c) for c in self.classes_], self.loss, self.C,
                                 self.class_weight, self.random_state, v.n_ngram_columns,
-                                word_cols, self.n_jobs, fitlog)
+                                word_cols, self.n_jobs, fitlog, sample_weight)
 
     def fit(self, X: Iterable[str], Y: object, groups: Sequence | None = None,
-            fitlog: FitLog | None = None) -> TopicClassifier:
+            fitlog: FitLog | None = None, sample_weight: object = None) -> TopicClassifier:
         texts = _texts(X)
         self.classes_, Yb = label_indicator(Y)
         if len(Yb) != len(texts):
             raise ValueError(f"{len(texts)} texts but {len(Yb)} label rows")
         if not texts:
             raise ValueError("no texts to fit")
+        w = check_weights(sample_weight, len(texts))
         self.vectorizer_ = _fitted_vectorizer(self.vectorizer, texts, TextVectorizer())
         M = self.vectorizer_.transform(texts)
         self.cardinality_ = _cardinality(self.cardinality, Yb)
         self.fallbacks_: list[str] = []
-        lin = self._linear(M, Yb, fitlog)
+        lin = self._linear(M, Yb, fitlog, w)
         if self.cardinality_ == "exactly-one":
             th = np.full(Yb.shape[1], 0.5)
         else:
@@ -489,12 +513,14 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
                     break
                 P = np.zeros(Yb.shape)
                 for tr, te in folds:
-                    P[te] = self._linear(M[tr], Yb[tr], None).proba(M[te])
+                    P[te] = self._linear(M[tr], Yb[tr], None,
+                                         None if w is None else w[tr]).proba(M[te])
                 stacked.append(P)
             if stacked:
                 th = thresholds.fit_thresholds(np.vstack(stacked), np.vstack([Yb] * len(stacked)),
                                                self.threshold_strategy, self.threshold_floor,
-                                               self.cardinality_)
+                                               self.cardinality_,
+                                               None if w is None else np.tile(w, len(stacked)))
             else:
                 th = np.full(Yb.shape[1], 0.5)
                 self.fallbacks_.append("topics: too few groups for internal cross-validation: "
@@ -555,8 +581,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.random_state = random_state
 
-    def fit(self, X: Iterable[str], y: Sequence, fitlog: FitLog | None = None
-            ) -> StanceClassifier:
+    def fit(self, X: Iterable[str], y: Sequence, fitlog: FitLog | None = None,
+            sample_weight: object = None) -> StanceClassifier:
         texts = _texts(X)
         y_arr = np.asarray(y)
         if y_arr.ndim != 1 or len(y_arr) != len(texts):
@@ -572,7 +598,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         Y = np.eye(len(self.classes_), dtype=bool)[codes]
         self.coef_, self.intercept_ = fit_linear(
             M, Y, [str(c) for c in self.classes_], "log", self.C, self.class_weight,
-            self.random_state, fitlog=fitlog)
+            self.random_state, fitlog=fitlog,
+            sample_weight=check_weights(sample_weight, len(texts)))
         return self
 
     proba_of = staticmethod(stance_proba)

@@ -30,6 +30,7 @@ POINTS = ("start", "after-imports", "after-load", "mid-fit", "mid-save", "mid-ta
           "mid-evaluate", "mid-partition")
 
 temp_files: set[str] = set()  # removed if the process is interrupted
+cleanups: list = []  # callables run if the process is interrupted (e.g. restore a terminal)
 _main_pid: int | None = None
 _inject = os.environ.get("CLASSIFY_SIGNAL_AT", "")
 
@@ -47,6 +48,9 @@ def installed() -> bool:
 
 
 def _on_signal(signum: int, _frame: object) -> None:
+    for fn in list(cleanups):
+        with contextlib.suppress(Exception):
+            fn()
     for path in list(temp_files):
         with contextlib.suppress(OSError):
             os.unlink(path)

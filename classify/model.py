@@ -54,6 +54,9 @@ class TrainOptions:
     lexicon: bool = True  # sentiment-lexicon features for stance
     metric: str = "mean-f1"  # what topic selection maximises (selection.METRICS)
     thresholds: str | None = None  # a fixed threshold strategy; None = chosen by internal CV
+    # no search: the parameters another model's search chose, as its meta.json keeps them
+    # ({"topics": training.topics.params, "stance": {"C", "class_weight"}}; see api)
+    params: dict | None = None
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -305,6 +308,27 @@ def topic_matrix(records: Sequence[Record], labels: Sequence[str]) -> np.ndarray
     return Y
 
 
+def sample_weights(records: Sequence[Record]) -> np.ndarray | None:
+    """The records' training weights, or None when every one is 1 (the unweighted fit)."""
+    if all(r.weight == 1.0 for r in records):
+        return None
+    return np.array([r.weight for r in records], dtype=np.float64)
+
+
+TOPIC_PARAMS = ("ngram_range", "char_ngrams", "loss", "C", "class_weight", "word_view",
+                "threshold_strategy", "threshold_floor")
+
+
+def fixed_topic_params(params: dict) -> dict:
+    """Topic parameters as meta.json keeps them (``training.topics.params``), checked."""
+    missing = [k for k in TOPIC_PARAMS if k not in params]
+    if missing:
+        raise DataError(f"fixed topic parameters lack {', '.join(missing)}")
+    out = {k: params[k] for k in TOPIC_PARAMS}
+    out["ngram_range"] = tuple(out["ngram_range"])
+    return out
+
+
 def _table(trials: list) -> list[dict]:
     return [t.row() for t in trials]
 
@@ -320,7 +344,14 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
         TopicClassifier,
         _cardinality,
     )
-    from .selection import METRICS, char_allowed, describe, select_stance, select_topics
+    from .selection import (
+        METRICS,
+        Selection,
+        char_allowed,
+        describe,
+        select_stance,
+        select_topics,
+    )
 
     opts = opts or TrainOptions()
     if opts.metric not in METRICS:
@@ -339,7 +370,11 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
         log(f"warning: {msg}")
 
     all_texts = [r.text for r in records]
-    use_char = char_allowed(all_texts) if opts.char_ngrams is None else opts.char_ngrams
+    if opts.params is not None and "topics" in opts.params and opts.char_ngrams is None:
+        use_char = bool(opts.params["topics"].get("char_ngrams"))
+    else:
+        use_char = char_allowed(all_texts) if opts.char_ngrams is None else opts.char_ngrams
+    fixed = opts.params or {}
     min_df = 2 if len(records) >= 2000 else 1
     info: dict = {}
     topics = stance = None
@@ -352,12 +387,16 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
             f"internal CV on {min(len(texts), opts.max_cv_records):,} records "
             f"(metric {opts.metric}) ...")
         topic_log = FitLog("topics")
-        topic_sel = select_topics(texts, Y, [r.source for r in topic_recs], cardinality,
-                                  metric=opts.metric, k=opts.cv_folds, seed=opts.seed,
-                                  fast=opts.fast, max_records=opts.max_cv_records,
-                                  jobs=opts.jobs, char=use_char, fixed_C=opts.C,
-                                  threshold_strategy=opts.thresholds, fitlog=topic_log,
-                                  log=log)
+        tw = sample_weights(topic_recs)
+        if "topics" in fixed:
+            topic_sel = Selection(fixed_topic_params(fixed["topics"]))
+        else:
+            topic_sel = select_topics(texts, Y, [r.source for r in topic_recs], cardinality,
+                                      metric=opts.metric, k=opts.cv_folds, seed=opts.seed,
+                                      fast=opts.fast, max_records=opts.max_cv_records,
+                                      jobs=opts.jobs, char=use_char, fixed_C=opts.C,
+                                      threshold_strategy=opts.thresholds,
+                                      fitlog=topic_log, sample_weight=tw, log=log)
         for msg in topic_sel.fallbacks:
             note(msg)
     stance_vec_params = {"ngram_range": (1, 2), "char_ngrams": use_char}
@@ -379,7 +418,7 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
             threshold_repeats=threshold_repeats(len(topic_recs), len(topic_labels), opts),
             random_state=opts.seed, n_jobs=opts.jobs,
         ).fit([r.text for r in topic_recs], topic_matrix(topic_recs, topic_labels),
-              groups=[r.source for r in topic_recs], fitlog=topic_log)
+              groups=[r.source for r in topic_recs], fitlog=topic_log, sample_weight=tw)
         topics.classes_ = np.asarray(topic_labels, dtype=object)
         for msg in topics.fallbacks_ + topic_log.lines():
             note(msg)
@@ -401,16 +440,22 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
         index = {s: i for i, s in enumerate(classes)}
         y = np.array([index[r.stance] for r in stance_recs])
         fitlog = FitLog("stance")
-        sel = select_stance(texts, y, classes, [r.source for r in stance_recs], vec,
-                            k=opts.cv_folds, seed=opts.seed, fast=opts.fast,
-                            max_records=opts.max_cv_records, fixed_C=opts.C, fitlog=fitlog,
-                            log=log)
+        sw = sample_weights(stance_recs)
+        if "stance" in fixed:
+            sel = Selection({"C": float(fixed["stance"]["C"]),
+                             "class_weight": fixed["stance"].get("class_weight")})
+        else:
+            sel = select_stance(texts, y, classes, [r.source for r in stance_recs], vec,
+                                k=opts.cv_folds, seed=opts.seed, fast=opts.fast,
+                                max_records=opts.max_cv_records, fixed_C=opts.C,
+                                fitlog=fitlog, sample_weight=sw, log=log)
         for msg in sel.fallbacks:
             note(msg)
         stance = StanceClassifier(vectorizer=vec, C=sel.params["C"],
                                   class_weight=sel.params["class_weight"],
                                   random_state=opts.seed
-                                  ).fit(texts, [r.stance for r in stance_recs], fitlog=fitlog)
+                                  ).fit(texts, [r.stance for r in stance_recs], fitlog=fitlog,
+                                        sample_weight=sw)
         for msg in fitlog.lines():
             note(msg)
         best = next((t for t in sel.trials if t.chosen), None)

@@ -100,11 +100,12 @@ def _sample(n: int, limit: int, seed: int) -> np.ndarray:
 
 
 def best_thresholds(P: np.ndarray, Y: np.ndarray, folds: list, cardinality: str,
-                    metric: str, strategy: str | None = None
+                    metric: str, strategy: str | None = None, w: np.ndarray | None = None
                     ) -> tuple[dict, float, float, float]:
     """The best threshold strategy for out-of-fold scores ``P``, cross-fitted over ``folds``:
     (params, micro, macro, score). ``strategy`` restricts the choice to one strategy (for
-    "tuned", its floor is still chosen)."""
+    "tuned", its floor is still chosen). Tuned and scored with record weights ``w`` if
+    given."""
     options: list[dict] = ([{"threshold_strategy": "tuned", "threshold_floor": f}
                             for f in FLOORS]
                            + [{"threshold_strategy": "shrunk", "threshold_floor": None},
@@ -118,9 +119,10 @@ def best_thresholds(P: np.ndarray, Y: np.ndarray, folds: list, cardinality: str,
         D = np.zeros(Y.shape, dtype=bool)
         for tr, te in folds:
             th = thresholds.fit_thresholds(P[tr], Y[tr], opt["threshold_strategy"],
-                                           opt["threshold_floor"], cardinality)
+                                           opt["threshold_floor"], cardinality,
+                                           None if w is None else w[tr])
             D[te] = thresholds.decide(P[te], th, cardinality)
-        micro, macro = thresholds.f1(Y, D, "micro"), thresholds.f1(Y, D, "macro")
+        micro, macro = thresholds.f1(Y, D, "micro", w), thresholds.f1(Y, D, "macro", w)
         score = metric_value(metric, micro, macro)
         if best is None or score > best[3] + 1e-9:
             best = (opt, micro, macro, score)
@@ -132,13 +134,16 @@ def select_topics(texts: Sequence[str], Y: np.ndarray, groups: Sequence, cardina
                   *, metric: str = "mean-f1", k: int = 3, seed: int = 0, fast: bool = False,
                   max_records: int = 5000, jobs: int = 1, char: bool | None = None,
                   fixed_C: float | None = None, threshold_strategy: str | None = None,
-                  fitlog: FitLog | None = None, log: Log = lambda _: None) -> Selection:
+                  fitlog: FitLog | None = None, sample_weight: np.ndarray | None = None,
+                  log: Log = lambda _: None) -> Selection:
     """The topic classifier's parameters (TopicClassifier and its TextVectorizer), chosen by
     internal CV (see the module docstring). ``fixed_C`` and ``threshold_strategy`` take
-    those choices out of the search."""
+    those choices out of the search; with ``sample_weight`` every fit, threshold and score
+    of the search is weighted."""
     sub = _sample(len(texts), min(max_records, 2000) if fast else max_records, seed)
     tx = [texts[i] for i in sub]
     Ys = Y[sub]
+    ws = None if sample_weight is None else sample_weight[sub]
     gs = np.asarray(groups, dtype=object)[sub]
     folds = internal_folds(Ys, gs, 2 if fast else k, seed)
     use_char = char_allowed(texts) if char is None else char
@@ -180,10 +185,10 @@ def select_topics(texts: Sequence[str], Y: np.ndarray, groups: Sequence, cardina
         for tr, te in folds:
             lin = fit_topic_linear(M[tr], Ys[tr], labels, params["loss"], params["C"],
                                    params["class_weight"], seed, vec.n_ngram_columns,
-                                   word_cols, jobs, fitlog)
+                                   word_cols, jobs, fitlog, None if ws is None else ws[tr])
             P[te] = lin.proba(M[te])
         th, micro, macro, score = best_thresholds(P, Ys, folds, cardinality, metric,
-                                                  threshold_strategy)
+                                                  threshold_strategy, ws)
         t = Trial("topics", {**params, **th}, micro, macro, score, time.perf_counter() - t0)
         log(f"  topics {describe(t.params)}: internal CV micro-F1 {micro:.3f} "
             f"macro-F1 {macro:.3f} ({t.seconds:.1f} s)")
@@ -262,10 +267,13 @@ def select_stance(texts: Sequence[str], y: np.ndarray, classes: Sequence[str],
                   groups: Sequence, vectorizer: TextVectorizer, *, k: int = 3,
                   seed: int = 0, fast: bool = False, max_records: int = 5000,
                   fixed_C: float | None = None, fitlog: FitLog | None = None,
+                  sample_weight: np.ndarray | None = None,
                   log: Log = lambda _: None) -> Selection:
-    """C and class weighting of the stance classifier by internal grouped CV (macro-F1)."""
+    """C and class weighting of the stance classifier by internal grouped CV (macro-F1,
+    weighted by ``sample_weight`` if given, as are the fits)."""
     sub = _sample(len(texts), min(max_records, 2000) if fast else max_records, seed)
     ys = y[sub]
+    ws = None if sample_weight is None else sample_weight[sub]
     Yind = np.eye(len(classes), dtype=bool)[ys]
     sel = Selection({"C": fixed_C or STANCE_START_C, "class_weight": "balanced"})
     folds = internal_folds(Yind, np.asarray(groups, dtype=object)[sub], 2 if fast else k,
@@ -294,15 +302,19 @@ def select_stance(texts: Sequence[str], y: np.ndarray, classes: Sequence[str],
                               "of C and class weighting")
                 continue
             coef, icpt = fit_linear(M[tr], Yind[tr], list(classes), "log", params["C"],
-                                    params["class_weight"], seed, fitlog=fitlog)
+                                    params["class_weight"], seed, fitlog=fitlog,
+                                    sample_weight=None if ws is None else ws[tr])
             pred[te] = np.argmax(StanceClassifier.proba_of(
                 np.asarray(M[te] @ coef.T) + icpt), axis=1)
         scored = pred >= 0
         from sklearn.metrics import f1_score
 
+        wsc = None if ws is None else ws[scored]
         macro = float(f1_score(ys[scored], pred[scored], labels=list(range(len(classes))),
-                               average="macro", zero_division=1.0)) if scored.any() else 0.0
-        micro = float((ys[scored] == pred[scored]).mean()) if scored.any() else 0.0
+                               average="macro", zero_division=1.0, sample_weight=wsc)
+                      ) if scored.any() else 0.0
+        micro = float(np.average(ys[scored] == pred[scored], weights=wsc)) \
+            if scored.any() else 0.0
         t = Trial("stance", params, micro, macro, macro, time.perf_counter() - t0)
         log(f"  stance C={params['C']:g} class_weight={params['class_weight']}: internal CV "
             f"macro-F1 {macro:.3f} ({t.seconds:.1f} s)")

@@ -25,10 +25,12 @@ SHRINK_PRIOR = 10
 GLOBAL_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 
 
-def best_f1_thresholds(P: np.ndarray, Y: np.ndarray) -> np.ndarray:
+def best_f1_thresholds(P: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None
+                       ) -> np.ndarray:
     """Each label's F1-optimal threshold on scores ``P`` (n, L) for gold ``Y`` (n, L): the
     midpoint between the last score taken and the next. A label without positives gets 1.0
-    (never predicted by its threshold)."""
+    (never predicted by its threshold). With record weights ``w`` the F1 is weighted (a
+    record of weight 3 counts as three)."""
     n, L = P.shape
     out = np.ones(L)
     for j in range(L):
@@ -38,41 +40,57 @@ def best_f1_thresholds(P: np.ndarray, Y: np.ndarray) -> np.ndarray:
             continue
         order = np.argsort(-P[:, j], kind="stable")
         s = P[order, j]
-        tp = np.cumsum(y[order])
-        f1 = 2 * tp / (np.arange(1, n + 1) + pos)
+        if w is None:
+            tp = np.cumsum(y[order])
+            f1 = 2 * tp / (np.arange(1, n + 1) + pos)
+        else:
+            wo = w[order]
+            tp = np.cumsum(wo * y[order])
+            f1 = 2 * tp / (np.cumsum(wo) + float(w[y].sum()))
         f1[:-1][s[:-1] == s[1:]] = -1.0  # cut only between different scores
         b = int(np.argmax(f1))
         out[j] = (s[b] + s[b + 1]) / 2 if b + 1 < n else s[b] * (1 - 1e-6)
     return out
 
 
-def global_threshold(P: np.ndarray, Y: np.ndarray, cardinality: str) -> float:
+def global_threshold(P: np.ndarray, Y: np.ndarray, cardinality: str,
+                     w: np.ndarray | None = None) -> float:
     """The one threshold (of ``GLOBAL_GRID``) with the best micro-F1 over all labels (counted
-    directly here: this search runs often, and micro-F1 is three sums)."""
+    directly here: this search runs often, and micro-F1 is three sums), weighted by record
+    weights ``w`` if given."""
     Yb = Y.astype(bool)
-    n_gold = int(Yb.sum())
+    if w is None:
+        n_gold = int(Yb.sum())
+    else:
+        Wm = np.broadcast_to(w[:, None], Yb.shape)
+        n_gold = float(Wm[Yb].sum())
     best, best_t = -1.0, 0.5
     for t in GLOBAL_GRID:
         D = decide(P, np.full(P.shape[1], t), cardinality)
-        denom = n_gold + int(D.sum())
-        f = 2 * int(np.logical_and(Yb, D).sum()) / denom if denom else 1.0
+        if w is None:
+            denom = n_gold + int(D.sum())
+            f = 2 * int(np.logical_and(Yb, D).sum()) / denom if denom else 1.0
+        else:
+            denom = n_gold + float(Wm[D].sum())
+            f = 2 * float(Wm[np.logical_and(Yb, D)].sum()) / denom if denom else 1.0
         if f > best + 1e-12:
             best, best_t = f, float(t)
     return best_t
 
 
 def fit_thresholds(P: np.ndarray, Y: np.ndarray, strategy: str, floor: float | None,
-                   cardinality: str) -> np.ndarray:
-    """Per-label thresholds from out-of-fold scores by ``strategy`` (see the module)."""
+                   cardinality: str, w: np.ndarray | None = None) -> np.ndarray:
+    """Per-label thresholds from out-of-fold scores by ``strategy`` (see the module); with
+    record weights ``w``, every F1 and count of positives behind them is weighted."""
     L = P.shape[1]
     if cardinality == "exactly-one" or L == 0:
         return np.full(L, 0.5)  # the top label decides: thresholds play no part
     if strategy == "global":
-        return np.full(L, global_threshold(P, Y, cardinality))
-    best = best_f1_thresholds(P, Y)
+        return np.full(L, global_threshold(P, Y, cardinality, w))
+    best = best_f1_thresholds(P, Y, w)
     if strategy == "shrunk":
-        g = global_threshold(P, Y, cardinality)
-        n_pos = Y.sum(axis=0)
+        g = global_threshold(P, Y, cardinality, w)
+        n_pos = Y.sum(axis=0) if w is None else (w[:, None] * Y).sum(axis=0)
         best = (n_pos * best + SHRINK_PRIOR * g) / (n_pos + SHRINK_PRIOR)
     elif strategy != "tuned":
         raise ValueError(f"unknown threshold strategy {strategy!r}; one of {STRATEGIES}")
@@ -94,10 +112,11 @@ def decide(P: np.ndarray, thresholds: np.ndarray, cardinality: str) -> np.ndarra
     return out
 
 
-def f1(Y: np.ndarray, D: np.ndarray, average: str) -> float:
-    """scikit-learn's F1 of indicator matrices; a label with no gold and no predicted
-    positives counts as perfect (nothing to find, nothing found)."""
+def f1(Y: np.ndarray, D: np.ndarray, average: str, w: np.ndarray | None = None) -> float:
+    """scikit-learn's F1 of indicator matrices (weighted by record weights ``w`` if given); a
+    label with no gold and no predicted positives counts as perfect (nothing to find,
+    nothing found)."""
     from sklearn.metrics import f1_score
 
-    return float(f1_score(Y, D, average=average, zero_division=1.0))
+    return float(f1_score(Y, D, average=average, zero_division=1.0, sample_weight=w))
 

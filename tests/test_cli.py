@@ -552,6 +552,12 @@ def test_version():
     (["train"], ["--data", "--model", "--fast", "--C", "--seed", "--json", "--schema"]),
     (["tag"], ["--model", "--format", "--jobs", "--skip-invalid", "--trust", "INPUT"]),
     (["evaluate"], ["--folds", "--report", "--json", "--model", "--test", "--data"]),
+    ([], ["suggest", "label", "export", "import"]),
+    (["train"], ["--weight", "--params-from"]),
+    (["suggest"], ["--pool", "-n", "--format", "--exclude", "--diversity", "--focus"]),
+    (["label"], ["--out", "--guide", "FILE"]),
+    (["export"], ["--to", "--out", "--config"]),
+    (["import"], ["--from", "--out"]),
 ])
 def test_help(cmd, flags, capsys):
     from classify import cli

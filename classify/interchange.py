@@ -1,0 +1,253 @@
+"""Round trips to labelling tools: Label Studio, doccano and Prodigy.
+
+Export (``export_tasks``) writes each tool's import format with the model's guess as a
+pre-annotation; import (``import_records``) reads the tool's export format back into training
+records (``text``, ``topics``, ``stance``, ``source``, ``id``), validated like training data.
+Our ``id`` and ``source`` travel in fields the tools keep (``item_id``, ``source``), so they
+come back unchanged.
+
+- **Label Studio**: tasks as a JSON list, ``{"data": {"text", "item_id", "source"},
+  "predictions": [{"model_version", "score", "result": [...]}]}``, with one ``choices``
+  result per control: ``topics`` (``choice="multiple"``) and ``stance``
+  (``choice="single-radio"``), and the labelling config (``label_config``) that defines
+  those controls. Import reads the JSON export (tasks with ``annotations``: the last one
+  not cancelled counts; a task without one is left out) or the JSON-MIN export (flat
+  records: a single choice as a string, several as ``{"choices": [...]}``).
+- **doccano** (text classification project): JSONL ``{"text", "label": [...], "item_id",
+  "source"}``; topics are label names, the stance is ``stance:NAME``, and the guess is the
+  pre-annotation doccano shows. Import reads its JSONL (or JSON) export, whose extra
+  fields come back at the top level; an item with no label at all was not annotated and is
+  left out.
+- **Prodigy** (``choice`` interface with ``choice_style: multiple``): JSONL ``{"text",
+  "options": [{"id", "text"}], "accept": [...], "meta": {...}}``; option ids as for doccano.
+  Import reads ``prodigy db-out`` JSONL: answers ``accept`` count, ``reject`` and
+  ``ignore`` are left out.
+
+A stance is one class: an item with two stance choices is an error naming its place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+from .data import Schema, json_line, open_lines, parse_record
+from .errors import DataError
+
+TOOLS = ("label-studio", "doccano", "prodigy")
+STANCE_PREFIX = "stance:"
+TOPIC_PREFIX = "topic:"  # accepted on import, never written
+
+
+@dataclass
+class Guess:
+    """An item to export: its text, where it came from, and the model's guess."""
+
+    id: str
+    text: str
+    source: str
+    topics: list[str]
+    stance: str | None
+    score: float | None = None  # the suggestion's uncertainty, if any
+
+
+@dataclass
+class Exported:
+    tool: str
+    text: str  # the tasks file's content
+    items: int
+    label_config: str | None = None  # Label Studio's labelling config (XML)
+
+
+@dataclass
+class Imported:
+    tool: str
+    records: list[dict]
+    left_out: list[str] = field(default_factory=list)  # places of unannotated items
+
+
+# ---------------------------------------------------------------- export
+
+
+def _option_ids(topics: Sequence[str], stances: Sequence[str]) -> list[str]:
+    bad = [t for t in topics if t.startswith((STANCE_PREFIX, TOPIC_PREFIX))]
+    if bad:
+        raise DataError(f"topic {bad[0]!r}: a name starting with {STANCE_PREFIX!r} or "
+                        f"{TOPIC_PREFIX!r} cannot travel to doccano or Prodigy")
+    return list(topics) + [STANCE_PREFIX + s for s in stances]
+
+
+def label_studio_config(topics: Sequence[str], stances: Sequence[str],
+                        descriptions: dict[str, str]) -> str:
+    """The labelling config: the text, topics as multiple choice, stance as one choice."""
+    def choice(label: str) -> str:
+        hint = descriptions.get(label)
+        return (f"    <Choice value={quoteattr(label)}"
+                + (f" hint={quoteattr(hint)}" if hint else "") + "/>")
+
+    lines = ['<View>', '  <Text name="text" value="$text"/>',
+             '  <Header value="Topics (any number, none for no topic)"/>',
+             '  <Choices name="topics" toName="text" choice="multiple" showInLine="true">',
+             *map(choice, topics), '  </Choices>']
+    if stances:
+        lines += ['  <Header value="Stance (one)"/>',
+                  '  <Choices name="stance" toName="text" choice="single-radio" '
+                  'required="true" showInLine="true">', *map(choice, stances), '  </Choices>']
+    lines.append('</View>')
+    return "\n".join(lines) + "\n"
+
+
+def _ls_result(name: str, choices: list[str]) -> dict:
+    return {"from_name": name, "to_name": "text", "type": "choices",
+            "value": {"choices": choices}}
+
+
+def export_tasks(items: Sequence[Guess], tool: str, topics: Sequence[str],
+                 stances: Sequence[str], descriptions: dict[str, str],
+                 model_version: str) -> Exported:
+    """The tool's import file for ``items`` with each guess as a pre-annotation."""
+    if tool == "label-studio":
+        tasks = []
+        for it in items:
+            result = ([_ls_result("topics", list(it.topics))] if it.topics else []) + (
+                [_ls_result("stance", [it.stance])] if it.stance else [])
+            pred: dict = {"model_version": model_version, "result": result}
+            if it.score is not None:
+                pred["score"] = it.score
+            tasks.append({"data": {"text": it.text, "item_id": it.id, "source": it.source},
+                          "predictions": [pred]})
+        return Exported(tool, json.dumps(tasks, indent=1, ensure_ascii=False) + "\n",
+                        len(items), label_studio_config(topics, stances, descriptions))
+    options = _option_ids(topics, stances)
+    lines = []
+    for it in items:
+        guess = list(it.topics) + ([STANCE_PREFIX + it.stance] if it.stance else [])
+        if tool == "doccano":
+            rec: dict = {"text": it.text, "label": guess, "item_id": it.id,
+                         "source": it.source}
+        elif tool == "prodigy":
+            rec = {"text": it.text,
+                   "options": [{"id": o, "text": o.replace(STANCE_PREFIX, "stance: ")}
+                               for o in options],
+                   "accept": guess, "item_id": it.id, "source": it.source,
+                   "meta": {"source": it.source, "id": it.id}}
+        else:
+            raise DataError(f"unknown tool {tool!r}; one of {', '.join(TOOLS)}")
+        lines.append(json.dumps(rec, ensure_ascii=False))
+    return Exported(tool, "".join(x + "\n" for x in lines), len(items))
+
+
+# ---------------------------------------------------------------- import
+
+
+def _read(path: Path) -> Iterator[tuple[str, object]]:
+    """(place, object) of a JSON list, a single JSON object, or JSONL."""
+    with open_lines(path) as lines:
+        text = "".join(lines)
+    body = text.strip()
+    if body.startswith("["):
+        try:
+            data = json.loads(body)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{path}: malformed JSON: {e.msg} (line {e.lineno})") from None
+        for i, obj in enumerate(data, 1):
+            yield f"{path}: item {i}", obj
+        return
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            yield f"{path}:{lineno}", json_line(line, f"{path}:{lineno}")
+
+
+def _split(labels: object, where: str) -> tuple[list[str], list[str]]:
+    """(topics, stances) from option ids / doccano labels."""
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise DataError(f"{where}: labels must be a list of names, got {labels!r:.60}")
+    topics = [x.removeprefix(TOPIC_PREFIX) for x in labels if not x.startswith(STANCE_PREFIX)]
+    stances = [x.removeprefix(STANCE_PREFIX) for x in labels if x.startswith(STANCE_PREFIX)]
+    return topics, stances
+
+
+def _choices(value: object, where: str) -> list[str]:
+    """A Label Studio choice value: ``{"choices": [...]}``, or JSON-MIN's bare string."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = value.get("choices")
+    if isinstance(value, list) and all(isinstance(x, str) for x in value):
+        return list(value)
+    raise DataError(f"{where}: choices must be a list of names, got {value!r:.60}")
+
+
+def _label_studio(where: str, obj: object) -> tuple[dict, list[str], list[str]] | None:
+    if not isinstance(obj, dict):
+        raise DataError(f"{where}: a task must be a JSON object")
+    if "data" in obj:  # the JSON export
+        data = obj["data"]
+        if not isinstance(data, dict):
+            raise DataError(f"{where}: 'data' must be an object")
+        done = [a for a in obj.get("annotations") or [] if isinstance(a, dict)
+                and not a.get("was_cancelled")]
+        if not done:
+            return None
+        topics: list[str] = []
+        stances: list[str] = []
+        for r in done[-1].get("result") or []:
+            if not isinstance(r, dict) or r.get("type", "choices") != "choices":
+                continue
+            if r.get("from_name") == "topics":
+                topics += _choices(r.get("value"), where)
+            elif r.get("from_name") == "stance":
+                stances += _choices(r.get("value"), where)
+        return data, topics, stances
+    if "topics" not in obj and "stance" not in obj:  # JSON-MIN of a task nobody annotated
+        return None
+    t, s = obj.get("topics"), obj.get("stance")
+    return (obj, [] if t is None else _choices(t, where),
+            [] if s is None else _choices(s, where))
+
+
+def import_records(path: str | Path, tool: str, schema: Schema) -> Imported:
+    """Training records from the tool's export file, each validated against ``schema``."""
+    if tool not in TOOLS:
+        raise DataError(f"unknown tool {tool!r}; one of {', '.join(TOOLS)}")
+    path = Path(path)
+    out = Imported(tool, [])
+    for where, obj in _read(path):
+        if tool == "label-studio":
+            got = _label_studio(where, obj)
+            if got is None:
+                out.left_out.append(where)
+                continue
+            data, topics, stances = got
+        else:
+            if not isinstance(obj, dict):
+                raise DataError(f"{where}: record must be a JSON object")
+            if tool == "prodigy":
+                if obj.get("answer", "accept") != "accept":
+                    out.left_out.append(where)
+                    continue
+                topics, stances = _split(obj.get("accept", []), where)
+            else:
+                topics, stances = _split(obj.get("label", []), where)
+                if not topics and not stances:  # doccano exports unannotated items too
+                    out.left_out.append(where)
+                    continue
+            data = obj
+        if len(stances) > 1:
+            raise DataError(f"{where}: {len(stances)} stances ({', '.join(stances)}); a "
+                            "stance is one class")
+        meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+        rid = data.get("item_id", meta.get("id"))
+        source = data.get("source", meta.get("source"))
+        rec: dict = {"text": data.get("text"), "topics": list(dict.fromkeys(topics))}
+        if stances:
+            rec["stance"] = stances[0]
+        rec["source"] = str(source) if source is not None else str(path)
+        if rid is not None:
+            rec["id"] = str(rid)
+        parse_record(rec, where, schema, need_labels=True)
+        out.records.append(rec)
+    return out

@@ -1,0 +1,176 @@
+"""Round trips through Label Studio, doccano and Prodigy in their documented formats."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+from conftest import run_main, write_jsonl
+
+from classify import api
+from classify.data import load_dataset
+from classify.errors import DataError
+
+ITEMS = [
+    {"id": "a#1", "text": "Customs found heroin in a suitcase at the airport.", "source": "a",
+     "topics": ["narcotics"], "stance": "neutral", "uncertainty": 0.9},
+    {"id": "a#2", "text": "The minister praised the new border agency.", "source": "a",
+     "topics": [], "stance": "supportive"},
+    {"id": "b#1", "text": "Farmers reported a record wheat harvest.", "source": "b"},
+]
+# What the annotator decided: several topics on the first, a changed stance on the second.
+GOLD = {
+    "a#1": (["aviation", "narcotics"], "critical"),
+    "a#2": (["immigration"], "supportive"),
+    "b#1": ([], "neutral"),
+}
+
+
+@pytest.fixture
+def todo(tmp_path):
+    return write_jsonl(tmp_path / "todo.jsonl", ITEMS)
+
+
+def _expected() -> list[dict]:
+    return [{"text": it["text"], "topics": GOLD[it["id"]][0], "stance": GOLD[it["id"]][1],
+             "source": it["source"], "id": it["id"]} for it in ITEMS]
+
+
+def _import(tmp_path, model_dir, export_file, tool):
+    out = tmp_path / "labels" / "team.jsonl"
+    r = run_main(["import", str(export_file), "--from", tool, "--out", str(out), "--model",
+                  str(model_dir)])
+    assert r.code == 0, r.err
+    recs = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert len(load_dataset([out]).records) == len(recs)  # training data as it stands
+    return recs, r.err
+
+
+def test_label_studio_round_trip(tmp_path, todo, model_dir):
+    r = run_main(["export", str(todo), "--to", "label-studio", "--out",
+                  str(tmp_path / "tasks.json"), "--model", str(model_dir)])
+    assert r.code == 0, r.err
+    tasks = json.loads((tmp_path / "tasks.json").read_text(encoding="utf-8"))
+    config = ET.fromstring((tmp_path / "tasks.xml").read_text(encoding="utf-8"))
+    controls = {c.get("name"): c for c in config.iter("Choices")}
+    assert controls["topics"].get("choice") == "multiple"
+    assert controls["stance"].get("choice") == "single-radio"
+    topics = api.load_model(model_dir).topic_labels
+    assert [c.get("value") for c in controls["topics"]] == topics
+    assert config.find("Text").get("value") == "$text"
+    # the guess is a prediction on the controls the config defines
+    pred = tasks[0]["predictions"][0]
+    assert {(x["from_name"], x["to_name"], x["type"]) for x in pred["result"]} == {
+        ("topics", "text", "choices"), ("stance", "text", "choices")}
+    assert pred["score"] == 0.9
+    guess3 = api.tag_records([{"text": ITEMS[2]["text"]}], model_dir)[0]
+    got3 = {x["from_name"]: x["value"]["choices"] for x in tasks[2]["predictions"][0]["result"]}
+    assert got3.get("topics", []) == guess3.topics and got3["stance"] == [guess3.stance]
+    # Label Studio's JSON export: the tasks come back with annotations
+    exported = []
+    for k, task in enumerate(tasks, 1):
+        tops, stance = GOLD[task["data"]["item_id"]]
+        result = ([{"from_name": "topics", "to_name": "text", "type": "choices",
+                    "value": {"choices": tops}, "id": f"t{k}", "origin": "manual"}]
+                  if tops else []) + [{"from_name": "stance", "to_name": "text",
+                                       "type": "choices", "value": {"choices": [stance]},
+                                       "id": f"s{k}", "origin": "manual"}]
+        exported.append({"id": k, "data": task["data"], "predictions": task["predictions"],
+                         "annotations": [{"id": 100 + k, "completed_by": 1, "result": result,
+                                          "was_cancelled": False, "ground_truth": False,
+                                          "lead_time": 3.2, "task": k}]})
+    exported.append({"id": 9, "data": {"text": "Nobody got to this one."}, "annotations": [
+        {"id": 200, "result": [], "was_cancelled": True}]})
+    f = tmp_path / "project.json"
+    f.write_text(json.dumps(exported), encoding="utf-8")
+    recs, err = _import(tmp_path, model_dir, f, "label-studio")
+    assert recs == _expected()
+    assert "3 record(s) imported" in err and "1 item(s) not annotated" in err
+
+
+def test_label_studio_json_min_export(tmp_path, model_dir):
+    """JSON-MIN: one choice is a bare string, several are {"choices": [...]}; the task id
+    overwrites any 'id' in the data, so ours travels as item_id."""
+    rows = [{"text": ITEMS[0]["text"], "item_id": "a#1", "source": "a", "id": 7,
+             "topics": {"choices": ["aviation", "narcotics"]}, "stance": "critical",
+             "annotator": "ann@example.org", "annotation_id": 3, "lead_time": 2.0},
+            {"text": ITEMS[1]["text"], "item_id": "a#2", "source": "a", "id": 8,
+             "topics": "immigration", "stance": "supportive", "annotator": 1},
+            {"text": ITEMS[2]["text"], "item_id": "b#1", "source": "b", "id": 9,
+             "stance": "neutral"}]
+    f = tmp_path / "min.json"
+    f.write_text(json.dumps(rows), encoding="utf-8")
+    recs, _ = _import(tmp_path, model_dir, f, "label-studio")
+    assert recs == _expected()
+
+
+def test_doccano_round_trip(tmp_path, todo, model_dir):
+    r = run_main(["export", str(todo), "--to", "doccano", "--model", str(model_dir)])
+    assert r.code == 0, r.err
+    tasks = [json.loads(x) for x in r.out.splitlines()]
+    assert tasks[0]["label"] == ["narcotics", "stance:neutral"]  # the guess, pre-annotated
+    assert set(tasks[0]) == {"text", "label", "item_id", "source"}
+    # doccano's JSONL export: its own id, the text, the extra columns, the labels (sorted)
+    lines = []
+    for k, t in enumerate(tasks, 1):
+        tops, stance = GOLD[t["item_id"]]
+        lines.append({"id": k, "text": t["text"], "item_id": t["item_id"],
+                      "source": t["source"], "label": sorted(tops + [f"stance:{stance}"]),
+                      "Comments": []})
+    lines.append({"id": 9, "text": "Not annotated yet.", "label": [], "Comments": []})
+    f = write_jsonl(tmp_path / "doccano.jsonl", lines)
+    recs, err = _import(tmp_path, model_dir, f, "doccano")
+    assert recs == _expected() and "1 item(s) not annotated" in err
+
+
+def test_prodigy_round_trip(tmp_path, todo, model_dir):
+    r = run_main(["export", str(todo), "--to", "prodigy", "--model", str(model_dir)])
+    assert r.code == 0, r.err
+    tasks = [json.loads(x) for x in r.out.splitlines()]
+    ids = [o["id"] for o in tasks[0]["options"]]
+    assert ids == api.load_model(model_dir).topic_labels + [
+        "stance:critical", "stance:neutral", "stance:supportive"]
+    assert tasks[1]["accept"] == ["stance:supportive"]
+    # prodigy db-out: the task as annotated, with answer and hashes
+    out = []
+    for k, t in enumerate(tasks):
+        tops, stance = GOLD[t["meta"]["id"]]
+        out.append({**t, "accept": tops + [f"stance:{stance}"], "answer": "accept",
+                    "_input_hash": k, "_task_hash": 10 + k, "_view_id": "choice",
+                    "_timestamp": 1700000000 + k})
+    out.append({**tasks[0], "text": "Rejected one.", "answer": "reject"})
+    out.append({**tasks[0], "text": "Ignored one.", "answer": "ignore"})
+    f = write_jsonl(tmp_path / "db-out.jsonl", out)
+    recs, err = _import(tmp_path, model_dir, f, "prodigy")
+    assert recs == _expected() and "2 item(s) not annotated" in err
+
+
+@pytest.mark.parametrize("tool, row, message", [
+    ("doccano", {"text": "x", "label": ["narcotics", "stance:critical", "stance:neutral"]},
+     "2 stances (critical, neutral); a stance is one class"),
+    ("doccano", {"text": "x", "label": ["drugs", "stance:critical"]},
+     "unknown topic 'drugs'"),
+    ("prodigy", {"text": "x", "accept": "narcotics", "answer": "accept"},
+     "labels must be a list of names"),
+    ("doccano", {"label": ["narcotics"]}, "missing or empty 'text'"),
+])
+def test_bad_import_names_the_place(tmp_path, model_dir, tool, row, message):
+    f = write_jsonl(tmp_path / "in.jsonl", [{"text": "fine", "label": ["stance:neutral"],
+                                             "accept": ["stance:neutral"]}, row])
+    with pytest.raises(DataError, match=rf"{f}:2: .*{re.escape(message)}"):
+        api.import_file(f, tool, model_dir)
+    out = tmp_path / "o.jsonl"
+    r = run_main(["import", str(f), "--from", tool, "--out", str(out), "--model",
+                  str(model_dir)])
+    assert r.code == 2 and "Traceback" not in r.err and not out.exists()
+
+
+def test_label_studio_task_position_in_errors(tmp_path, model_dir):
+    f = tmp_path / "p.json"
+    f.write_text(json.dumps([{"data": {"text": "x"}, "annotations": [{"result": [
+        {"from_name": "stance", "to_name": "text", "type": "choices",
+         "value": {"choices": ["furious"]}}]}]}]), encoding="utf-8")
+    with pytest.raises(DataError, match=rf"{f}: item 1: unknown stance 'furious'"):
+        api.import_file(f, "label-studio", model_dir)

@@ -1,0 +1,144 @@
+"""classify suggest: ranking unlabelled items by what a label would teach the model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import ARTICLE, make_records, run_main, write_jsonl
+
+from classify import api
+from classify.suggest import diverse_top, normalise, uncertainty
+
+KEYS = {"id", "text", "source", "topics", "topic_scores", "stance", "stance_scores", "reason",
+        "uncertainty"}
+
+NEW = ["The ferry operator postponed crossings after the harbour strike on Friday.",
+       "Lawmakers argued over the airport tax in a late-night session.",
+       "The consulate said it would review work permits for seasonal pickers.",
+       "Detectives found white powder in the glovebox of a hire car.",
+       "The mayor praised volunteers who cleared the flooded underpass.",
+       "Investigators traced the ransom payments to a shell company.",
+       "A chartered plane carrying returned asylum seekers landed at dawn.",
+       "Troops guarded the pipeline after threats by armed groups."]
+
+
+@pytest.fixture
+def pool(tmp_path, train_file):
+    """New texts plus every training text: only the new ones may be suggested."""
+    known = [{"text": r["text"], "id": f"old{i}"} for i, r in enumerate(make_records())]
+    fresh = [{"text": t, "id": f"new{i}"} for i, t in enumerate(NEW)]
+    return write_jsonl(tmp_path / "pool.jsonl", known[:30] + fresh + known[30:60])
+
+
+def test_suggest_leaves_out_training_texts(pool, model_dir):
+    res = api.suggest(pool, model_dir, n=50)
+    assert res.pool == 68 and res.excluded == 60
+    assert sorted(s.text for s in res.suggestions) == sorted(NEW)
+    assert res.warnings == []
+    for s in res.suggestions:
+        assert set(s.record()) == KEYS
+        assert s.id.startswith("new") and s.source == str(pool)
+        assert 0 <= s.uncertainty <= 1 and s.reason
+
+
+def test_suggest_without_diversity_is_uncertainty_order(pool, model_dir):
+    res = api.suggest(pool, model_dir, n=5, diversity=0)
+    u = [s.uncertainty for s in res.suggestions]
+    assert u == sorted(u, reverse=True) and len(u) == 5
+    again = api.suggest(pool, model_dir, n=5, diversity=0)
+    assert [s.record() for s in again.suggestions] == [s.record() for s in res.suggestions]
+
+
+def test_uncertainty_is_highest_at_the_threshold(model_dir):
+    model = api.load_model(model_dir)
+    th = np.asarray(model.topics.thresholds)
+    P = np.vstack([th, np.clip(th + 0.3, 0, 1), np.clip(th - 0.3, 0, 1)])
+    S = np.array([[0.9, 0.05, 0.05]] * 3)
+    U, reasons = uncertainty(model, P, S)
+    assert U[0] == pytest.approx(1.0) and U[1] < 1 and U[2] < 1
+    assert reasons[0].startswith("topic ")
+    S2 = np.array([[0.34, 0.33, 0.33]])
+    U2, r2 = uncertainty(model, np.clip(th[None, :] + 0.4, 0, 1), S2)
+    assert r2[0].startswith("stance: ") and U2[0] > 0.9
+
+
+def test_diversity_skips_near_copies():
+    """Ten near-copies of the most uncertain item: MMR takes one, then moves on."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(1)
+    base = rng.random(50)
+    copies = np.tile(base, (10, 1)) + rng.random((10, 50)) * 0.01
+    others = rng.random((10, 50)) * (rng.random((10, 50)) > 0.8)
+    X = sp.csr_matrix(np.vstack([copies, others]))
+    priority = np.concatenate([np.full(10, 0.95) - np.arange(10) * 1e-3, np.full(10, 0.8)])
+    assert set(diverse_top(priority, X, 5, diversity=0)) <= set(range(10))
+    picks = diverse_top(priority, X, 5, diversity=0.5)
+    assert picks[0] == 0
+    assert sum(p < 10 for p in picks) == 1, picks
+
+
+def test_suggest_from_a_directory_of_articles(tmp_path, model_dir):
+    d = tmp_path / "articles"
+    d.mkdir()
+    (d / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    (d / "b.txt").write_text("\n".join(NEW[:4]) + "\n", encoding="utf-8")
+    (d / ".hidden.txt").write_text("Never read.", encoding="utf-8")
+    res = api.suggest(d, model_dir, n=3)
+    assert len(res.suggestions) == 3
+    for s in res.suggestions:
+        name, _, k = s.id.rpartition("#")
+        assert s.source == name and name in (str(d / "a.txt"), str(d / "b.txt"))
+        assert int(k) >= 1
+    assert (res.pool, res.excluded) == (5 + 4, 0)  # the article: headline + 4 sentences
+
+
+def test_exclude_and_missing_training_files_warning(tmp_path, model_copy, pool):
+    meta_path = model_copy / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["data"]["files"] = ["nowhere/train.jsonl"]
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    res = api.suggest(pool, model_copy, n=100)
+    assert res.excluded == 0 and len(res.suggestions) == 68
+    assert len(res.warnings) == 1 and "nowhere/train.jsonl" in res.warnings[0]
+    done = write_jsonl(tmp_path / "done.jsonl", [{"text": "  " + NEW[0] + " "},
+                                                 {"text": NEW[1], "topics": []}])
+    res = api.suggest(pool, model_copy, n=100, exclude=[done])
+    assert res.warnings == [] and res.excluded == 2
+    assert normalise(NEW[0]) not in {normalise(s.text) for s in res.suggestions}
+
+
+def test_cli_suggest_jsonl_and_text(pool, model_dir):
+    r = run_main(["suggest", "--pool", str(pool), "--model", str(model_dir), "-n", "3"])
+    assert r.code == 0, r.err
+    rows = [json.loads(x) for x in r.out.splitlines()]
+    assert len(rows) == 3 and all(set(x) == KEYS for x in rows)
+    assert "3 suggestion(s) from 68 distinct pool item(s) (60 already labelled" in r.err
+    r = run_main(["suggest", "--pool", str(pool), "--model", str(model_dir), "-n", "2",
+                  "--format", "text", "--quiet"])
+    assert r.code == 0 and r.err == ""
+    assert r.out.count("unsure about") == 2 and r.out.startswith("  1. [")
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "no such file or directory"),
+    ('{"text": "fine"}\n{"id": 3}\n', "pool.jsonl:2: missing or empty 'text'"),
+    ('{"text": "fine"}\n{broken\n', "pool.jsonl:2: malformed JSON"),
+])
+def test_cli_suggest_bad_pool(tmp_path, model_dir, content, message):
+    p = tmp_path / "pool.jsonl"
+    if content is not None:
+        p.write_text(content, encoding="utf-8")
+    r = run_main(["suggest", "--pool", str(p), "--model", str(model_dir)])
+    assert r.code == 2 and "Traceback" not in r.err
+    assert message in r.err and r.err.count("\n") == 1, r.err
+
+
+def test_focus_limits_the_labels_considered(pool, model_dir):
+    for focus, prefix in (("topics", "topic "), ("stance", "stance: ")):
+        res = api.suggest(pool, model_dir, n=8, focus=focus)
+        assert all(s.reason.startswith(prefix) for s in res.suggestions), focus
+    with pytest.raises(Exception, match="focus must be one of"):
+        api.suggest(pool, model_dir, n=2, focus="everything")
