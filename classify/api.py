@@ -553,14 +553,16 @@ def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,
 
 def audit(data: Sequence[str | Path] | None = None, folds: int = 5,
           opts: TrainOptions | None = None, schema: str | Path | None = None,
-          guide: str | Path | None = None, log: Log = lambda _: None) -> AuditReport:
+          guide: str | Path | None = None, log: Log = lambda _: None,
+          weights: Mapping[str | Path, float] | None = None) -> AuditReport:
     """Label audit of labelled data: an ``AuditReport`` whose ``findings`` (``Finding``
     dataclasses, most suspect first) name ``file:line``, the current and suggested labels, a
-    confidence and the guide's definitions (see ``classify.audit``)."""
+    confidence and the guide's definitions (see ``classify.audit``). The out-of-fold models
+    are trained with ``weights``, as in ``train``."""
     from .audit import audit as _audit
 
     paths = list(data) if data else [DEFAULT_DATA]
-    dataset = load_data(paths, schema)
+    dataset = load_data(paths, schema, weights)
     _log_data_warnings(dataset, log)
     return _audit(dataset, paths, folds, opts, guide, log=log)
 

@@ -66,14 +66,20 @@ def _progress(total: int | None, unit: str, desc: str):
 # ---------------------------------------------------------------- train
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    opts = TrainOptions(C=args.C, cv_folds=args.cv_folds,
-                        char_ngrams=False if args.no_char else None, seed=args.seed,
-                        fast=args.fast, jobs=args.jobs,
+def _train_options(args: argparse.Namespace) -> TrainOptions:
+    """TrainOptions from the flags of ``training_flags`` (and train's own --cv-folds and
+    --params-from, where the command has them)."""
+    params_from = getattr(args, "params_from", None)
+    return TrainOptions(C=args.C, cv_folds=getattr(args, "cv_folds", TrainOptions.cv_folds),
+                        char_ngrams=False if args.no_char else None,
+                        seed=args.seed, fast=args.fast, jobs=args.jobs,
                         lexicon=not args.no_lexicon, metric=args.metric,
                         thresholds=args.thresholds,
-                        params=api.model_params(args.params_from) if args.params_from
-                        else None)
+                        params=api.model_params(params_from) if params_from else None)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    opts = _train_options(args)
     log = _log(args.quiet or args.json)
     log(f"training on {', '.join(args.data or [api.DEFAULT_DATA])} ...")
     res = api.train(args.data, args.model, opts, args.schema,
@@ -364,11 +370,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.model:
             raise DataError("--model needs --test (held-out data); without --model, "
                             "evaluate cross-validates training on --data")
-        opts = TrainOptions(C=args.C, char_ngrams=False if args.no_char else None,
-                            seed=args.seed, fast=args.fast, jobs=args.jobs,
-                            lexicon=not args.no_lexicon, metric=args.metric,
-                            thresholds=args.thresholds)
-        rep = api.evaluate(args.data, args.folds, opts, args.schema, log=log,
+        rep = api.evaluate(args.data, args.folds, _train_options(args), args.schema, log=log,
                            learning_curve=args.learning_curve, weights=_weights(args.weight))
     if args.report:
         fmt = _report_format(args.report)
@@ -391,11 +393,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from .audit import render, summary
 
     log = _log(args.quiet, args.verbose)
-    opts = TrainOptions(C=args.C, char_ngrams=False if args.no_char else None,
-                        seed=args.seed, fast=args.fast, jobs=args.jobs,
-                        lexicon=not args.no_lexicon, metric=args.metric,
-                        thresholds=args.thresholds)
-    rep = api.audit(args.data, args.folds, opts, args.schema, args.guide, log=log)
+    rep = api.audit(args.data, args.folds, _train_options(args), args.schema, args.guide,
+                    log=log, weights=_weights(args.weight))
     fmt = args.format
     if args.report:
         fmt = fmt or {".html": "html", ".htm": "html", ".jsonl": "jsonl", ".json": "jsonl"

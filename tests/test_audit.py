@@ -127,3 +127,23 @@ def test_cli_markdown_to_stdout_and_bad_data(noisy, tmp_path):
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"text": "x", "topics": "aviation"}])
     r = run_main(["audit", "--data", str(bad), "--fast"])
     assert r.code == 2 and "bad.jsonl:1" in r.err and "Traceback" not in r.err
+
+
+def test_audit_trains_its_folds_with_the_weights(tmp_path, monkeypatch):
+    """--weight reaches the out-of-fold models of the audit, as it does in train/evaluate."""
+    import classify.audit
+
+    data = write_jsonl(tmp_path / "mine.jsonl", make_records(n_per_topic=6, seed=2))
+    seen = []
+    real = classify.audit.audit
+
+    def spy(dataset, *args, **kwargs):
+        seen.append({r.weight for r in dataset.records})
+        return real(dataset, *args, **kwargs)
+
+    monkeypatch.setattr(classify.audit, "audit", spy)
+    api.audit([data], 2, api.TrainOptions(fast=True), weights={data: 3.0})
+    r = run_main(["audit", "--data", str(data), "--weight", f"{data}=3", "--fast",
+                  "--folds", "2"])
+    assert r.code == 0, r.err
+    assert seen == [{3.0}, {3.0}]
