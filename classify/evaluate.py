@@ -240,15 +240,7 @@ def cross_validate(data: Dataset, folds: int = 5, opts: TrainOptions | None = No
     ``learning_curve``, again at each of ``CURVE_FRACTIONS`` of the training sources."""
     opts = opts or TrainOptions()
     records = data.records
-    fallbacks: list[str] = []
-
-    def note(msg: str) -> None:
-        fallbacks.append(msg)
-        log(f"warning: {msg}")
-
-    splits = grouped_folds(records, data.topic_labels, data.stance_labels, folds, opts.seed,
-                           warn=lambda m: note(f"cross-validation: {m}"))
-    pred = _out_of_fold(data, splits, opts, note, log)
+    splits, pred, fallbacks, note = _cross_fitted(data, folds, opts, log)
     topics, stance, errors = score(records, pred, resamples, opts.seed)
     _note_few_sources(topics, stance, log)
     curve = (_learning_curve(data, splits, opts, pred, note, log, resamples)
@@ -271,7 +263,14 @@ def out_of_fold(data: Dataset, folds: int = 5, opts: TrainOptions | None = None,
     """Out-of-fold predictions for every record of ``data`` (grouped, stratified k-fold; each
     fold trains a complete model on the others), the number of folds kept, and the fallback
     lines (each also logged as a warning)."""
-    opts = opts or TrainOptions()
+    splits, pred, fallbacks, _ = _cross_fitted(data, folds, opts or TrainOptions(), log)
+    return pred, len(splits), fallbacks
+
+
+def _cross_fitted(data: Dataset, folds: int, opts: TrainOptions, log: Callable[[str], None]
+                  ) -> tuple[list, Predictions, list[str], Callable[[str], None]]:
+    """The grouped folds, the out-of-fold predictions, the fallback lines so far and the
+    function that adds one (also logged as a warning)."""
     fallbacks: list[str] = []
 
     def note(msg: str) -> None:
@@ -280,7 +279,7 @@ def out_of_fold(data: Dataset, folds: int = 5, opts: TrainOptions | None = None,
 
     splits = grouped_folds(data.records, data.topic_labels, data.stance_labels, folds,
                            opts.seed, warn=lambda m: note(f"cross-validation: {m}"))
-    return _out_of_fold(data, splits, opts, note, log), len(splits), fallbacks
+    return splits, _out_of_fold(data, splits, opts, note, log), fallbacks, note
 
 
 def _learning_curve(data: Dataset, splits: list[tuple[np.ndarray, np.ndarray]],
