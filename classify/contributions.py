@@ -73,7 +73,7 @@ def words(text: str) -> list[Word]:
     else:
         pieces, origin = [], []
         for i, ch in enumerate(text):
-            piece = _normalize_char(ch)
+            piece = normalize(ch)
             pieces.append(piece)
             origin.extend([i] * len(piece))
         origin.append(len(text))
@@ -89,13 +89,6 @@ def words(text: str) -> list[Word]:
         out.append(Word(start, end, m.group()))
     return out
 
-
-def _normalize_char(ch: str) -> str:
-    low = ch.lower()
-    if low.isascii():
-        return low
-    return "".join(c for c in unicodedata.normalize("NFKD", low)
-                   if not unicodedata.combining(c))
 
 
 def _part(model: Model, part: str) -> Part:
