@@ -302,6 +302,20 @@ def run_accuracy(shared: Path, cfg: Config, tmp: Path, log: Log) -> dict:
 SPEED_SETS = {"headlines": "cap_nyt_headlines", "long": "reuters21578_modapte_train"}
 
 
+def tagging_inputs(shared: Path, dataset: str, work: Path, cfg: Config
+                   ) -> tuple[list[dict], Path, Path, Path]:
+    """The records of a public ``dataset``, and in ``work`` its training file, a tagging
+    input of ``cfg.tag_records`` of its texts (repeated, with ids) and a 1-record input."""
+    recs = bd.read_jsonl(shared / "public" / f"{dataset}.jsonl")
+    work.mkdir(parents=True, exist_ok=True)
+    train_file = bd.write_jsonl(work / "train.jsonl", (
+        {"text": r["text"], "topics": r["topics"], "source": bd.source_of(r, i)}
+        for i, r in enumerate(recs)))
+    big = bd.write_jsonl(work / "input.jsonl", bd.replicate_texts(recs, cfg.tag_records))
+    one = bd.write_jsonl(work / "one.jsonl", bd.replicate_texts(recs, 1))
+    return recs, train_file, big, one
+
+
 def run_tagging(shared: Path, cfg: Config, tmp: Path, log: Log,
                 dataset: str = "cap_nyt_headlines") -> dict:
     """Whole-process tagging speed of each tagger on ``cfg.tag_records`` texts of ``dataset``
@@ -310,14 +324,8 @@ def run_tagging(shared: Path, cfg: Config, tmp: Path, log: Log,
     # scikit-learn's included): an editable install under PYTHONDONTWRITEBYTECODE=1 would
     # otherwise recompile its sources at every start.
     compileall.compile_dir(REPO / "classify", quiet=1)
-    recs = bd.read_jsonl(shared / "public" / f"{dataset}.jsonl")
     work = tmp / f"speed-{dataset}"
-    work.mkdir(parents=True, exist_ok=True)
-    train_file = bd.write_jsonl(work / "train.jsonl", (
-        {"text": r["text"], "topics": r["topics"], "source": bd.source_of(r, i)}
-        for i, r in enumerate(recs)))
-    big = bd.write_jsonl(work / "input.jsonl", bd.replicate_texts(recs, cfg.tag_records))
-    one = bd.write_jsonl(work / "one.jsonl", bd.replicate_texts(recs, 1))
+    recs, train_file, big, one = tagging_inputs(shared, dataset, work, cfg)
     out: dict = {"dataset": dataset, "train_records": len(recs),
                  "mean_chars": sum(len(r["text"]) for r in recs) / max(1, len(recs)),
                  "records": cfg.tag_records, "models": {}, "runs": []}
@@ -456,14 +464,8 @@ def run_dask(shared: Path, cfg: Config, tmp: Path, log: Log) -> dict:
     whole processes on the same input; the cluster's start-up is not timed, the client's
     connection and the workers' model loading are."""
     compileall.compile_dir(REPO / "classify", quiet=1)
-    recs = bd.read_jsonl(shared / "public" / "cap_nyt_headlines.jsonl")
     work = tmp / "dask"
-    work.mkdir(parents=True, exist_ok=True)
-    train_file = bd.write_jsonl(work / "train.jsonl", (
-        {"text": r["text"], "topics": r["topics"], "source": bd.source_of(r, i)}
-        for i, r in enumerate(recs)))
-    big = bd.write_jsonl(work / "input.jsonl", bd.replicate_texts(recs, cfg.tag_records))
-    one = bd.write_jsonl(work / "one.jsonl", bd.replicate_texts(recs, 1))
+    _, train_file, big, one = tagging_inputs(shared, "cap_nyt_headlines", work, cfg)
     part = -(-big.stat().st_size // cfg.dask_partitions)
     model = work / "model"
     log("dask: training classify on cap_nyt_headlines")
