@@ -886,9 +886,9 @@ def main(argv: list[str] | None = None) -> int:
 def run() -> None:
     """The console entry point: ``main``, then a fast exit.
 
-    Once the output is flushed, nothing is left to clean up (worker pools are shut down and
-    files closed by then), so the interpreter's teardown, about 0.1 s with numpy and scipy
-    loaded, is skipped.
+    Once the output is flushed, nothing is left to clean up (files are closed by then), so
+    the interpreter's teardown, about 0.1 s with numpy and scipy loaded, is skipped, unless
+    joblib's worker pool was started: its exit handlers must run.
     """
     code = main()
     try:
@@ -901,5 +901,16 @@ def run() -> None:
         code = code or 1
     with contextlib.suppress(OSError):
         sys.stderr.flush()
+    if _worker_pool_started():
+        sys.exit(code)  # joblib's exit handlers stop the pool and remove its temporary files
     os._exit(code)
+
+
+def _worker_pool_started() -> bool:
+    """Whether joblib started its reusable process pool (``train --jobs N``). Its workers
+    outlive a fast ``os._exit`` by their idle timeout (minutes), holding the command's stdout
+    and stderr open, so a pipe reading the command would wait for them; joblib's own exit
+    handlers stop them at once."""
+    loky = sys.modules.get("joblib.externals.loky.reusable_executor")
+    return getattr(loky, "_executor", None) is not None
 

@@ -708,3 +708,25 @@ def test_chunk_parse_fast_path_equals_per_record_validation():
     invalid = Chunk.parse(Lines(1, bad), "f").invalid
     assert [(p, it.where) for p, it in invalid] == [(3, "f:5"), (4, "f:6"), (6, "f:8"),
                                                     (7, "f:9")]
+
+
+def test_train_jobs_gives_the_same_model_and_a_quiet_exit(tmp_path, train_file):
+    """``--jobs`` only spreads the per-label fits over processes: the weights and thresholds
+    are those of one process, and the worker pool neither leaves warnings about leaked
+    temporary folders on stderr nor holds the command's pipes open after it ends (the test
+    would time out waiting for them)."""
+    import numpy as np
+
+    arrays, thresholds = {}, {}
+    for jobs in ("1", "2"):
+        p = run_cli(["train", "--data", train_file, "--model", tmp_path / jobs, "--jobs", jobs,
+                     "--quiet"], timeout=60)
+        assert p.returncode == 0, p.stderr
+        assert "Warning" not in p.stderr and "leaked" not in p.stderr, p.stderr
+        (npz,) = (tmp_path / jobs).glob("model-*.npz")
+        with np.load(npz) as z:
+            arrays[jobs] = {k: z[k] for k in z.files if k != "layout.json"}  # layout: n_jobs
+        thresholds[jobs] = json.loads((tmp_path / jobs / "meta.json").read_text())["thresholds"]
+    assert arrays["1"].keys() == arrays["2"].keys() and len(arrays["1"]) > 2
+    assert all(np.array_equal(arrays["1"][k], arrays["2"][k]) for k in arrays["1"])
+    assert thresholds["1"] == thresholds["2"]
