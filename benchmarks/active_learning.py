@@ -8,7 +8,9 @@ and spread over seeds):
    ``news_dev2.jsonl``, read at run time only; nothing of them is written anywhere but the
    scores), split per seed by source document into a pool and a test half (each file x
    genre stratum dealt alternately after a seeded shuffle, so a document's sentences stay
-   on one side). ``--pool FILE --test FILE`` runs the same check on any labelled JSONL.
+   on one side). ``--halves`` uses the fixed tuning half (``benchmarks/devsplit.py``) as the
+   pool and the confirmation half as the test for every seed (the seeds then vary only the
+   random draws). ``--pool FILE --test FILE`` runs the same check on any labelled JSONL.
 2. Baseline: a model trained on ``labels/`` alone.
 3. Random: ``labels/`` + the first k items of a seeded shuffle of the pool, k in
    ``--sizes`` (50, 100, 200, 400).
@@ -74,6 +76,8 @@ def load_real(args) -> list[dict]:
     for r in rows:
         r["doc"] = devsplit.document(r["source"])
         r["stratum"] = f"{r['file']}/{r['genre']}"
+        if args.halves:  # the fixed tuning half is the pool, the confirmation half the test
+            r["fixed"] = "pool" if r["half"] == "tune" else "test"
     return rows
 
 
@@ -289,10 +293,13 @@ def targets(s: dict, sizes) -> list[str]:
 
 def markdown(runs: list[dict], s: dict, sizes, sweep, meta: dict) -> str:
     def pm(ms) -> str:
-        return f"{ms[0]:+.3f} ± {ms[1]:.3f}"
+        return "-" if ms[0] != ms[0] else f"{ms[0]:+.3f} ± {ms[1]:.3f}"  # "-": not run
 
     def v(ms) -> str:
-        return f"{ms[0]:.3f} ± {ms[1]:.3f}"
+        return "-" if ms[0] != ms[0] else f"{ms[0]:.3f} ± {ms[1]:.3f}"
+
+    def one(x: float) -> str:
+        return "-" if x != x else f"{x:.3f}"
 
     lines = [
         "# The labelling loop, measured",
@@ -300,8 +307,9 @@ def markdown(runs: list[dict], s: dict, sizes, sweep, meta: dict) -> str:
         f"`python benchmarks/active_learning.py {meta['argv']}` at commit {meta['commit']}, "
         f"{meta['minutes']:.1f} minutes on 2 cores ({meta['trainings']} trainings). Topic "
         f"macro-F1 on held-out real news; mean ± standard deviation over {len(runs)} seeds "
-        "(each seed: its own split of the real news by source document into a pool and a "
-        "test half, and its own random draw). Added items count "
+        + ("(each seed: its own random draw from the fixed pool). " if meta.get("fixed")
+           else "(each seed: its own split of the real news by source document into a pool "
+           "and a test half, and its own random draw). ") + "Added items count "
         f"{runs[0]['weight']:g} times: {meta['weight_how']}.",
         "",
         f"Real news: {meta['source']}. Pool / test items per seed: "
@@ -323,7 +331,7 @@ def markdown(runs: list[dict], s: dict, sizes, sweep, meta: dict) -> str:
     for k in sizes:
         r, g = s["strategies"]["random"][k], s["strategies"]["suggest"][k]
         lines.append(f"| {k} | {v(r['f1'])} | {pm(r['gain'])} | {v(g['f1'])} | "
-                     f"{pm(g['gain'])} | {r['stance'][0]:.3f} / {g['stance'][0]:.3f} |")
+                     f"{pm(g['gain'])} | {one(r['stance'][0])} / {one(g['stance'][0])} |")
     if "small-text" in s["strategies"]:
         lines += ["", "small-text's multi-label strategy (category vector inconsistency and "
                   "ranking), in the same loop instead of `suggest`:", "",
@@ -348,7 +356,7 @@ def markdown(runs: list[dict], s: dict, sizes, sweep, meta: dict) -> str:
                   f"random {k} | suggest {k}" for k in sizes) + " |",
               "| ---: | --- | ---: | " + " | ".join("---: | ---:" for _ in sizes) + " |"]
     for r in runs:
-        cells = " | ".join(f"{r['random'][str(k)]['macro_f1']:.3f} | "
+        cells = " | ".join(f"{one(r['random'][str(k)]['macro_f1'])} | "
                            f"{r['suggest'][str(k)]['macro_f1']:.3f}" for k in sizes)
         lines.append(f"| {r['seed']} | {r['test_sha256']} | "
                      f"{r['baseline']['macro_f1']:.3f} | {cells} |")
@@ -394,6 +402,9 @@ def main() -> None:
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
     ap.add_argument("--pool", help="labelled JSONL pool (with --test) instead of the dev sets")
     ap.add_argument("--test", help="labelled JSONL test set (with --pool)")
+    ap.add_argument("--halves", action="store_true",
+                    help="pool: the dev sets' tuning half, test: their confirmation half "
+                         "(benchmarks/devsplit.py), the same for every seed")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)))
@@ -445,6 +456,7 @@ def main() -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
     meta = {"argv": " ".join(sys.argv[1:]), "commit": commit,
+            "fixed": bool(args.pool or args.halves),
             "weight_how": "given by --weight" if args.weight is not None else
             "the best mean of the weight sweep below",
             "minutes": (time.perf_counter() - t0) / 60,
@@ -452,12 +464,10 @@ def main() -> None:
             "labels": len(api.load_data(["labels"]).records),
             "source": ("`--pool`/`--test` files" if args.pool else
                        "the two dev sets (`news_dev.jsonl`, `news_dev2.jsonl`), read at run "
-                       "time")}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "active_learning.json").write_text(json.dumps({"meta": meta, "runs": runs},
-                                                         indent=1), encoding="utf-8")
-    write_report(runs, meta, sizes, sweep, out, args.stem)
+                       "time" + ("; pool: their tuning half, test: their confirmation half "
+                                 "(`--halves`, the same for every seed)" if args.halves
+                                 else ""))}
+    write_report(runs, meta, sizes, sweep, Path(args.out), args.stem)
 
 
 def write_report(runs: list[dict], meta: dict, sizes, sweep, out: Path,
