@@ -317,6 +317,12 @@ def fit_linear(X: sp.csr_matrix, Y: np.ndarray, labels: Sequence[str], loss: str
     if jobs > 1 and Y.shape[1] > 1:
         from joblib import Parallel, delayed
 
+        if not X.has_canonical_format:
+            # workers get a large X memory-mapped read-only, and scikit-learn puts it into
+            # canonical form (sorted indices) in place before fitting: do it here, on a copy
+            X = X.copy()
+            X.sum_duplicates()
+
         # processes, not threads: liblinear draws from C's global rand(), which threads would
         # interleave, and the same data and seed must give the same model
         res = Parallel(n_jobs=jobs)(

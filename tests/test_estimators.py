@@ -179,3 +179,25 @@ def test_vectorizer_is_scikit_learns_tfidf():
     texts = TEXTS[:20] + ["unseen words only", ""]
     np.testing.assert_allclose(vec.transform(texts).toarray(), ref.transform(texts).toarray(),
                                atol=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["log", "hinge"])
+def test_parallel_fit_of_a_large_matrix_with_unsorted_indices(loss):
+    """With ``jobs`` > 1 joblib hands the workers a large X (over its 1 MB threshold)
+    memory-mapped read-only; a TF-IDF matrix with character n-grams has unsorted indices,
+    which scikit-learn would sort in place there ("WRITEBACKIFCOPY base is read-only"). The
+    parallel fit must work and equal the one-process fit."""
+    import scipy.sparse as sp
+
+    from classify.estimators import fit_linear
+
+    rng = np.random.default_rng(0)
+    X = sp.random(3000, 20000, density=0.006, format="csr", random_state=0, dtype=np.float32)
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    order = np.lexsort((-X.indices, rows))  # each row's columns in descending order
+    U = sp.csr_matrix((X.data[order], X.indices[order], X.indptr), shape=X.shape)
+    assert not U.has_canonical_format and U.data.nbytes > 1_000_000
+    Y = rng.random((X.shape[0], 2)) < 0.3
+    one = fit_linear(X, Y, ["a", "b"], loss, 1.0, None, 0, jobs=1)
+    two = fit_linear(U, Y, ["a", "b"], loss, 1.0, None, 0, jobs=2)
+    assert np.allclose(one[0], two[0], atol=1e-6) and np.allclose(one[1], two[1])
