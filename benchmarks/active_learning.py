@@ -310,7 +310,7 @@ def markdown(runs: list[dict], s: dict, sizes, sweep, meta: dict) -> str:
         + ("(each seed: its own random draw from the fixed pool). " if meta.get("fixed")
            else "(each seed: its own split of the real news by source document into a pool "
            "and a test half, and its own random draw). ") + "Added items count "
-        f"{runs[0]['weight']:g} times: {meta['weight_how']}.",
+        f"{runs[0]['weight']:g} time{'' if runs[0]['weight'] == 1 else 's'}: {meta['weight_how']}.",
         "",
         f"Real news: {meta['source']}. Pool / test items per seed: "
         + ", ".join(f"{r['pool']} / {r['test']}" for r in runs) + ". Training: "
