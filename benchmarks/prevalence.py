@@ -59,24 +59,16 @@ def trained_with_oof(params_from: str, out: Path) -> tuple[np.ndarray, np.ndarra
     return seen[0]
 
 
-def corrected(P: np.ndarray, Y: np.ndarray, target: dict[int, float]) -> np.ndarray:
+def corrected(P: np.ndarray, Y: np.ndarray, target: dict[int, float],
+              cardinality: str) -> np.ndarray:
     """``shrunk`` thresholds with each label ``j`` in ``target`` reweighted to prevalence
-    ``target[j]`` (the global threshold behind the shrinkage is weighted the same way)."""
+    ``target[j]`` (per-label weights, so the global threshold behind the shrinkage is
+    weighted the same way)."""
     W = np.ones_like(P)
     share = Y.mean(axis=0)
     for j, q in target.items():
         W[:, j] = np.where(Y[:, j] == 1, q / share[j], (1 - q) / (1 - share[j]))
-    best = np.array([thresholds.best_f1_thresholds(P[:, [j]], Y[:, [j]], W[:, j])[0]
-                     for j in range(P.shape[1])])
-    Yb = Y.astype(bool)
-    g, gf = 0.5, -1.0
-    for t in thresholds.GLOBAL_GRID:
-        D = t <= P
-        f = 2 * W[Yb & D].sum() / (W[Yb].sum() + W[D].sum())
-        if f > gf + 1e-12:
-            g, gf = float(t), f
-    n_pos = (W * Y).sum(axis=0)
-    return (n_pos * best + thresholds.SHRINK_PRIOR * g) / (n_pos + thresholds.SHRINK_PRIOR)
+    return thresholds.fit_thresholds(P, Y, "shrunk", None, cardinality, W)
 
 
 def main() -> None:
@@ -112,7 +104,8 @@ def main() -> None:
           "narcotics F1 tune / confirm |")
     print("| --- | --- | ---: | ---: | ---: |")
     for name, target in settings.items():
-        th = trained if target is None else corrected(P_oof, Y_oof, target)
+        th = (trained if target is None
+              else corrected(P_oof, Y_oof, target, model.topics.cardinality))
         cells = []
         for half in devsplit.HALVES:
             P, G = halves[half]

@@ -25,14 +25,21 @@ SHRINK_PRIOR = 10
 GLOBAL_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 
 
+def _per_label(w: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Weights ``w`` as an (n, L) matrix: record weights (n,) repeat for every label; an
+    (n, L) matrix weighs each record differently per label."""
+    return np.broadcast_to(w[:, None] if w.ndim == 1 else w, shape)
+
+
 def best_f1_thresholds(P: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None
                        ) -> np.ndarray:
     """Each label's F1-optimal threshold on scores ``P`` (n, L) for gold ``Y`` (n, L): the
     midpoint between the last score taken and the next. A label without positives gets 1.0
-    (never predicted by its threshold). With record weights ``w`` the F1 is weighted (a
-    record of weight 3 counts as three)."""
+    (never predicted by its threshold). With weights ``w`` (per record (n,), or per record
+    and label (n, L)) the F1 is weighted (a record of weight 3 counts as three)."""
     n, L = P.shape
     out = np.ones(L)
+    W = None if w is None else _per_label(w, P.shape)
     for j in range(L):
         y = Y[:, j].astype(bool)
         pos = int(y.sum())
@@ -40,13 +47,14 @@ def best_f1_thresholds(P: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None
             continue
         order = np.argsort(-P[:, j], kind="stable")
         s = P[order, j]
-        if w is None:
+        if W is None:
             tp = np.cumsum(y[order])
             f1 = 2 * tp / (np.arange(1, n + 1) + pos)
         else:
-            wo = w[order]
+            wj = W[:, j]
+            wo = wj[order]
             tp = np.cumsum(wo * y[order])
-            f1 = 2 * tp / (np.cumsum(wo) + float(w[y].sum()))
+            f1 = 2 * tp / (np.cumsum(wo) + float(wj[y].sum()))
         f1[:-1][s[:-1] == s[1:]] = -1.0  # cut only between different scores
         b = int(np.argmax(f1))
         out[j] = (s[b] + s[b + 1]) / 2 if b + 1 < n else s[b] * (1 - 1e-6)
@@ -56,13 +64,13 @@ def best_f1_thresholds(P: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None
 def global_threshold(P: np.ndarray, Y: np.ndarray, cardinality: str,
                      w: np.ndarray | None = None) -> float:
     """The one threshold (of ``GLOBAL_GRID``) with the best micro-F1 over all labels (counted
-    directly here: this search runs often, and micro-F1 is three sums), weighted by record
-    weights ``w`` if given."""
+    directly here: this search runs often, and micro-F1 is three sums), weighted by ``w``
+    (per record, or per record and label) if given."""
     Yb = Y.astype(bool)
     if w is None:
         n_gold = int(Yb.sum())
     else:
-        Wm = np.broadcast_to(w[:, None], Yb.shape)
+        Wm = _per_label(w, Yb.shape)
         n_gold = float(Wm[Yb].sum())
     best, best_t = -1.0, 0.5
     for t in GLOBAL_GRID:
@@ -81,7 +89,8 @@ def global_threshold(P: np.ndarray, Y: np.ndarray, cardinality: str,
 def fit_thresholds(P: np.ndarray, Y: np.ndarray, strategy: str, floor: float | None,
                    cardinality: str, w: np.ndarray | None = None) -> np.ndarray:
     """Per-label thresholds from out-of-fold scores by ``strategy`` (see the module); with
-    record weights ``w``, every F1 and count of positives behind them is weighted."""
+    weights ``w`` (per record (n,), or per record and label (n, L)), every F1 and count of
+    positives behind them is weighted."""
     L = P.shape[1]
     if cardinality == "exactly-one" or L == 0:
         return np.full(L, 0.5)  # the top label decides: thresholds play no part
@@ -90,7 +99,7 @@ def fit_thresholds(P: np.ndarray, Y: np.ndarray, strategy: str, floor: float | N
     best = best_f1_thresholds(P, Y, w)
     if strategy == "shrunk":
         g = global_threshold(P, Y, cardinality, w)
-        n_pos = Y.sum(axis=0) if w is None else (w[:, None] * Y).sum(axis=0)
+        n_pos = Y.sum(axis=0) if w is None else (_per_label(w, Y.shape) * Y).sum(axis=0)
         best = (n_pos * best + SHRINK_PRIOR * g) / (n_pos + SHRINK_PRIOR)
     elif strategy != "tuned":
         raise ValueError(f"unknown threshold strategy {strategy!r}; one of {STRATEGIES}")

@@ -78,6 +78,30 @@ def test_weighted_code_paths_with_unit_weights_equal_unweighted():
         [(t.params, round(t.score, 9)) for t in sel_b.trials]
 
 
+def test_threshold_weights_per_label_equal_record_weights_column_by_column():
+    """Threshold tuning takes record weights (n,) or weights per record and label (n, L):
+    repeating the record weights in every column gives the same thresholds, and a column
+    weighted on its own moves that label's threshold only (what benchmarks/prevalence.py
+    does to one topic)."""
+    from classify import thresholds
+
+    rng = np.random.default_rng(1)
+    P = rng.random((300, 3))
+    Y = (P + rng.normal(0, 0.3, P.shape) > 0.7).astype(int)
+    w = rng.uniform(0.5, 3.0, 300)
+    for strategy in thresholds.STRATEGIES:
+        by_record = thresholds.fit_thresholds(P, Y, strategy, None, "any", w)
+        by_label = thresholds.fit_thresholds(P, Y, strategy, None, "any",
+                                             np.repeat(w[:, None], 3, axis=1))
+        np.testing.assert_array_equal(by_record, by_label)
+    W = np.ones_like(P)
+    W[:, 2] = np.where(Y[:, 2] == 1, 0.2, 1.5)  # label 2 as if it were much rarer
+    plain = thresholds.best_f1_thresholds(P, Y)
+    moved = thresholds.best_f1_thresholds(P, Y, W)
+    np.testing.assert_array_equal(plain[:2], moved[:2])
+    assert moved[2] > plain[2]
+
+
 def test_integer_weight_acts_like_copies():
     """A record of weight 3 pulls a fit as three copies of it would (liblinear's objective
     is the same)."""
