@@ -7,7 +7,8 @@ in ``labels/`` (positives count ``q / p``, negatives ``(1 - q) / (1 - p)``) and 
 thresholds again by the same strategy (``shrunk``). It changes nothing but the thresholds.
 
 Settings compared (the decision may look at the tuning half only; the confirmation half
-checks it):
+checks it; the probe sets of ``probes.py``, streams of real headlines and wire ledes where
+precision decides, are scored beside them):
 
 - ``none``: the thresholds as trained;
 - ``uniform q``: every topic at prevalence ``q``;
@@ -35,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import devsplit  # noqa: E402
+import probes  # noqa: E402
 
 from classify import api, cli, thresholds  # noqa: E402
 
@@ -62,13 +64,13 @@ def trained_with_oof(params_from: str, out: Path) -> tuple[np.ndarray, np.ndarra
 def corrected(P: np.ndarray, Y: np.ndarray, target: dict[int, float],
               cardinality: str) -> np.ndarray:
     """``shrunk`` thresholds with each label ``j`` in ``target`` reweighted to prevalence
-    ``target[j]`` (per-label weights, so the global threshold behind the shrinkage is
-    weighted the same way)."""
-    W = np.ones_like(P)
-    share = Y.mean(axis=0)
-    for j, q in target.items():
-        W[:, j] = np.where(Y[:, j] == 1, q / share[j], (1 - q) / (1 - share[j]))
-    return thresholds.fit_thresholds(P, Y, "shrunk", None, cardinality, W)
+    ``target[j]`` (``thresholds.prevalence_weights``, as ``classify train --prevalence``
+    does for one share of every label)."""
+    q = np.full(Y.shape[1], np.nan)
+    for j, share in target.items():
+        q[j] = share
+    return thresholds.fit_thresholds(P, Y, "shrunk", None, cardinality,
+                                     thresholds.prevalence_weights(Y, q))
 
 
 def main() -> None:
@@ -88,6 +90,11 @@ def main() -> None:
             P, _ = model.scores([r["text"] for r in rs])
             G = np.array([[t in r["topics"] for t in labels] for r in rs])
             halves[half] = (P, G)
+        streams = {}
+        for name in probes.SETS:
+            rs = probes.load(name, args.shared)
+            P, _ = model.scores([r["text"] for r in rs])
+            streams[name] = (P, np.array([[t in r["topics"] for t in labels] for r in rs]))
     tune_share = halves["tune"][1].mean(axis=0)
     narc = labels.index("narcotics")
     settings = {"none (as trained)": None,
@@ -101,8 +108,8 @@ def main() -> None:
         for j, t in enumerate(labels)) + ".\n")
     print(f"| setting | thresholds ({', '.join(labels)}) | tuning half macro-F1 | "
           "confirmation half macro-F1 | "
-          "narcotics F1 tune / confirm |")
-    print("| --- | --- | ---: | ---: | ---: |")
+          "narcotics F1 tune / confirm | " + " | ".join(f"{n} micro-F1" for n in streams) + " |")
+    print("| --- | --- | ---: | ---: | ---: |" + " ---: |" * len(streams))
     for name, target in settings.items():
         th = (trained if target is None
               else corrected(P_oof, Y_oof, target, model.topics.cardinality))
@@ -113,8 +120,11 @@ def main() -> None:
             g, d = G[:, narc], D[:, narc]
             cells.append((thresholds.f1(G, D, "macro"),
                           2 * float((g & d).sum()) / max(1, int(g.sum() + d.sum()))))
+        stream_f1 = [thresholds.f1(G, thresholds.decide(P, th, model.topics.cardinality), "micro")
+                     for P, G in streams.values()]
         print(f"| {name} | {' '.join(f'{x:.3f}' for x in th)} | {cells[0][0]:.3f} | "
-              f"{cells[1][0]:.3f} | {cells[0][1]:.3f} / {cells[1][1]:.3f} |")
+              f"{cells[1][0]:.3f} | {cells[0][1]:.3f} / {cells[1][1]:.3f} | "
+              + " | ".join(f"{x:.3f}" for x in stream_f1) + " |")
 
 
 if __name__ == "__main__":

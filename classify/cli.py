@@ -74,7 +74,7 @@ def _train_options(args: argparse.Namespace) -> TrainOptions:
                         char_ngrams=False if args.no_char else None,
                         seed=args.seed, fast=args.fast, jobs=args.jobs,
                         lexicon=not args.no_lexicon, metric=args.metric,
-                        thresholds=args.thresholds,
+                        thresholds=args.thresholds, prevalence=args.prevalence,
                         params=api.model_params(params_from) if params_from else None)
 
 
@@ -545,6 +545,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="fix the topic threshold strategy instead of choosing it by "
                              "internal CV: tuned (per label, with a floor), shrunk (per label, "
                              "rare labels pulled toward one global threshold) or global")
+        sp.add_argument("--prevalence", type=float, default=None, metavar="Q",
+                        help="the share of texts (0 < Q < 1) each topic is expected to hold "
+                             "for where the model will be used, e.g. 0.05 for a news stream "
+                             "in which most sentences have no topic: the topic thresholds are "
+                             "tuned as if the training data had that share (fewer false "
+                             "alarms where topics are rare); default: as the data are")
         sp.add_argument("--fast", action="store_true",
                         help="no model search: word 1-2-grams (+ character n-grams where they "
                              "are a candidate), logistic regression C=8, shrunk thresholds "

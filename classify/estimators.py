@@ -455,10 +455,12 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     (None or "balanced") of the per-label models, ``word_view`` (with character n-grams,
     average with a model on word n-grams only), ``threshold_strategy`` ("tuned", "shrunk",
     "global") and ``threshold_floor`` (the lowest threshold "tuned" may give, or None),
-    ``cardinality`` ("auto": from the training data; or "any", "at-least-one",
-    "exactly-one"), ``cv`` (internal folds whose out-of-fold scores tune the thresholds) and
-    ``threshold_repeats`` (fold splits of different seeds whose scores are stacked for it),
-    ``random_state`` and ``n_jobs``.
+    ``target_prevalence`` (None, or the share of texts each topic is expected to hold for
+    where the model will be used: the thresholds are tuned as if the training data had it,
+    see ``thresholds.prevalence_weights``), ``cardinality`` ("auto": from the training
+    data; or "any", "at-least-one", "exactly-one"), ``cv`` (internal folds whose out-of-fold
+    scores tune the thresholds) and ``threshold_repeats`` (fold splits of different seeds
+    whose scores are stacked for it), ``random_state`` and ``n_jobs``.
 
     ``fit(texts, Y, groups=None)``: ``Y`` is a binary indicator matrix or a list of label
     lists; ``groups`` (e.g. the article of each sentence) keeps a group in one internal fold.
@@ -469,8 +471,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, vectorizer: TextVectorizer | None = None, loss: str = "log",
                  C: float = 8.0, class_weight: str | None = None, word_view: bool = False,
                  threshold_strategy: str = "tuned", threshold_floor: float | None = 0.3,
-                 cardinality: str = "auto", cv: int = 3, threshold_repeats: int = 1,
-                 random_state: int = 0, n_jobs: int = 1) -> None:
+                 target_prevalence: float | None = None, cardinality: str = "auto",
+                 cv: int = 3, threshold_repeats: int = 1, random_state: int = 0,
+                 n_jobs: int = 1) -> None:
         self.vectorizer = vectorizer
         self.loss = loss
         self.C = C
@@ -478,6 +481,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.word_view = word_view
         self.threshold_strategy = threshold_strategy
         self.threshold_floor = threshold_floor
+        self.target_prevalence = target_prevalence
         self.cardinality = cardinality
         self.cv = cv
         self.threshold_repeats = threshold_repeats
@@ -523,10 +527,12 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
                                          None if w is None else w[tr]).proba(M[te])
                 stacked.append(P)
             if stacked:
-                th = thresholds.fit_thresholds(np.vstack(stacked), np.vstack([Yb] * len(stacked)),
-                                               self.threshold_strategy, self.threshold_floor,
-                                               self.cardinality_,
-                                               None if w is None else np.tile(w, len(stacked)))
+                Ys = np.vstack([Yb] * len(stacked))
+                ws = None if w is None else np.tile(w, len(stacked))
+                if self.target_prevalence is not None:
+                    ws = thresholds.prevalence_weights(Ys, self.target_prevalence, ws)
+                th = thresholds.fit_thresholds(np.vstack(stacked), Ys, self.threshold_strategy,
+                                               self.threshold_floor, self.cardinality_, ws)
             else:
                 th = np.full(Yb.shape[1], 0.5)
                 self.fallbacks_.append("topics: too few groups for internal cross-validation: "

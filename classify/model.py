@@ -54,6 +54,9 @@ class TrainOptions:
     lexicon: bool = True  # sentiment-lexicon features for stance
     metric: str = "mean-f1"  # what topic selection maximises (selection.METRICS)
     thresholds: str | None = None  # a fixed threshold strategy; None = chosen by internal CV
+    # the share of texts each topic is expected to hold for where the model is used; the
+    # thresholds are tuned as if the data had it (None: as the data are)
+    prevalence: float | None = None
     # no search: the parameters another model's search chose, as its meta.json keeps them
     # ({"topics": training.topics.params, "stance": {"C", "class_weight"}}; see api)
     params: dict | None = None
@@ -356,6 +359,9 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
     opts = opts or TrainOptions()
     if opts.metric not in METRICS:
         raise DataError(f"--metric must be one of {', '.join(METRICS)}, got {opts.metric!r}")
+    if opts.prevalence is not None and not 0.0 < opts.prevalence < 1.0:
+        raise DataError(f"--prevalence must lie strictly between 0 and 1, got "
+                        f"{opts.prevalence!r}")
     if opts.thresholds is not None and opts.thresholds not in thresholds.STRATEGIES:
         raise DataError(f"--thresholds must be one of {', '.join(thresholds.STRATEGIES)}, got "
                         f"{opts.thresholds!r}")
@@ -414,7 +420,8 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
         topics = TopicClassifier(
             vectorizer=vec, loss=tp["loss"], C=tp["C"], class_weight=tp["class_weight"],
             word_view=tp["word_view"], threshold_strategy=tp["threshold_strategy"],
-            threshold_floor=tp["threshold_floor"], cv=2 if opts.fast else opts.cv_folds,
+            threshold_floor=tp["threshold_floor"], target_prevalence=opts.prevalence,
+            cv=2 if opts.fast else opts.cv_folds,
             threshold_repeats=threshold_repeats(len(topic_recs), len(topic_labels), opts),
             random_state=opts.seed, n_jobs=opts.jobs,
         ).fit([r.text for r in topic_recs], topic_matrix(topic_recs, topic_labels),
@@ -425,6 +432,7 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
         best = next((t for t in topic_sel.trials if t.chosen), None)
         log(f"topics: chose {describe(tp)}")
         info["topics"] = {"params": jsonable(tp), "C": tp["C"],
+                          "target_prevalence": opts.prevalence,
                           "cardinality": topics.cardinality_, "metric": opts.metric,
                           **({"micro_f1": best.micro_f1, "macro_f1": best.macro_f1}
                              if best else {}),

@@ -10,6 +10,11 @@ out-of-fold scores, by one of three strategies:
   proportion to how few positives the label has (``SHRINK_PRIOR`` pseudo-positives).
 - ``global``: one threshold for every label, the micro-F1-optimal one.
 
+Target prevalence: the labelled data are usually denser in every label than the stream a
+model will tag, and thresholds tuned on them then fire too often there. With a target
+prevalence ``q`` the out-of-fold records are reweighted, per label, as if the label held for a
+share ``q`` of texts (``prevalence_weights``), and the thresholds are tuned on that.
+
 Cardinality: ``any`` (a text may get no label), ``at-least-one`` (a text with no label over
 its threshold gets its highest-scoring one), ``exactly-one`` (the highest-scoring label).
 """
@@ -29,6 +34,26 @@ def _per_label(w: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Weights ``w`` as an (n, L) matrix: record weights (n,) repeat for every label; an
     (n, L) matrix weighs each record differently per label."""
     return np.broadcast_to(w[:, None] if w.ndim == 1 else w, shape)
+
+
+def prevalence_weights(Y: np.ndarray, q: float | np.ndarray, w: np.ndarray | None = None
+                       ) -> np.ndarray:
+    """(n, L) weights that give label ``j`` a weighted share ``q`` of positives (one ``q``
+    for every label, or one per label, NaN where a label keeps its share): its positives
+    count ``q / p_j`` and its negatives ``(1 - q) / (1 - p_j)``, where ``p_j`` is its
+    (weighted) share in ``Y``; times the record weights ``w`` if given. A label that holds
+    for every record or none keeps its weights."""
+    qs = np.broadcast_to(np.asarray(q, dtype=float), (Y.shape[1],))
+    given = ~np.isnan(qs)
+    if not ((qs[given] > 0) & (qs[given] < 1)).all():
+        raise ValueError(f"target prevalence must lie strictly between 0 and 1, got {q!r}")
+    base = np.ones(Y.shape) if w is None else np.array(_per_label(w, Y.shape), dtype=float)
+    total = base.sum(axis=0)
+    p = np.divide((base * Y).sum(axis=0), total, out=np.zeros(Y.shape[1]), where=total > 0)
+    ok = given & (p > 0) & (p < 1)
+    pos = np.where(ok, np.where(ok, qs, 0.0) / np.where(ok, p, 1.0), 1.0)
+    neg = np.where(ok, (1 - np.where(ok, qs, 0.0)) / np.where(ok, 1 - p, 1.0), 1.0)
+    return base * np.where(Y.astype(bool), pos, neg)
 
 
 def best_f1_thresholds(P: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None
