@@ -110,6 +110,24 @@ def model_params(model_dir: str | Path) -> dict:
     return out
 
 
+def retrain_flags(model_dir: str | Path) -> list[str]:
+    """The ``classify train`` flags of a model's own training that change what a retrain
+    builds (``--thresholds``, ``--prevalence``), so that retraining with your labels keeps
+    its recipe; [] when its meta.json records none (or cannot be read)."""
+    from .persist import read_meta
+
+    try:
+        opts = read_meta(model_dir).get("training", {}).get("options", {})
+    except ModelError:
+        return []
+    out: list[str] = []
+    if opts.get("thresholds"):
+        out += ["--thresholds", str(opts["thresholds"])]
+    if opts.get("prevalence") is not None:
+        out += ["--prevalence", f"{opts['prevalence']:g}"]
+    return out
+
+
 def _log_data_warnings(dataset: Dataset, log: Log) -> None:
     """Each warning as one line; the full list of conflicting duplicates as ``detail:`` lines
     (the CLI shows those with --verbose)."""

@@ -428,9 +428,10 @@ def cmd_label(args: argparse.Namespace) -> int:
           + ("" if res.remaining else " (all done)"))
     if res.labelled:
         inside = Path(api.DEFAULT_DATA).resolve() in Path(args.out).resolve().parents
+        recipe = api.retrain_flags(args.model or api.default_model_dir())
         print("retrain with: classify train " + ("" if inside else
                                                  f"--data labels --data {args.out} ")
-              + f"--weight {args.out}")
+              + f"--weight {args.out}" + "".join(f" {f}" for f in recipe))
     if res.quit == "interrupted":
         _err("interrupted (SIGINT); every answer given is saved")
         return 130
