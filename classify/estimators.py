@@ -513,6 +513,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         lin = self._linear(M, Yb, fitlog, w)
         if self.cardinality_ == "exactly-one":
             th = np.full(Yb.shape[1], 0.5)
+            if self.target_prevalence is not None:
+                self.fallbacks_.append("topics: the target prevalence has no effect: every "
+                                       "record has exactly one topic, so the top one decides")
         else:
             # out-of-fold scores of ``threshold_repeats`` fold splits, stacked: one split's
             # thresholds swing with its seed

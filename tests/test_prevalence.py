@@ -97,3 +97,14 @@ def test_retrain_hint_keeps_the_models_recipe(tmp_path, model_dir):
                                                           "--prevalence", "0.05"]
     assert api.retrain_flags(model_dir) == []  # trained with --fast and no such flags
     assert api.retrain_flags(tmp_path / "nothing-here") == []
+
+
+def test_prevalence_on_single_label_data_says_it_has_no_effect(tmp_path):
+    recs = [{"text": f"note {i} on {t} matters and {t} plans", "topics": [t],
+             "source": f"s{i % 12}"} for i, t in enumerate(["rail", "port", "farm"] * 20)]
+    data = write_jsonl(tmp_path / "single.jsonl", recs)
+    r = run_main(["train", "--data", str(data), "--model", str(tmp_path / "m"), "--fast",
+                  "--prevalence", "0.05"])
+    assert r.code == 0, r.err
+    assert "target prevalence has no effect" in r.err + r.out
+    assert set(_meta(tmp_path / "m")["thresholds"].values()) == {0.5}
