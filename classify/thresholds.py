@@ -51,9 +51,9 @@ def prevalence_weights(Y: np.ndarray, q: float | np.ndarray, w: np.ndarray | Non
     total = base.sum(axis=0)
     p = np.divide((base * Y).sum(axis=0), total, out=np.zeros(Y.shape[1]), where=total > 0)
     ok = given & (p > 0) & (p < 1)
-    pos = np.where(ok, np.where(ok, qs, 0.0) / np.where(ok, p, 1.0), 1.0)
-    neg = np.where(ok, (1 - np.where(ok, qs, 0.0)) / np.where(ok, 1 - p, 1.0), 1.0)
-    return base * np.where(Y.astype(bool), pos, neg)
+    # a label left as it is gets q = p = 1/2, so both its factors are 1
+    q_ok, p_ok = np.where(ok, qs, 0.5), np.where(ok, p, 0.5)
+    return base * np.where(Y.astype(bool), q_ok / p_ok, (1 - q_ok) / (1 - p_ok))
 
 
 def best_f1_thresholds(P: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None
