@@ -389,19 +389,23 @@ class ClusterRun:
     skipped: int = 0  # done and verified by an earlier run (output_dir)
     records: int = 0  # in the done and skipped partitions; blank lines are not records
     invalid: int = 0  # of those, invalid (error lines; only with skip_invalid)
-    invalid_examples: list[str] = field(default_factory=list)
+    invalid_examples: list[str] = field(default_factory=list)  # the first, in input order
     failures: list[str] = field(default_factory=list)  # one line per input that failed
     complete: bool = False
     blocks: Iterator[str] = field(default_factory=lambda: iter(()), repr=False)
+    # (partition index, position, message) of the first invalid records so far, in input
+    # order whatever order the partitions finish in, as a local run reports them
+    _first_invalid: list[tuple[int, int, str]] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k != "blocks"}
+        return {k: v for k, v in asdict(self).items() if k not in ("blocks", "_first_invalid")}
 
-    def _add(self, res: PartResult) -> None:
+    def _add(self, part: Partition, res: PartResult) -> None:
         self.records += res.records
         self.invalid += res.invalid
-        room = MAX_EXAMPLES - len(self.invalid_examples)
-        self.invalid_examples.extend(res.examples[:max(room, 0)])
+        self._first_invalid = sorted(self._first_invalid + [
+            (part.index, k, msg) for k, msg in enumerate(res.examples)])[:MAX_EXAMPLES]
+        self.invalid_examples = [msg for _, _, msg in self._first_invalid]
 
 
 OnFailure = Callable[[DataError], None]
@@ -558,7 +562,7 @@ def _to_client(target: Any, events: Iterator[_Input | Partition | _Failed], job:
                     fail(_failure(res.failure, res.invalid_failure))
                 else:
                     run.done += 1
-                    run._add(res)
+                    run._add(ev, res)
                     if res.text:
                         yield res.text
             fill()
@@ -786,7 +790,7 @@ def _to_dir(client: distributed.Client, events: Iterator[_Input | Partition | _F
                 stop_input(part.input, part.index, res.failure, res.invalid_failure)
             else:
                 run.done += 1
-                run._add(res)
+                run._add(part, res)
                 manifest.record(part, res.records, res.invalid, res.sha256, res.output_bytes)
                 manifest.save()
                 interrupts.checkpoint("mid-tag")

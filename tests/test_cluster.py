@@ -453,3 +453,24 @@ def test_output_dir_is_locked_against_a_second_run(address, model_dir, batch, tm
     assert_clean_error(code, err, "another classify run is writing into this directory")
     assert not (out / "manifest.json").exists()
     shutil.rmtree(out)
+
+
+def test_invalid_examples_follow_input_order_whatever_order_partitions_finish():
+    """Partitions finish in any order on a cluster; the invalid records a run reports are the
+    first ones in input order, as a local run reports them (this raced before)."""
+    def part(index: int) -> cluster.Partition:
+        return cluster.Partition(index=index, input=0, name="in.jsonl", path="/in.jsonl",
+                                 start=index * 100, end=index * 100 + 100,
+                                 first_line=index * 10 + 1, lines=10, encoding=None)
+
+    def res(*lines: int) -> cluster.PartResult:
+        return cluster.PartResult(records=10, invalid=len(lines),
+                                  examples=[f"in.jsonl:{n}: bad" for n in lines])
+
+    run = cluster.ClusterRun(inputs=["in.jsonl"])
+    run._add(part(2), res(21, 22, 23, 24))
+    run._add(part(0), res(3))
+    run._add(part(1), res(12, 15))
+    assert run.invalid == 7 and run.records == 30
+    assert run.invalid_examples == [f"in.jsonl:{n}: bad" for n in (3, 12, 15, 21, 22)]
+    assert "_first_invalid" not in run.to_dict()
