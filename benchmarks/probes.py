@@ -1,28 +1,33 @@
-"""Two more real-news measurement sets: public NYT headlines and Reuters wire ledes, labelled
-by the guide.
+"""Three more real-news measurement sets, labelled by the guide: public NYT headlines,
+Reuters wire ledes and BBC sentences.
 
 The dev sets' tuning half was used up by error analysis (the corpus was written against its
 error categories), so it no longer tells apart changes worth a few hundredths, and the dev
 sets hold few items of the two genres the hidden holdout is made of. These sets add evidence
-in those genres, from public text none of whose items is in a dev set:
+in those genres, and in an ordinary news stream, from public text none of whose items is in
+a dev set:
 
 - ``nyt-headlines``: headlines of ``../shared/public/cap_nyt_headlines.jsonl`` (the dev sets'
   NYT headlines come from this file; those 136 are left out);
 - ``reuters-ledes``: the title and first sentence of stories of
   ``../shared/public/reuters21578_modapte_train.jsonl`` (1987 business wire), cut as
-  ``lede()`` cuts them.
+  ``lede()`` cuts them;
+- ``bbc-sentences``: sentences of the stories of ``../shared/public/bbc_news.jsonl`` (2004-05,
+  five sections) that gave no item to a dev set, split as ``classify tag`` splits them
+  (``sentences()``; ids ``<story id>#<index>``). Topics are rare there, so it measures false
+  alarms in a stream.
 
 Each was labelled by ``../shared/LABELLING.md`` in two independent passes and adjudicated
 (``benchmarks/data/README.md``). Only ids and labels are kept here (``benchmarks/data/``); the
 texts are read from ``../shared/public`` at run time, so no public text enters the project.
 
 The sets are enriched, not random streams. Stratum ``A`` holds every item of the file that
-the bundled model of 2026-12-06 (before this set existed), a candidate model trained on more
-data, or the keyword list flagged for any topic; ``B`` (headlines only) a seeded sample of the
-politically coded rest (crime, immigration and labour, transportation, defence,
-international affairs) and ``C`` a seeded sample of everything else. So a model's false
-alarms are counted over the whole file for the models that defined stratum ``A`` (for others,
-over the items held), and recall only over the positives the set holds.
+the bundled model (of the day the set was made), a candidate, or the keyword list flagged
+for any topic; ``B`` (headlines only) a seeded sample of the politically coded rest (crime,
+immigration and labour, transportation, defence, international affairs) and ``C`` a seeded
+sample of everything else. So a model's false alarms are counted over the whole file for
+the models that defined stratum ``A`` (for others, over the items held), and recall only
+over the positives the set holds.
 
     python benchmarks/probes.py [--model DIR ...] [--set NAME] [--shared ../shared] [--json]
 """
@@ -40,6 +45,9 @@ from keywords import predict as keyword_predict
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / "data"
+sys.path.insert(0, str(ROOT))
+
+from classify.sentences import split_sentences  # noqa: E402
 
 
 def lede(text: str) -> str:
@@ -47,9 +55,24 @@ def lede(text: str) -> str:
     return re.split(r"(?<=\.)\s", " ".join(text.split()), maxsplit=1)[0][:400]
 
 
+def _whole(r: dict) -> list[tuple[str, str]]:
+    return [(str(r["id"]), r["text"])]
+
+
+def _lede(r: dict) -> list[tuple[str, str]]:
+    return [(str(r["id"]), lede(r["text"]))]
+
+
+def sentences(r: dict) -> list[tuple[str, str]]:
+    """A BBC story's sentences as ``classify tag`` splits them, ids ``<story id>#<index>``."""
+    return [(f"{r['id']}#{k}", " ".join(s.text.split()))
+            for k, s in enumerate(split_sentences(r["text"]))]
+
+
 SETS = {
-    "nyt-headlines": ("nyt_headline_labels.jsonl", "cap_nyt_headlines.jsonl", str),
-    "reuters-ledes": ("reuters_lede_labels.jsonl", "reuters21578_modapte_train.jsonl", lede),
+    "nyt-headlines": ("nyt_headline_labels.jsonl", "cap_nyt_headlines.jsonl", _whole),
+    "reuters-ledes": ("reuters_lede_labels.jsonl", "reuters21578_modapte_train.jsonl", _lede),
+    "bbc-sentences": ("bbc_sentence_labels.jsonl", "bbc_news.jsonl", sentences),
 }
 
 
@@ -61,8 +84,7 @@ def load(name: str, shared: str | Path) -> list[dict]:
     with path.open(encoding="utf-8") as fh:
         for line in fh:
             if line.strip():
-                r = json.loads(line)
-                texts[str(r["id"])] = cut(r["text"])
+                texts.update(cut(json.loads(line)))
     rows = []
     lpath = DATA / labels
     for n, line in enumerate(lpath.read_text(encoding="utf-8").splitlines(), 1):
@@ -118,7 +140,7 @@ def main() -> None:
     ap.add_argument("--model", action="append",
                     help="model directory (repeatable; default models/default)")
     ap.add_argument("--set", action="append", choices=sorted(SETS),
-                    help="which set (repeatable; default both)")
+                    help="which set (repeatable; default all)")
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
