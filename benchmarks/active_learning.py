@@ -10,7 +10,9 @@ and spread over seeds):
    genre stratum dealt alternately after a seeded shuffle, so a document's sentences stay
    on one side). ``--halves`` uses the fixed tuning half (``benchmarks/devsplit.py``) as the
    pool and the confirmation half as the test for every seed (the seeds then vary only the
-   random draws). ``--pool FILE --test FILE`` runs the same check on any labelled JSONL.
+   random draws). ``--probes`` takes the probe sets of ``benchmarks/probes.py`` instead (public
+   NYT headlines, Reuters ledes and BBC sentences, a kind ``labels/`` resembles less), split
+   the same way. ``--pool FILE --test FILE`` runs the same check on any labelled JSONL.
 2. Baseline: a model trained on ``labels/`` alone.
 3. Random: ``labels/`` + the first k items of a seeded shuffle of the pool, k in
    ``--sizes`` (50, 100, 200, 400).
@@ -23,7 +25,8 @@ and spread over seeds):
    ``--weight`` fixes one.
 
 Training uses one fixed configuration for speed: the parameters the bundled model's search
-chose (``models/default/meta.json``, as ``classify train --params-from models/default``); a
+chose (``models/default/meta.json``, as ``classify train --params-from models/default``) and
+its target prevalence (``--prevalence``, as the retrain hint of ``classify label`` has it); a
 model search per run would cost 2-3 times as long and move the comparison less than the
 seeds do. Writes ``active_learning.md`` (tables), ``active_learning.json`` and
 ``active_learning.png`` into ``--out``.
@@ -70,6 +73,14 @@ def load_real(args) -> list[dict]:
                     rows.append({**r, "doc": str(r.get("source", len(rows))),
                                  "stratum": part, "fixed": part})
         return rows
+    if args.probes:  # the probe sets of benchmarks/probes.py, a story's items on one side
+        import probes
+
+        rows = []
+        for name in probes.SETS:
+            for r in probes.load(name, args.shared):
+                rows.append({**r, "doc": f"{name}/{r['id'].split('#')[0]}", "stratum": name})
+        return rows
     import devsplit
 
     rows = devsplit.load(args.shared)
@@ -102,6 +113,16 @@ def split(rows: list[dict], seed: int) -> tuple[list[dict], list[dict]]:
             [r for r in rows if side[r["doc"]] == "test"])
 
 
+def recipe(model_dir: Path) -> TrainOptions:
+    """How a user retrains on top of the bundled model: the parameters its search chose
+    (``--params-from``) and its recorded target prevalence (the retrain hint of ``classify
+    label`` carries ``--prevalence``)."""
+    from classify.persist import read_meta
+
+    opts = read_meta(model_dir).get("training", {}).get("options", {})
+    return TrainOptions(params=api.model_params(model_dir), prevalence=opts.get("prevalence"))
+
+
 def as_record(r: dict, weight: float) -> Record:
     return Record(text=r["text"], topics=tuple(r["topics"]), stance=r.get("stance"),
                   source=f"real/{r['doc']}", weight=weight)
@@ -110,9 +131,9 @@ def as_record(r: dict, weight: float) -> Record:
 class Runner:
     """Trains and scores models on labels/ plus added real items (fixed parameters)."""
 
-    def __init__(self, params: dict) -> None:
+    def __init__(self, options: TrainOptions) -> None:
         self.base = api.load_data(["labels"])
-        self.params = params
+        self.options = options
         self.known = {normalise(r.text) for r in self.base.records}
         self.trainings = 0
         self.seconds = 0.0
@@ -121,7 +142,7 @@ class Runner:
         t0 = time.perf_counter()
         records = list(self.base.records) + [as_record(r, weight) for r in added]
         model = train_model(records, self.base.topic_labels, self.base.stance_labels,
-                            TrainOptions(params=self.params))
+                            self.options)
         self.trainings += 1
         self.seconds += time.perf_counter() - t0
         return model
@@ -141,8 +162,8 @@ class Runner:
                 "stance_macro_f1": stance["macro_f1"]}
 
 
-def _setup(seed: int, rows: list[dict], params: dict) -> tuple[Runner, list, list, list]:
-    runner = Runner(params)
+def _setup(seed: int, rows: list[dict], options: TrainOptions) -> tuple[Runner, list, list, list]:
+    runner = Runner(options)
     pool, test = split(rows, seed)
     pool = [r for r in pool if normalise(r["text"]) not in runner.known]
     order = list(range(len(pool)))
@@ -150,10 +171,10 @@ def _setup(seed: int, rows: list[dict], params: dict) -> tuple[Runner, list, lis
     return runner, pool, test, order
 
 
-def run_sweep(seed: int, rows: list[dict], params: dict, sweep: tuple[float, ...]) -> dict:
+def run_sweep(seed: int, rows: list[dict], options: TrainOptions, sweep: tuple[float, ...]) -> dict:
     """Phase 1 of a seed (one pool/test split): the baseline, and the first
     ``SWEEP_SIZE`` random items at each weight of the sweep."""
-    runner, pool, test, order = _setup(seed, rows, params)
+    runner, pool, test, order = _setup(seed, rows, options)
     out: dict = {"seed": seed, "pool": len(pool), "test": len(test),
                  "test_sha256": records_sha256([as_record(r, 1.0) for r in test])[:12]}
     out["baseline"] = runner.score(runner.train([], 1.0), test)
@@ -197,12 +218,12 @@ def library_picks(model, runner: Runner, pool: list[dict], chosen: list[int], n:
     return [int(i) for i in got]
 
 
-def run_grid(phase1: dict, rows: list[dict], params: dict, sizes: tuple[int, ...],
+def run_grid(phase1: dict, rows: list[dict], options: TrainOptions, sizes: tuple[int, ...],
              weight: float, diversity: float, library: bool = False, focus: str = "all",
              random_arm: bool = True) -> dict:
     """Phase 2 of a seed: random and suggest at each size, the added items at ``weight``."""
     out = dict(phase1)
-    runner, pool, test, order = _setup(phase1["seed"], rows, params)
+    runner, pool, test, order = _setup(phase1["seed"], rows, options)
     out["weight"] = weight
     out["random"], out["suggest"] = {}, {}
     for k in sizes:
@@ -315,7 +336,9 @@ def markdown(runs: list[dict], s: dict, sizes, sweep, meta: dict) -> str:
         f"Real news: {meta['source']}. Pool / test items per seed: "
         + ", ".join(f"{r['pool']} / {r['test']}" for r in runs) + ". Training: "
         f"`labels/` ({meta['labels']} records) plus the added items, with the parameters the "
-        "bundled model's search chose (`--params-from models/default`).",
+        "bundled model's search chose (`--params-from models/default`)"
+        + (f" and its target prevalence (`--prevalence {meta['prevalence']:g}`)"
+           if meta.get("prevalence") is not None else "") + ".",
         "",
         f"Baseline (`labels/` alone): topic macro-F1 {v(s['baseline'])}, stance macro-F1 "
         f"{v(s['baseline_stance'])}.",
@@ -405,6 +428,9 @@ def main() -> None:
     ap.add_argument("--halves", action="store_true",
                     help="pool: the dev sets' tuning half, test: their confirmation half "
                          "(benchmarks/devsplit.py), the same for every seed")
+    ap.add_argument("--probes", action="store_true",
+                    help="real news: the probe sets of benchmarks/probes.py (NYT headlines, "
+                         "Reuters ledes, BBC sentences) instead of the dev sets")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)))
@@ -437,17 +463,17 @@ def main() -> None:
     sizes = tuple(int(x) for x in args.sizes.split(","))
     sweep = tuple(float(x) for x in args.sweep.split(","))
     rows = load_real(args)
-    params = api.model_params(ROOT / "models" / "default")
+    options = recipe(ROOT / "models" / "default")
     t0 = time.perf_counter()
     diversity = DIVERSITY if args.diversity is None else args.diversity
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as ex:
         phase1 = list(ex.map(run_sweep, range(args.seeds), [rows] * args.seeds,
-                             [params] * args.seeds, [sweep] * args.seeds))
+                             [options] * args.seeds, [sweep] * args.seeds))
         weight = args.weight if args.weight is not None else max(
             sweep, key=lambda w: statistics.fmean(p["sweep"][str(w)]["macro_f1"]
                                                   for p in phase1))
         print(f"weight of the added items: {weight:g}", file=sys.stderr, flush=True)
-        runs = list(ex.map(run_grid, phase1, [rows] * args.seeds, [params] * args.seeds,
+        runs = list(ex.map(run_grid, phase1, [rows] * args.seeds, [options] * args.seeds,
                            [sizes] * args.seeds, [weight] * args.seeds,
                            [diversity] * args.seeds, [args.library] * args.seeds,
                            [args.focus] * args.seeds, [not args.no_random] * args.seeds))
@@ -462,7 +488,10 @@ def main() -> None:
             "minutes": (time.perf_counter() - t0) / 60,
             "trainings": sum(r["trainings"] for r in runs),
             "labels": len(api.load_data(["labels"]).records),
+            "prevalence": options.prevalence,
             "source": ("`--pool`/`--test` files" if args.pool else
+                       "the probe sets of `benchmarks/probes.py`, read at run time"
+                       if args.probes else
                        "the two dev sets (`news_dev.jsonl`, `news_dev2.jsonl`), read at run "
                        "time" + ("; pool: their tuning half, test: their confirmation half "
                                  "(`--halves`, the same for every seed)" if args.halves
