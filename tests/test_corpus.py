@@ -82,3 +82,13 @@ def test_no_near_duplicates(corpus):
                       and corpus.records[i].source.startswith("seeds/"))]
     assert not pairs, [(corpus.records[i].where, corpus.records[j].where) for i, j in pairs[:5]]
     assert np.isfinite(sims.data).all()
+
+
+def test_candidate_corpus_is_training_data_kept_apart_from_labels(corpus):
+    """benchmarks/data/candidate_corpus (trialled, not adopted) loads as clean training data
+    with the corpus's labels and shares no text with labels/, so adding it is a real trial."""
+    cand = load_dataset([ROOT / "benchmarks" / "data" / "candidate_corpus"])
+    assert len(cand.records) >= 2000 and not cand.warnings, cand.warnings[:3]
+    assert set(cand.topic_labels) <= set(TOPICS) and set(cand.stance_labels) <= set(STANCES)
+    shared = {r.text.strip().lower() for r in corpus.records}
+    assert not [r.where for r in cand.records if r.text.strip().lower() in shared]
