@@ -231,7 +231,8 @@ def run_grid(phase1: dict, rows: list[dict], options: TrainOptions, sizes: tuple
             out["random"][str(k)] = phase1["sweep"][str(weight)]
             continue
         if not random_arm:
-            out["random"][str(k)] = {"macro_f1": float("nan"), "stance_macro_f1": float("nan")}
+            out["random"][str(k)] = {"macro_f1": float("nan"), "micro_f1": float("nan"),
+                                     "stance_macro_f1": float("nan")}
             continue
         out["random"][str(k)] = runner.score(
             runner.train([pool[i] for i in order[:k]], weight), test)
@@ -273,7 +274,8 @@ def _ms(values: list[float]) -> tuple[float, float]:
 
 def summarise(runs: list[dict], sizes: tuple[int, ...], sweep: tuple[float, ...]) -> dict:
     base = [r["baseline"]["macro_f1"] for r in runs]
-    s: dict = {"baseline": _ms(base), "baseline_stance": _ms(
+    base_micro = [r["baseline"].get("micro_f1", float("nan")) for r in runs]  # older runs: none
+    s: dict = {"baseline": _ms(base), "baseline_micro": _ms(base_micro), "baseline_stance": _ms(
         [r["baseline"]["stance_macro_f1"] for r in runs]), "strategies": {}, "sweep": {}}
     for strat in ("random", "suggest", "small-text"):
         if strat not in runs[0]:
@@ -283,7 +285,10 @@ def summarise(runs: list[dict], sizes: tuple[int, ...], sweep: tuple[float, ...]
             f = [r[strat][str(k)]["macro_f1"] for r in runs]
             g = [x - b for x, b in zip(f, base, strict=True)]
             st = [r[strat][str(k)]["stance_macro_f1"] for r in runs]
-            s["strategies"][strat][k] = {"f1": _ms(f), "gain": _ms(g), "stance": _ms(st)}
+            mg = [r[strat][str(k)].get("micro_f1", float("nan")) - b
+                  for r, b in zip(runs, base_micro, strict=True)]
+            s["strategies"][strat][k] = {"f1": _ms(f), "gain": _ms(g), "stance": _ms(st),
+                                         "micro_gain": _ms(mg)}
     for w in sweep:
         f = [r["sweep"][str(w)]["macro_f1"] for r in runs]
         s["sweep"][w] = {"f1": _ms(f), "gain": _ms([x - b for x, b in
@@ -340,21 +345,22 @@ def markdown(runs: list[dict], s: dict, sizes, sweep, meta: dict) -> str:
         + (f" and its target prevalence (`--prevalence {meta['prevalence']:g}`)"
            if meta.get("prevalence") is not None else "") + ".",
         "",
-        f"Baseline (`labels/` alone): topic macro-F1 {v(s['baseline'])}, stance macro-F1 "
-        f"{v(s['baseline_stance'])}.",
+        f"Baseline (`labels/` alone): topic macro-F1 {v(s['baseline'])}, topic micro-F1 "
+        f"{v(s['baseline_micro'])}, stance macro-F1 {v(s['baseline_stance'])}.",
         "",
         *targets(s, sizes),
         "",
         "## Gain over the baseline by items added",
         "",
         "| items added | random: macro-F1 | random: gain | suggest: macro-F1 | "
-        "suggest: gain | random / suggest: stance macro-F1 |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        "suggest: gain | random / suggest: micro-F1 gain | random / suggest: stance macro-F1 |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for k in sizes:
         r, g = s["strategies"]["random"][k], s["strategies"]["suggest"][k]
         lines.append(f"| {k} | {v(r['f1'])} | {pm(r['gain'])} | {v(g['f1'])} | "
-                     f"{pm(g['gain'])} | {one(r['stance'][0])} / {one(g['stance'][0])} |")
+                     f"{pm(g['gain'])} | {pm(r['micro_gain'])} / {pm(g['micro_gain'])} | "
+                     f"{one(r['stance'][0])} / {one(g['stance'][0])} |")
     if "small-text" in s["strategies"]:
         lines += ["", "small-text's multi-label strategy (category vector inconsistency and "
                   "ranking), in the same loop instead of `suggest`:", "",
