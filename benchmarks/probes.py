@@ -38,6 +38,7 @@ import argparse
 import json
 import re
 import sys
+from hashlib import sha256
 from pathlib import Path
 
 from devset import STANCES, TOPICS, predict, score
@@ -91,6 +92,10 @@ def load(name: str, shared: str | Path) -> list[dict]:
         r = json.loads(line)
         if r["id"] not in texts:
             sys.exit(f"probes: {lpath}:{n}: id {r['id']} is not in {path}")
+        # a cut text (a sentence) carries its digest: a changed splitter must not shift labels
+        if "sha256" in r and sha256(texts[r["id"]].encode("utf-8")).hexdigest()[:12] != r["sha256"]:
+            sys.exit(f"probes: {lpath}:{n}: the text of {r['id']} is not the one labelled "
+                     "(has the sentence splitter changed?)")
         rows.append({**r, "text": texts[r["id"]]})
     return rows
 

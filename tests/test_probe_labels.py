@@ -1,6 +1,7 @@
 """The probe sets of benchmarks/probes.py keep ids and labels only: no public text enters the
 project, and every label is one the guide allows."""
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -26,7 +27,7 @@ def test_probe_labels_hold_ids_and_labels_only(name):
     ids = [r["id"] for r in rows]
     assert len(set(ids)) == len(ids)
     for r in rows:
-        assert set(r) == {"id", "stratum", "topics", "stance"}, r
+        assert set(r) - {"sha256"} == {"id", "stratum", "topics", "stance"}, r
         assert isinstance(r["id"], str) and r["stratum"] in {"A", "B", "C"}
         assert set(r["topics"]) <= TOPICS and r["stance"] in STANCES, r
 
@@ -41,6 +42,27 @@ def test_probe_ids_resolve_to_public_items_outside_the_dev_sets(name):
            for line in (SHARED / "devset" / f).read_text(encoding="utf-8").splitlines()
            if line.strip()}
     assert not [r["id"] for r in rows if r["text"].strip().lower() in dev]
+
+
+def test_a_sentence_that_is_not_the_one_labelled_stops_the_run(tmp_path, monkeypatch):
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "bbc.jsonl").write_text(
+        json.dumps({"id": "x/1", "text": "One sentence here. Another one there."}) + "\n",
+        encoding="utf-8")
+    """BBC labels carry a digest of the sentence they label: if the splitter ever cuts the
+    story differently, the run stops instead of scoring labels against other sentences."""
+    good = probes.sentences({"id": "x/1", "text": "One sentence here. Another one there."})
+    assert [i for i, _ in good] == ["x/1#0", "x/1#1"]
+    digest = hashlib.sha256(good[1][1].encode("utf-8")).hexdigest()[:12]  # the other sentence
+    label = {"id": "x/1#0", "stratum": "A", "topics": [], "stance": "neutral", "sha256": digest}
+    (tmp_path / "labels.jsonl").write_text(json.dumps(label) + "\n", encoding="utf-8")
+    monkeypatch.setattr(probes, "DATA", tmp_path)
+    monkeypatch.setitem(probes.SETS, "t", ("labels.jsonl", "bbc.jsonl", probes.sentences))
+    with pytest.raises(SystemExit, match="is not the one labelled"):
+        probes.load("t", tmp_path)
+    label["sha256"] = hashlib.sha256(good[0][1].encode("utf-8")).hexdigest()[:12]
+    (tmp_path / "labels.jsonl").write_text(json.dumps(label) + "\n", encoding="utf-8")
+    assert probes.load("t", tmp_path)[0]["text"] == good[0][1]
 
 
 def test_lede_is_title_and_first_sentence():
