@@ -70,6 +70,11 @@ def sentences(r: dict) -> list[tuple[str, str]]:
             for k, s in enumerate(split_sentences(r["text"]))]
 
 
+def digest(text: str) -> str:
+    """The digest a label line keeps of the text it labels (12 hex digits of SHA-256)."""
+    return sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
 SETS = {
     "nyt-headlines": ("nyt_headline_labels.jsonl", "cap_nyt_headlines.jsonl", _whole),
     "reuters-ledes": ("reuters_lede_labels.jsonl", "reuters21578_modapte_train.jsonl", _lede),
@@ -93,7 +98,7 @@ def load(name: str, shared: str | Path) -> list[dict]:
         if r["id"] not in texts:
             sys.exit(f"probes: {lpath}:{n}: id {r['id']} is not in {path}")
         # a cut text (a sentence) carries its digest: a changed splitter must not shift labels
-        if "sha256" in r and sha256(texts[r["id"]].encode("utf-8")).hexdigest()[:12] != r["sha256"]:
+        if "sha256" in r and digest(texts[r["id"]]) != r["sha256"]:
             sys.exit(f"probes: {lpath}:{n}: the text of {r['id']} is not the one labelled "
                      "(has the sentence splitter changed?)")
         rows.append({**r, "text": texts[r["id"]]})

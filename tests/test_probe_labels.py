@@ -45,22 +45,21 @@ def test_probe_ids_resolve_to_public_items_outside_the_dev_sets(name):
 
 
 def test_a_sentence_that_is_not_the_one_labelled_stops_the_run(tmp_path, monkeypatch):
-    (tmp_path / "public").mkdir()
-    (tmp_path / "public" / "bbc.jsonl").write_text(
-        json.dumps({"id": "x/1", "text": "One sentence here. Another one there."}) + "\n",
-        encoding="utf-8")
     """BBC labels carry a digest of the sentence they label: if the splitter ever cuts the
     story differently, the run stops instead of scoring labels against other sentences."""
-    good = probes.sentences({"id": "x/1", "text": "One sentence here. Another one there."})
+    story = {"id": "x/1", "text": "One sentence here. Another one there."}
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "bbc.jsonl").write_text(json.dumps(story) + "\n", encoding="utf-8")
+    good = probes.sentences(story)
     assert [i for i, _ in good] == ["x/1#0", "x/1#1"]
-    digest = hashlib.sha256(good[1][1].encode("utf-8")).hexdigest()[:12]  # the other sentence
-    label = {"id": "x/1#0", "stratum": "A", "topics": [], "stance": "neutral", "sha256": digest}
+    first, second = (hashlib.sha256(t.encode("utf-8")).hexdigest()[:12] for _, t in good)
+    label = {"id": "x/1#0", "stratum": "A", "topics": [], "stance": "neutral", "sha256": second}
     (tmp_path / "labels.jsonl").write_text(json.dumps(label) + "\n", encoding="utf-8")
     monkeypatch.setattr(probes, "DATA", tmp_path)
     monkeypatch.setitem(probes.SETS, "t", ("labels.jsonl", "bbc.jsonl", probes.sentences))
     with pytest.raises(SystemExit, match="is not the one labelled"):
         probes.load("t", tmp_path)
-    label["sha256"] = hashlib.sha256(good[0][1].encode("utf-8")).hexdigest()[:12]
+    label["sha256"] = first
     (tmp_path / "labels.jsonl").write_text(json.dumps(label) + "\n", encoding="utf-8")
     assert probes.load("t", tmp_path)[0]["text"] == good[0][1]
 
