@@ -117,10 +117,8 @@ def recipe(model_dir: Path) -> TrainOptions:
     """How a user retrains on top of the bundled model: the parameters its search chose
     (``--params-from``) and its recorded target prevalence (the retrain hint of ``classify
     label`` carries ``--prevalence``)."""
-    from classify.persist import read_meta
-
-    opts = read_meta(model_dir).get("training", {}).get("options", {})
-    return TrainOptions(params=api.model_params(model_dir), prevalence=opts.get("prevalence"))
+    return TrainOptions(params=api.model_params(model_dir),
+                        prevalence=api.training_options(model_dir).get("prevalence"))
 
 
 def as_record(r: dict, weight: float) -> Record:

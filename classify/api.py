@@ -110,14 +110,20 @@ def model_params(model_dir: str | Path) -> dict:
     return out
 
 
+def training_options(model_dir: str | Path) -> dict:
+    """The training options a model was built with, as its meta.json records them
+    (``TrainOptions`` fields; {} for a model that records none)."""
+    from .persist import read_meta
+
+    return read_meta(model_dir).get("training", {}).get("options", {})
+
+
 def retrain_flags(model_dir: str | Path) -> list[str]:
     """The ``classify train`` flags of a model's own training that change what a retrain
     builds (``--thresholds``, ``--prevalence``), so that retraining with your labels keeps
     its recipe; [] when its meta.json records none (or cannot be read)."""
-    from .persist import read_meta
-
     try:
-        opts = read_meta(model_dir).get("training", {}).get("options", {})
+        opts = training_options(model_dir)
     except ModelError:
         return []
     out: list[str] = []
