@@ -77,7 +77,7 @@ def load_real(args) -> list[dict]:
         import probes
 
         rows = []
-        for name in probes.SETS:
+        for name in probes.PUBLIC:
             for r in probes.load(name, args.shared):
                 rows.append({**r, "doc": f"{name}/{r['id'].split('#')[0]}", "stratum": name})
         return rows

@@ -91,7 +91,7 @@ def main() -> None:
             G = np.array([[t in r["topics"] for t in labels] for r in rs])
             halves[half] = (P, G)
         streams = {}
-        for name in probes.SETS:
+        for name in probes.PUBLIC:
             rs = probes.load(name, args.shared)
             P, _ = model.scores([r["text"] for r in rs])
             streams[name] = (P, np.array([[t in r["topics"] for t in labels] for r in rs]))

@@ -1,5 +1,5 @@
-"""Three more real-news measurement sets, labelled by the guide: public NYT headlines,
-Reuters wire ledes and BBC sentences.
+"""More real-news measurement sets, labelled by the guide: public NYT headlines, Reuters wire
+ledes, BBC sentences and AG News wire snippets.
 
 The dev sets' tuning half was used up by error analysis (the corpus was written against its
 error categories), so it no longer tells apart changes worth a few hundredths, and the dev
@@ -15,7 +15,12 @@ a dev set:
 - ``bbc-sentences``: sentences of the stories of ``../shared/public/bbc_news.jsonl`` (2004-05,
   five sections) that gave no item to a dev set, split as ``classify tag`` splits them
   (``sentences()``; ids ``<story id>#<index>``). Topics are rare there, so it measures false
-  alarms in a stream.
+  alarms in a stream;
+- ``ag-wire``: 2004 wire snippets (headline and first sentence) of AG News, the hidden
+  holdout's kind, from a public 5,000-item sample of AG News's *training* split (the dev sets'
+  wire snippets come from its test split; every item found there is left out). Its texts are
+  not in ``../shared``: download the file once (``AG_URL``) and pass ``--ag-csv``; ids are
+  ``ag-train-<row>``, and each label carries the digest of its text.
 
 Each was labelled by ``../shared/LABELLING.md`` in two independent passes and adjudicated
 (``benchmarks/data/README.md``). Only ids and labels are kept here (``benchmarks/data/``); the
@@ -29,12 +34,14 @@ sample of everything else. So a model's false alarms are counted over the whole 
 the models that defined stratum ``A`` (for others, over the items held), and recall only
 over the positives the set holds.
 
-    python benchmarks/probes.py [--model DIR ...] [--set NAME] [--shared ../shared] [--json]
+    python benchmarks/probes.py [--model DIR ...] [--set NAME] [--shared ../shared]
+                                [--ag-csv FILE] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import re
 import sys
@@ -79,36 +86,57 @@ SETS = {
     "nyt-headlines": ("nyt_headline_labels.jsonl", "cap_nyt_headlines.jsonl", _whole),
     "reuters-ledes": ("reuters_lede_labels.jsonl", "reuters21578_modapte_train.jsonl", _lede),
     "bbc-sentences": ("bbc_sentence_labels.jsonl", "bbc_news.jsonl", sentences),
+    "ag-wire": ("ag_wire_labels.jsonl", None, _whole),
 }
+#: the sets whose texts are in ``../shared/public``
+PUBLIC = [name for name, (_, public, _) in SETS.items() if public]
+#: where the texts of ``ag-wire`` come from (a CSV of ``text,label`` rows, no header)
+AG_URL = ("https://raw.githubusercontent.com/lst11111/bert-text-classification/"
+          "d52bf84e15f59794226916f08e74702b3f70389c/data/ag_news/train.csv")
+AG_CSV = ROOT / "benchmarks" / "out" / "ag_news_train.csv"
 
 
-def load(name: str, shared: str | Path) -> list[dict]:
-    """The labelled items of set ``name``, with their text cut from the public file."""
+def _ag_items(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [{"id": f"ag-train-{n}", "text": " ".join(row[0].split())}
+                for n, row in enumerate(csv.reader(fh), 1) if row]
+
+
+def load(name: str, shared: str | Path, ag_csv: str | Path = AG_CSV) -> list[dict]:
+    """The labelled items of set ``name``, with their text cut from the public file (for
+    ``ag-wire``, from ``ag_csv``)."""
     labels, public, cut = SETS[name]
     texts = {}
-    path = Path(shared) / "public" / public
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                texts.update(cut(json.loads(line)))
+    path = Path(shared) / "public" / public if public else Path(ag_csv)
+    if public:
+        with path.open(encoding="utf-8") as fh:
+            items = [json.loads(line) for line in fh if line.strip()]
+    else:
+        items = _ag_items(path)
+    for item in items:
+        texts.update(cut(item))
     rows = []
     lpath = DATA / labels
     for n, line in enumerate(lpath.read_text(encoding="utf-8").splitlines(), 1):
         r = json.loads(line)
         if r["id"] not in texts:
             sys.exit(f"probes: {lpath}:{n}: id {r['id']} is not in {path}")
-        # a cut text (a sentence) carries its digest: a changed splitter must not shift labels
+        # a cut sentence, or a text from a downloaded file, carries its digest: a changed
+        # splitter or another file must not shift the labels
         if "sha256" in r and digest(texts[r["id"]]) != r["sha256"]:
-            sys.exit(f"probes: {lpath}:{n}: the text of {r['id']} is not the one labelled "
-                     "(has the sentence splitter changed?)")
+            hint = ("has the sentence splitter changed?" if public
+                    else f"is it the file of {AG_URL}?")
+            sys.exit(f"probes: {lpath}:{n}: the text of {r['id']} in {path} is not the one "
+                     f"labelled ({hint})")
         rows.append({**r, "text": texts[r["id"]]})
     return rows
 
 
-def evaluate(models: list[str], names: list[str], shared: str) -> dict:
+def evaluate(models: list[str], names: list[str], shared: str,
+             ag_csv: str | Path = AG_CSV) -> dict:
     out: dict = {}
     for name in names:
-        rows = load(name, shared)
+        rows = load(name, shared, ag_csv)
         texts = [r["text"] for r in rows]
         preds = {m: predict(m, texts) for m in models}
         preds["keywords"] = keyword_predict(texts)
@@ -152,17 +180,27 @@ def main() -> None:
     ap.add_argument("--set", action="append", choices=sorted(SETS),
                     help="which set (repeatable; default all)")
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    ap.add_argument("--ag-csv", default=str(AG_CSV),
+                    help=f"the AG News sample the ag-wire set labels (default {AG_CSV}; "
+                         f"download it from {AG_URL})")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     models = args.model or [str(ROOT / "models" / "default")]
     names = args.set or list(SETS)
+    if not args.set and not Path(args.ag_csv).is_file():
+        names.remove("ag-wire")
+        print(f"probes: skipping ag-wire: {args.ag_csv} not found (download {AG_URL})",
+              file=sys.stderr)
     for name in names:
-        public = Path(args.shared) / "public" / SETS[name][1]
-        if not public.is_file():
+        public = Path(args.shared) / "public" / SETS[name][1] if SETS[name][1] else None
+        if public and not public.is_file():
             sys.exit(f"probes: {public} not found (pass --shared)")
+        if not public and not Path(args.ag_csv).is_file():
+            sys.exit(f"probes: {args.ag_csv} not found (download {AG_URL} there or pass "
+                     "--ag-csv)")
         if not (DATA / SETS[name][0]).is_file():
             sys.exit(f"probes: {DATA / SETS[name][0]} not found")
-    res = evaluate(models, names, args.shared)
+    res = evaluate(models, names, args.shared, args.ag_csv)
     print(json.dumps(res, indent=1) if args.json else markdown(res))
 
 

@@ -33,7 +33,7 @@ def test_probe_labels_hold_ids_and_labels_only(name):
 
 
 @pytest.mark.skipif(not (SHARED / "public").is_dir(), reason="../shared/public not beside the repo")
-@pytest.mark.parametrize("name", sorted(probes.SETS))
+@pytest.mark.parametrize("name", sorted(probes.PUBLIC))
 def test_probe_ids_resolve_to_public_items_outside_the_dev_sets(name):
     rows = probes.load(name, SHARED)
     assert all(r["text"].strip() for r in rows)
@@ -67,3 +67,23 @@ def test_a_sentence_that_is_not_the_one_labelled_stops_the_run(tmp_path, monkeyp
 def test_lede_is_title_and_first_sentence():
     assert probes.lede("ACME TO BUY ZETA\nAcme Corp said it\nwill buy Zeta.  Terms were not "
                        "disclosed.") == "ACME TO BUY ZETA Acme Corp said it will buy Zeta."
+
+
+def test_ag_wire_labels_name_csv_rows_and_carry_the_digest_of_their_text(tmp_path, monkeypatch):
+    """ag-wire's texts come from a file the user downloads, so each label carries the digest
+    of its text, and an id names a row of that CSV (``text,label``, no header)."""
+    lines = (DATA / probes.SETS["ag-wire"][0]).read_text(encoding="utf-8").splitlines()
+    assert all("sha256" in json.loads(line) for line in lines)
+    rows = ['"Jets land  late, airline says",3', '"Police seize heroin, city says",0']
+    (tmp_path / "ag.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    text = "Police seize heroin, city says"
+    label = {"id": "ag-train-2", "stratum": "A", "topics": ["narcotics"], "stance": "neutral",
+             "sha256": probes.digest(text)}
+    (tmp_path / "labels.jsonl").write_text(json.dumps(label) + "\n", encoding="utf-8")
+    monkeypatch.setattr(probes, "DATA", tmp_path)
+    monkeypatch.setitem(probes.SETS, "t", ("labels.jsonl", None, probes._whole))
+    assert [r["text"] for r in probes.load("t", tmp_path, tmp_path / "ag.csv")] == [text]
+    label["id"] = "ag-train-1"  # another row: its text is not the one labelled
+    (tmp_path / "labels.jsonl").write_text(json.dumps(label) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="is not the one labelled"):
+        probes.load("t", tmp_path, tmp_path / "ag.csv")
