@@ -77,8 +77,8 @@ def load_real(args) -> list[dict]:
         import probes
 
         rows = []
-        for name in probes.PUBLIC:
-            for r in probes.load(name, args.shared):
+        for name in probes.PUBLIC + (["ag-wire"] if args.ag_csv else []):
+            for r in probes.load(name, args.shared, args.ag_csv or probes.AG_CSV):
                 rows.append({**r, "doc": f"{name}/{r['id'].split('#')[0]}", "stratum": name})
         return rows
     import devsplit
@@ -435,6 +435,9 @@ def main() -> None:
     ap.add_argument("--probes", action="store_true",
                     help="real news: the probe sets of benchmarks/probes.py (NYT headlines, "
                          "Reuters ledes, BBC sentences) instead of the dev sets")
+    ap.add_argument("--ag-csv", metavar="FILE",
+                    help="with --probes: add the ag-wire set too, its texts read from FILE "
+                         "(see benchmarks/data/README.md)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)))
@@ -495,6 +498,7 @@ def main() -> None:
             "prevalence": options.prevalence,
             "source": ("`--pool`/`--test` files" if args.pool else
                        "the probe sets of `benchmarks/probes.py`, read at run time"
+                       + (" (with `ag-wire`)" if args.ag_csv else "")
                        if args.probes else
                        "the two dev sets (`news_dev.jsonl`, `news_dev2.jsonl`), read at run "
                        "time" + ("; pool: their tuning half, test: their confirmation half "

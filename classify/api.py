@@ -120,8 +120,9 @@ def training_options(model_dir: str | Path) -> dict:
 
 def retrain_flags(model_dir: str | Path) -> list[str]:
     """The ``classify train`` flags of a model's own training that change what a retrain
-    builds (``--thresholds``, ``--prevalence``), so that retraining with your labels keeps
-    its recipe; [] when its meta.json records none (or cannot be read)."""
+    builds (``--thresholds``, ``--prevalence``, and ``--params-from`` the model itself when
+    its parameters were fixed rather than searched), so that retraining with your labels
+    keeps its recipe; [] when its meta.json records none (or cannot be read)."""
     try:
         opts = training_options(model_dir)
     except ModelError:
@@ -131,6 +132,8 @@ def retrain_flags(model_dir: str | Path) -> list[str]:
         out += ["--thresholds", str(opts["thresholds"])]
     if opts.get("prevalence") is not None:
         out += ["--prevalence", f"{opts['prevalence']:g}"]
+    if opts.get("params"):
+        out += ["--params-from", str(model_dir)]
     return out
 
 

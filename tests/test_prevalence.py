@@ -90,11 +90,13 @@ def test_cli_prevalence_is_stored_and_bad_values_are_one_line_errors(tmp_path):
 
 def test_retrain_hint_keeps_the_models_recipe(tmp_path, model_dir):
     """`classify label` tells how to retrain with the answers; the flags that shaped the model
-    in use (threshold strategy, target prevalence) come with it, so a retrain keeps them."""
+    in use (threshold strategy, target prevalence, its fixed parameters) come with it, so a
+    retrain keeps them."""
     from classify import api
 
-    assert api.retrain_flags(api.bundled_model_dir()) == ["--thresholds", "shrunk",
-                                                          "--prevalence", "0.05"]
+    bundled = api.bundled_model_dir()
+    assert api.retrain_flags(bundled) == ["--thresholds", "shrunk", "--prevalence", "0.05",
+                                          "--params-from", str(bundled)]
     assert api.retrain_flags(model_dir) == []  # trained with --fast and no such flags
     assert api.retrain_flags(tmp_path / "nothing-here") == []
 
