@@ -16,7 +16,7 @@ a dev set:
   five sections) that gave no item to a dev set, split as ``classify tag`` splits them
   (``sentences()``; ids ``<story id>#<index>``). Topics are rare there, so it measures false
   alarms in a stream;
-- ``ag-wire``: 2004 wire snippets (headline and first sentence) of AG News, the hidden
+- ``ag-wire``: 2004 wire snippets (headline and description) of AG News, the hidden
   holdout's kind, from a public 5,000-item sample of AG News's *training* split (the dev sets'
   wire snippets come from its test split; every item found there is left out). Its texts are
   not in ``../shared``: download the file once (``AG_URL``) and pass ``--ag-csv``; ids are
