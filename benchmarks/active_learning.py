@@ -456,6 +456,11 @@ def main() -> None:
     ap.add_argument("--from-json", metavar="FILE",
                     help="rewrite the report and plot from a saved active_learning.json")
     args = ap.parse_args()
+    if args.ag_csv and not args.probes:
+        ap.error("--ag-csv adds the ag-wire set to --probes; pass --probes too")
+    if args.ag_csv and not Path(args.ag_csv).is_file():
+        ap.error(f"--ag-csv {args.ag_csv}: no such file (benchmarks/data/README.md says how "
+                 "to download it)")
     if args.from_json:
         saved = json.loads(Path(args.from_json).read_text(encoding="utf-8"))
         runs, meta = saved["runs"], saved["meta"]

@@ -180,24 +180,25 @@ def main() -> None:
     ap.add_argument("--set", action="append", choices=sorted(SETS),
                     help="which set (repeatable; default all)")
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
-    ap.add_argument("--ag-csv", default=str(AG_CSV),
+    ap.add_argument("--ag-csv",
                     help=f"the AG News sample the ag-wire set labels (default {AG_CSV}; "
                          f"download it from {AG_URL})")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     models = args.model or [str(ROOT / "models" / "default")]
     names = args.set or list(SETS)
-    if not args.set and not Path(args.ag_csv).is_file():
-        names.remove("ag-wire")
-        print(f"probes: skipping ag-wire: {args.ag_csv} not found (download {AG_URL})",
-              file=sys.stderr)
+    if not args.set and not args.ag_csv and not AG_CSV.is_file():
+        names.remove("ag-wire")  # not asked for by name or path: run the others, say why
+        print(f"probes: skipping ag-wire: {AG_CSV} not found (see benchmarks/data/README.md "
+              f"to download it, or pass --ag-csv)", file=sys.stderr)
+    args.ag_csv = args.ag_csv or str(AG_CSV)
     for name in names:
         public = Path(args.shared) / "public" / SETS[name][1] if SETS[name][1] else None
         if public and not public.is_file():
             sys.exit(f"probes: {public} not found (pass --shared)")
         if not public and not Path(args.ag_csv).is_file():
-            sys.exit(f"probes: {args.ag_csv} not found (download {AG_URL} there or pass "
-                     "--ag-csv)")
+            sys.exit(f"probes: {args.ag_csv} not found (download it from {AG_URL}; "
+                     "benchmarks/data/README.md)")
         if not (DATA / SETS[name][0]).is_file():
             sys.exit(f"probes: {DATA / SETS[name][0]} not found")
     res = evaluate(models, names, args.shared, args.ag_csv)

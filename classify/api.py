@@ -137,6 +137,16 @@ def retrain_flags(model_dir: str | Path) -> list[str]:
     return out
 
 
+def retrain_command(labelled: str | Path, model_dir: str | Path | None = None) -> list[str]:
+    """The ``classify train`` command line that retrains a model with the labels in
+    ``labelled`` on top of ``labels/`` (weighted, ``--weight``), keeping the recipe of the
+    model in use (``retrain_flags``); ``classify label`` prints it, shell-quoted."""
+    inside = Path(DEFAULT_DATA).resolve() in Path(labelled).resolve().parents
+    data = [] if inside else ["--data", DEFAULT_DATA, "--data", str(labelled)]
+    return ["classify", "train", *data, "--weight", str(labelled),
+            *retrain_flags(model_dir or default_model_dir())]
+
+
 def _log_data_warnings(dataset: Dataset, log: Log) -> None:
     """Each warning as one line; the full list of conflicting duplicates as ``detail:`` lines
     (the CLI shows those with --verbose)."""

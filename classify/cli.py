@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import os
+import shlex
 import sys
 import warnings
 from collections.abc import Iterator
@@ -427,11 +428,7 @@ def cmd_label(args: argparse.Namespace) -> int:
           f"{res.items} items labelled, {res.skipped} skipped, {res.remaining} left"
           + ("" if res.remaining else " (all done)"))
     if res.labelled:
-        inside = Path(api.DEFAULT_DATA).resolve() in Path(args.out).resolve().parents
-        recipe = api.retrain_flags(args.model or api.default_model_dir())
-        print("retrain with: classify train " + ("" if inside else
-                                                 f"--data labels --data {args.out} ")
-              + f"--weight {args.out}" + "".join(f" {f}" for f in recipe))
+        print("retrain with: " + shlex.join(api.retrain_command(args.out, args.model)))
     if res.quit == "interrupted":
         _err("interrupted (SIGINT); every answer given is saved")
         return 130

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import make_records, run_main, write_jsonl
+from conftest import ROOT, make_records, run_main, write_jsonl
 from sklearn.base import clone
 
 from classify import thresholds
@@ -110,3 +110,20 @@ def test_prevalence_on_single_label_data_says_it_has_no_effect(tmp_path):
     assert r.code == 0, r.err
     assert "target prevalence has no effect" in r.err + r.out
     assert set(_meta(tmp_path / "m")["thresholds"].values()) == {0.5}
+
+
+def test_retrain_command_is_the_readme_hint_and_quotes_paths(tmp_path, monkeypatch):
+    """The hint `classify label` prints is `api.retrain_command`, shell-quoted: in a checkout
+    it is the line the README shows, and a path with a space survives a paste."""
+    import shlex
+
+    from classify import api
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("CLASSIFY_MODEL", raising=False)
+    line = "retrain with: " + shlex.join(api.retrain_command("labels/mine.jsonl"))
+    assert line in (ROOT / "README.md").read_text(encoding="utf-8")
+    odd = tmp_path / "my labels" / "new.jsonl"
+    cmd = api.retrain_command(odd, api.bundled_model_dir())
+    assert cmd[:6] == ["classify", "train", "--data", "labels", "--data", str(odd)]
+    assert shlex.split(shlex.join(cmd)) == cmd and "'" in shlex.join(cmd)
