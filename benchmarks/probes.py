@@ -107,11 +107,12 @@ def load(name: str, shared: str | Path, ag_csv: str | Path = AG_CSV) -> list[dic
     ``ag-wire``, from ``ag_csv``)."""
     labels, public, cut = SETS[name]
     texts = {}
-    path = Path(shared) / "public" / public if public else Path(ag_csv)
     if public:
+        path = Path(shared) / "public" / public
         with path.open(encoding="utf-8") as fh:
             items = [json.loads(line) for line in fh if line.strip()]
     else:
+        path = Path(ag_csv)
         items = _ag_items(path)
     for item in items:
         texts.update(cut(item))
