@@ -78,7 +78,7 @@ def load_real(args) -> list[dict]:
 
         rows = []
         for name in probes.PUBLIC + (["ag-wire"] if args.ag_csv else []):
-            for r in probes.load(name, args.shared, args.ag_csv or probes.AG_CSV):
+            for r in probes.load(name, args.shared, args.ag_csv if name == "ag-wire" else None):
                 rows.append({**r, "doc": f"{name}/{r['id'].split('#')[0]}", "stratum": name})
         return rows
     import devsplit

@@ -19,8 +19,11 @@ a dev set:
 - ``ag-wire``: 2004 wire snippets (headline and description) of AG News, the hidden
   holdout's kind, from a public 5,000-item sample of AG News's *training* split (the dev sets'
   wire snippets come from its test split; every item found there is left out). Its texts are
-  not in ``../shared``: download the file once (``AG_URL``) and pass ``--ag-csv``; ids are
-  ``ag-train-<row>``, and each label carries the digest of its text.
+  not in ``../shared``: download the file once (``AG.url``; ``--ag-csv`` if not at
+  ``AG.path``); ids are ``ag-train-<row>``, and each label carries the digest of its text;
+- ``ag-wire-2``: more of the same kind, from another public sample of AG's training split
+  (4,000 descriptions without headlines, machine-tokenised), less every item of the first
+  sample, of the test split or of a dev set (``AG2``, ``--ag2-csv``, ids ``ag-keaml-<row>``).
 
 Each was labelled by ``../shared/LABELLING.md`` in two independent passes and adjudicated
 (``benchmarks/data/README.md``). Only ids and labels are kept here (``benchmarks/data/``); the
@@ -35,7 +38,7 @@ the models that defined stratum ``A`` (for others, over the items held), and rec
 over the positives the set holds.
 
     python benchmarks/probes.py [--model DIR ...] [--set NAME] [--shared ../shared]
-                                [--ag-csv FILE] [--json]
+                                [--ag-csv FILE] [--ag2-csv FILE] [--json]
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ import csv
 import json
 import re
 import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
 
@@ -82,38 +88,56 @@ def digest(text: str) -> str:
     return sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-SETS = {
+@dataclass(frozen=True)
+class Download:
+    """A set whose texts are in a public CSV the user downloads once (not in ``../shared``):
+    row ``n`` (from 1, no header) is item ``<prefix>-<n>``, its text in column ``column``."""
+    url: str
+    path: Path  # where the benchmarks look for it unless told
+    prefix: str
+    column: int
+    flag: str  # the command-line option that names another path
+
+    def items(self, path: Path) -> list[dict]:
+        with path.open(encoding="utf-8", newline="") as fh:
+            return [{"id": f"{self.prefix}-{n}", "text": " ".join(row[self.column].split())}
+                    for n, row in enumerate(csv.reader(fh), 1) if row]
+
+
+#: ``ag-wire``: a 5,000-item sample of AG News's training split, headline and description
+AG = Download("https://raw.githubusercontent.com/lst11111/bert-text-classification/"
+              "d52bf84e15f59794226916f08e74702b3f70389c/data/ag_news/train.csv",
+              ROOT / "benchmarks" / "out" / "ag_news_train.csv", "ag-train", 0, "--ag-csv")
+#: ``ag-wire-2``: another 4,000-item sample of it, descriptions only, machine-tokenised
+AG2 = Download("https://raw.githubusercontent.com/KEAML-JLU/DeepTextClustering/"
+               "b84d28cbe9db02e51b3f5fa9c6e31e540b3ad219/data/ag_news/train.csv",
+               ROOT / "benchmarks" / "out" / "ag_news_train_2.csv", "ag-keaml", 1,
+               "--ag2-csv")
+SETS: dict[str, tuple[str, str | Download, Callable[[dict], list[tuple[str, str]]]]] = {
     "nyt-headlines": ("nyt_headline_labels.jsonl", "cap_nyt_headlines.jsonl", _whole),
     "reuters-ledes": ("reuters_lede_labels.jsonl", "reuters21578_modapte_train.jsonl", _lede),
     "bbc-sentences": ("bbc_sentence_labels.jsonl", "bbc_news.jsonl", sentences),
-    "ag-wire": ("ag_wire_labels.jsonl", None, _whole),
+    "ag-wire": ("ag_wire_labels.jsonl", AG, _whole),
+    "ag-wire-2": ("ag_wire_2_labels.jsonl", AG2, _whole),
 }
 #: the sets whose texts are in ``../shared/public``
-PUBLIC = [name for name, (_, public, _) in SETS.items() if public]
-#: where the texts of ``ag-wire`` come from (a CSV of ``text,label`` rows, no header)
-AG_URL = ("https://raw.githubusercontent.com/lst11111/bert-text-classification/"
-          "d52bf84e15f59794226916f08e74702b3f70389c/data/ag_news/train.csv")
-AG_CSV = ROOT / "benchmarks" / "out" / "ag_news_train.csv"
+PUBLIC = [name for name, (_, src, _) in SETS.items() if isinstance(src, str)]
+#: the sets whose texts are downloaded, and from where
+DOWNLOADED = {name: src for name, (_, src, _) in SETS.items() if isinstance(src, Download)}
 
 
-def _ag_items(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        return [{"id": f"ag-train-{n}", "text": " ".join(row[0].split())}
-                for n, row in enumerate(csv.reader(fh), 1) if row]
-
-
-def load(name: str, shared: str | Path, ag_csv: str | Path = AG_CSV) -> list[dict]:
-    """The labelled items of set ``name``, with their text cut from the public file (for
-    ``ag-wire``, from ``ag_csv``)."""
-    labels, public, cut = SETS[name]
+def load(name: str, shared: str | Path, csv_path: str | Path | None = None) -> list[dict]:
+    """The labelled items of set ``name``, with their text cut from the public file (for a
+    downloaded set, from ``csv_path``, by default where its ``Download`` says)."""
+    labels, src, cut = SETS[name]
     texts = {}
-    if public:
-        path = Path(shared) / "public" / public
+    if isinstance(src, str):
+        path = Path(shared) / "public" / src
         with path.open(encoding="utf-8") as fh:
             items = [json.loads(line) for line in fh if line.strip()]
     else:
-        path = Path(ag_csv)
-        items = _ag_items(path)
+        path = Path(csv_path or src.path)
+        items = src.items(path)
     for item in items:
         texts.update(cut(item))
     rows = []
@@ -125,8 +149,8 @@ def load(name: str, shared: str | Path, ag_csv: str | Path = AG_CSV) -> list[dic
         # a cut sentence, or a text from a downloaded file, carries its digest: a changed
         # splitter or another file must not shift the labels
         if "sha256" in r and digest(texts[r["id"]]) != r["sha256"]:
-            hint = ("has the sentence splitter changed?" if public
-                    else f"is it the file of {AG_URL}?")
+            hint = ("has the sentence splitter changed?" if isinstance(src, str)
+                    else f"is it the file of {src.url}?")
             sys.exit(f"probes: {lpath}:{n}: the text of {r['id']} in {path} is not the one "
                      f"labelled ({hint})")
         rows.append({**r, "text": texts[r["id"]]})
@@ -134,16 +158,17 @@ def load(name: str, shared: str | Path, ag_csv: str | Path = AG_CSV) -> list[dic
 
 
 def evaluate(models: list[str], names: list[str], shared: str,
-             ag_csv: str | Path = AG_CSV) -> dict:
+             csv_paths: dict[str, str | Path] | None = None) -> dict:
+    """Each model and the keyword list on each set (``csv_paths``: a downloaded set's file,
+    if not where its ``Download`` says)."""
     out: dict = {}
     for name in names:
-        rows = load(name, shared, ag_csv)
+        rows = load(name, shared, (csv_paths or {}).get(name))
         texts = [r["text"] for r in rows]
         preds = {m: predict(m, texts) for m in models}
         preds["keywords"] = keyword_predict(texts)
         out[name] = {"n": len(rows),
-                     "strata": {s: sum(r["stratum"] == s for r in rows) for s in "ABC"
-                                if any(r["stratum"] == s for r in rows)},
+                     "strata": dict(sorted(Counter(r["stratum"] for r in rows).items())),
                      "support": {t: sum(t in r["topics"] for r in rows) for t in TOPICS},
                      "results": {m: score(rows, tp, sp) for m, (tp, sp) in preds.items()}}
     return out
@@ -181,28 +206,35 @@ def main() -> None:
     ap.add_argument("--set", action="append", choices=sorted(SETS),
                     help="which set (repeatable; default all)")
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
-    ap.add_argument("--ag-csv",
-                    help=f"the AG News sample the ag-wire set labels (default {AG_CSV}; "
-                         f"download it from {AG_URL})")
+    for name, dl in DOWNLOADED.items():
+        ap.add_argument(dl.flag, metavar="FILE",
+                        help=f"the file whose texts the {name} set labels (default {dl.path}; "
+                             f"download it from {dl.url})")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     models = args.model or [str(ROOT / "models" / "default")]
     names = args.set or list(SETS)
-    if not args.set and not args.ag_csv and not AG_CSV.is_file():
-        names.remove("ag-wire")  # not asked for by name or path: run the others, say why
-        print(f"probes: skipping ag-wire: {AG_CSV} not found (see benchmarks/data/README.md "
-              f"to download it, or pass --ag-csv)", file=sys.stderr)
-    args.ag_csv = args.ag_csv or str(AG_CSV)
-    for name in names:
-        public = Path(args.shared) / "public" / SETS[name][1] if SETS[name][1] else None
-        if public and not public.is_file():
-            sys.exit(f"probes: {public} not found (pass --shared)")
-        if not public and not Path(args.ag_csv).is_file():
-            sys.exit(f"probes: {args.ag_csv} not found (download it from {AG_URL}; "
+    paths = {}
+    for name, dl in DOWNLOADED.items():
+        given = getattr(args, dl.flag[2:].replace("-", "_"))
+        paths[name] = Path(given or dl.path)
+        if name not in names:
+            continue
+        if not args.set and not given and not paths[name].is_file():
+            names.remove(name)  # not asked for by name or path: run the others, say why
+            print(f"probes: skipping {name}: {dl.path} not found (see "
+                  f"benchmarks/data/README.md to download it, or pass {dl.flag})",
+                  file=sys.stderr)
+        elif not paths[name].is_file():
+            sys.exit(f"probes: {paths[name]} not found (download it from {dl.url}; "
                      "benchmarks/data/README.md)")
+    for name in names:
+        src = SETS[name][1]
+        if isinstance(src, str) and not (Path(args.shared) / "public" / src).is_file():
+            sys.exit(f"probes: {Path(args.shared) / 'public' / src} not found (pass --shared)")
         if not (DATA / SETS[name][0]).is_file():
             sys.exit(f"probes: {DATA / SETS[name][0]} not found")
-    res = evaluate(models, names, args.shared, args.ag_csv)
+    res = evaluate(models, names, args.shared, paths)
     print(json.dumps(res, indent=1) if args.json else markdown(res))
 
 

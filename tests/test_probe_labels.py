@@ -28,7 +28,7 @@ def test_probe_labels_hold_ids_and_labels_only(name):
     assert len(set(ids)) == len(ids)
     for r in rows:
         assert set(r) - {"sha256"} == {"id", "stratum", "topics", "stance"}, r
-        assert isinstance(r["id"], str) and r["stratum"] in {"A", "B", "C"}
+        assert isinstance(r["id"], str) and r["stratum"] in {"A", "A2", "B", "C"}
         assert set(r["topics"]) <= TOPICS and r["stance"] in STANCES, r
 
 
@@ -69,11 +69,19 @@ def test_lede_is_title_and_first_sentence():
                        "disclosed.") == "ACME TO BUY ZETA Acme Corp said it will buy Zeta."
 
 
-def test_ag_wire_labels_name_csv_rows_and_carry_the_digest_of_their_text(tmp_path, monkeypatch):
-    """ag-wire's texts come from a file the user downloads, so each label carries the digest
-    of its text, and an id names a row of that CSV (``text,label``, no header)."""
-    lines = (DATA / probes.SETS["ag-wire"][0]).read_text(encoding="utf-8").splitlines()
-    assert all("sha256" in json.loads(line) for line in lines)
+@pytest.mark.parametrize("name", sorted(probes.DOWNLOADED))
+def test_downloaded_sets_label_csv_rows_and_carry_the_digest_of_their_text(name):
+    """A downloaded set's texts come from a file the user fetches, so each label carries the
+    digest of its text, and its id names a row of that CSV."""
+    dl = probes.DOWNLOADED[name]
+    for line in (DATA / probes.SETS[name][0]).read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        assert "sha256" in r and r["id"].rsplit("-", 1)[0] == dl.prefix, r
+
+
+def test_a_downloaded_set_reads_its_csv_rows_and_checks_the_digest(tmp_path, monkeypatch):
+    """An id names a row of the CSV (no header; here ``text,label`` as ag-wire's), and a
+    label whose digest is not its row's text stops the run."""
     rows = ['"Jets land  late, airline says",3', '"Police seize heroin, city says",0']
     (tmp_path / "ag.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     text = "Police seize heroin, city says"
@@ -81,7 +89,9 @@ def test_ag_wire_labels_name_csv_rows_and_carry_the_digest_of_their_text(tmp_pat
              "sha256": probes.digest(text)}
     (tmp_path / "labels.jsonl").write_text(json.dumps(label) + "\n", encoding="utf-8")
     monkeypatch.setattr(probes, "DATA", tmp_path)
-    monkeypatch.setitem(probes.SETS, "t", ("labels.jsonl", None, probes._whole))
+    dl = probes.Download("https://example.org/ag.csv", tmp_path / "missing.csv", "ag-train", 0,
+                         "--t-csv")
+    monkeypatch.setitem(probes.SETS, "t", ("labels.jsonl", dl, probes._whole))
     assert [r["text"] for r in probes.load("t", tmp_path, tmp_path / "ag.csv")] == [text]
     label["id"] = "ag-train-1"  # another row: its text is not the one labelled
     (tmp_path / "labels.jsonl").write_text(json.dumps(label) + "\n", encoding="utf-8")
