@@ -27,15 +27,18 @@ a dev set:
 
 Each was labelled by ``../shared/LABELLING.md`` in two independent passes and adjudicated
 (``benchmarks/data/README.md``). Only ids and labels are kept here (``benchmarks/data/``); the
-texts are read from ``../shared/public`` at run time, so no public text enters the project.
+texts are read at run time from ``../shared/public`` or the downloaded file, so no public text
+enters the project.
 
 The sets are enriched, not random streams. Stratum ``A`` holds every item of the file that
-the bundled model (of the day the set was made), a candidate, or the keyword list flagged
-for any topic; ``B`` (headlines only) a seeded sample of the politically coded rest (crime,
-immigration and labour, transportation, defence, international affairs) and ``C`` a seeded
-sample of everything else. So a model's false alarms are counted over the whole file for
-the models that defined stratum ``A`` (for others, over the items held), and recall only
-over the positives the set holds.
+the bundled model (of the day the set was made), a candidate (for ``ag-wire-2``, none), or
+the keyword list flagged for any topic; ``B`` a seeded sample of the politically coded rest
+(crime, immigration and labour, transportation, defence, international affairs) for the NYT
+headlines, and for ``ag-wire-2`` the items matching a broad pattern of topic words; ``C`` a
+seeded sample of everything else; ``A2`` (``ag-wire-2``) the items a later candidate flagged
+that the set did not hold, labelled before that candidate was scored. So a model's false
+alarms are counted over the whole file for the models that defined stratum ``A`` or ``A2``
+(for others, over the items held), and recall only over the positives the set holds.
 
     python benchmarks/probes.py [--model DIR ...] [--set NAME] [--shared ../shared]
                                 [--ag-csv FILE] [--ag2-csv FILE] [--json]
@@ -49,7 +52,7 @@ import json
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
@@ -98,10 +101,21 @@ class Download:
     column: int
     flag: str  # the command-line option that names another path
 
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
     def items(self, path: Path) -> list[dict]:
+        out = []
         with path.open(encoding="utf-8", newline="") as fh:
-            return [{"id": f"{self.prefix}-{n}", "text": " ".join(row[self.column].split())}
-                    for n, row in enumerate(csv.reader(fh), 1) if row]
+            for n, row in enumerate(csv.reader(fh), 1):
+                if not row:
+                    continue
+                if len(row) <= self.column:
+                    sys.exit(f"probes: {path}:{n}: {len(row)} column(s), the text is in column "
+                             f"{self.column + 1} (is it the file of {self.url}?)")
+                out.append({"id": f"{self.prefix}-{n}", "text": " ".join(row[self.column].split())})
+        return out
 
 
 #: ``ag-wire``: a 5,000-item sample of AG News's training split, headline and description
@@ -158,7 +172,7 @@ def load(name: str, shared: str | Path, csv_path: str | Path | None = None) -> l
 
 
 def evaluate(models: list[str], names: list[str], shared: str,
-             csv_paths: dict[str, str | Path] | None = None) -> dict:
+             csv_paths: Mapping[str, str | Path] | None = None) -> dict:
     """Each model and the keyword list on each set (``csv_paths``: a downloaded set's file,
     if not where its ``Download`` says)."""
     out: dict = {}
@@ -198,7 +212,7 @@ def markdown(res: dict) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", action="append",
@@ -207,16 +221,16 @@ def main() -> None:
                     help="which set (repeatable; default all)")
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
     for name, dl in DOWNLOADED.items():
-        ap.add_argument(dl.flag, metavar="FILE",
+        ap.add_argument(dl.flag, metavar="FILE", dest=dl.dest,
                         help=f"the file whose texts the {name} set labels (default {dl.path}; "
                              f"download it from {dl.url})")
     ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     models = args.model or [str(ROOT / "models" / "default")]
     names = args.set or list(SETS)
     paths = {}
     for name, dl in DOWNLOADED.items():
-        given = getattr(args, dl.flag[2:].replace("-", "_"))
+        given = getattr(args, dl.dest)
         paths[name] = Path(given or dl.path)
         if name not in names:
             continue

@@ -3,6 +3,7 @@ project, and every label is one the guide allows."""
 
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -76,24 +77,80 @@ def test_downloaded_sets_label_csv_rows_and_carry_the_digest_of_their_text(name)
     dl = probes.DOWNLOADED[name]
     for line in (DATA / probes.SETS[name][0]).read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
-        assert "sha256" in r and r["id"].rsplit("-", 1)[0] == dl.prefix, r
+        assert re.fullmatch(rf"{re.escape(dl.prefix)}-[1-9][0-9]*", r["id"]), r
+        assert re.fullmatch(r"[0-9a-f]{12}", r.get("sha256", "")), r
+
+
+@pytest.mark.parametrize("name", sorted(probes.DOWNLOADED))
+def test_downloaded_set_texts_match_their_digests_and_are_not_dev_items(name):
+    """With the downloaded file in place, every label finds its row and its text (``load``
+    stops on a digest that differs), and no text is a dev-set item."""
+    if not probes.DOWNLOADED[name].path.is_file() or not (SHARED / "devset").is_dir():
+        pytest.skip(f"{probes.DOWNLOADED[name].path} not downloaded, or no ../shared/devset")
+    rows = probes.load(name, SHARED)
+    assert len(rows) == len((DATA / probes.SETS[name][0]).read_text().splitlines())
+    norm = [re.sub(r"[^a-z0-9]", "", r["text"].lower()) for r in rows]
+    dev = {re.sub(r"[^a-z0-9]", "", json.loads(line)["text"].lower())
+           for f in ("news_dev.jsonl", "news_dev2.jsonl")
+           for line in (SHARED / "devset" / f).read_text(encoding="utf-8").splitlines()
+           if line.strip()}
+    assert not [r["id"] for r, n in zip(rows, norm, strict=True) if n in dev]
+
+
+def _csv_set(tmp_path, monkeypatch, rows: list[str], column: int, label: dict):
+    (tmp_path / "ag.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "labels.jsonl").write_text(json.dumps(label) + "\n", encoding="utf-8")
+    monkeypatch.setattr(probes, "DATA", tmp_path)
+    dl = probes.Download("https://example.org/ag.csv", tmp_path / "ag.csv", label["id"].rsplit(
+        "-", 1)[0], column, "--t-csv")
+    monkeypatch.setitem(probes.SETS, "t", ("labels.jsonl", dl, probes._whole))
+    monkeypatch.setattr(probes, "DOWNLOADED", {"t": dl})
+    return dl
 
 
 def test_a_downloaded_set_reads_its_csv_rows_and_checks_the_digest(tmp_path, monkeypatch):
     """An id names a row of the CSV (no header; here ``text,label`` as ag-wire's), and a
     label whose digest is not its row's text stops the run."""
-    rows = ['"Jets land  late, airline says",3', '"Police seize heroin, city says",0']
-    (tmp_path / "ag.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     text = "Police seize heroin, city says"
     label = {"id": "ag-train-2", "stratum": "A", "topics": ["narcotics"], "stance": "neutral",
              "sha256": probes.digest(text)}
-    (tmp_path / "labels.jsonl").write_text(json.dumps(label) + "\n", encoding="utf-8")
-    monkeypatch.setattr(probes, "DATA", tmp_path)
-    dl = probes.Download("https://example.org/ag.csv", tmp_path / "missing.csv", "ag-train", 0,
-                         "--t-csv")
-    monkeypatch.setitem(probes.SETS, "t", ("labels.jsonl", dl, probes._whole))
+    _csv_set(tmp_path, monkeypatch,
+             ['"Jets land  late, airline says",3', f'"{text}",0'], 0, label)
     assert [r["text"] for r in probes.load("t", tmp_path, tmp_path / "ag.csv")] == [text]
     label["id"] = "ag-train-1"  # another row: its text is not the one labelled
     (tmp_path / "labels.jsonl").write_text(json.dumps(label) + "\n", encoding="utf-8")
     with pytest.raises(SystemExit, match="is not the one labelled"):
         probes.load("t", tmp_path, tmp_path / "ag.csv")
+
+
+def test_a_downloaded_set_reads_the_text_from_its_column(tmp_path, monkeypatch):
+    """ag-wire-2's file is ``label,text``: the text is the second column, whitespace (a tab
+    between sentences) collapsed; a file without that column stops with its path and row."""
+    text = "Police seize heroin .\tThe haul was large ."
+    label = {"id": "ag-keaml-1", "stratum": "A", "topics": ["narcotics"], "stance": "neutral",
+             "sha256": probes.digest(" ".join(text.split()))}
+    _csv_set(tmp_path, monkeypatch, [f'0,"{text}"'], 1, label)
+    assert [r["text"] for r in probes.load("t", tmp_path)] == [
+        "Police seize heroin . The haul was large ."]
+    (tmp_path / "one.csv").write_text("only one column\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"one\.csv:1: 1 column"):
+        probes.load("t", tmp_path, tmp_path / "one.csv")
+
+
+def test_probes_skips_a_missing_download_unless_asked_for_it(tmp_path, monkeypatch, capsys):
+    """Without ``--set`` or its flag a missing downloaded file skips that set with a note
+    naming where to get it; asked for by name or path, the run stops naming the file."""
+    dl = _csv_set(tmp_path, monkeypatch, ["0,x"], 1, {"id": "ag-keaml-1", "stratum": "C",
+                                                    "topics": [], "stance": "neutral"})
+    (tmp_path / "ag.csv").unlink()
+    monkeypatch.setattr(probes, "SETS", {"t": probes.SETS["t"]})
+    monkeypatch.setattr(probes, "evaluate", lambda models, names, *a: {n: None for n in names})
+    monkeypatch.setattr(probes, "markdown", lambda res: f"sets {sorted(res)}")
+    probes.main([])
+    out = capsys.readouterr()
+    assert "sets []" in out.out and f"skipping t: {dl.path} not found" in out.err
+    assert "--t-csv" in out.err
+    with pytest.raises(SystemExit, match="ag.csv not found"):
+        probes.main(["--set", "t"])
+    with pytest.raises(SystemExit, match="nope.csv not found"):
+        probes.main(["--t-csv", str(tmp_path / "nope.csv")])
