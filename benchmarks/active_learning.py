@@ -11,8 +11,9 @@ and spread over seeds):
    on one side). ``--halves`` uses the fixed tuning half (``benchmarks/devsplit.py``) as the
    pool and the confirmation half as the test for every seed (the seeds then vary only the
    random draws). ``--probes`` takes the probe sets of ``benchmarks/probes.py`` instead (public
-   NYT headlines, Reuters ledes and BBC sentences, a kind ``labels/`` resembles less), split
-   the same way. ``--pool FILE --test FILE`` runs the same check on any labelled JSONL.
+   NYT headlines, Reuters ledes and BBC sentences, a kind ``labels/`` resembles less; with
+   ``--ag-csv``/``--ag2-csv`` the AG wire sets too), split the same way. ``--pool FILE
+   --test FILE`` runs the same check on any labelled JSONL.
 2. Baseline: a model trained on ``labels/`` alone.
 3. Random: ``labels/`` + the first k items of a seeded shuffle of the pool, k in
    ``--sizes`` (50, 100, 200, 400).
@@ -77,8 +78,9 @@ def load_real(args) -> list[dict]:
         import probes
 
         rows = []
-        for name in probes.PUBLIC + (["ag-wire"] if args.ag_csv else []):
-            for r in probes.load(name, args.shared, args.ag_csv if name == "ag-wire" else None):
+        files = {"ag-wire": args.ag_csv, "ag-wire-2": args.ag2_csv}
+        for name in probes.PUBLIC + [n for n, f in files.items() if f]:
+            for r in probes.load(name, args.shared, files.get(name)):
                 rows.append({**r, "doc": f"{name}/{r['id'].split('#')[0]}", "stratum": name})
         return rows
     import devsplit
@@ -438,6 +440,8 @@ def main() -> None:
     ap.add_argument("--ag-csv", metavar="FILE",
                     help="with --probes: add the ag-wire set too, its texts read from FILE "
                          "(see benchmarks/data/README.md)")
+    ap.add_argument("--ag2-csv", metavar="FILE",
+                    help="with --probes: add the ag-wire-2 set too, its texts read from FILE")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)))
@@ -456,11 +460,13 @@ def main() -> None:
     ap.add_argument("--from-json", metavar="FILE",
                     help="rewrite the report and plot from a saved active_learning.json")
     args = ap.parse_args()
-    if args.ag_csv and not args.probes:
-        ap.error("--ag-csv adds the ag-wire set to --probes; pass --probes too")
-    if args.ag_csv and not Path(args.ag_csv).is_file():
-        ap.error(f"--ag-csv {args.ag_csv}: no such file (benchmarks/data/README.md says how "
-                 "to download it)")
+    for flag, name, path in (("--ag-csv", "ag-wire", args.ag_csv),
+                             ("--ag2-csv", "ag-wire-2", args.ag2_csv)):
+        if path and not args.probes:
+            ap.error(f"{flag} adds the {name} set to --probes; pass --probes too")
+        if path and not Path(path).is_file():
+            ap.error(f"{flag} {path}: no such file (benchmarks/data/README.md says how to "
+                     "download it)")
     if args.from_json:
         saved = json.loads(Path(args.from_json).read_text(encoding="utf-8"))
         runs, meta = saved["runs"], saved["meta"]
@@ -493,6 +499,7 @@ def main() -> None:
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
+    added = [f"`{n}`" for n, f in (("ag-wire", args.ag_csv), ("ag-wire-2", args.ag2_csv)) if f]
     meta = {"argv": " ".join(sys.argv[1:]), "commit": commit,
             "fixed": bool(args.pool or args.halves),
             "weight_how": "given by --weight" if args.weight is not None else
@@ -503,7 +510,7 @@ def main() -> None:
             "prevalence": options.prevalence,
             "source": ("`--pool`/`--test` files" if args.pool else
                        "the probe sets of `benchmarks/probes.py`, read at run time"
-                       + (" (with `ag-wire`)" if args.ag_csv else "")
+                       + (f" (with {', '.join(added)})" if added else "")
                        if args.probes else
                        "the two dev sets (`news_dev.jsonl`, `news_dev2.jsonl`), read at run "
                        "time" + ("; pool: their tuning half, test: their confirmation half "
