@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import probes  # noqa: E402
 from metrics import class_scores, label_scores  # noqa: E402
 
 from classify import api  # noqa: E402
@@ -75,11 +76,9 @@ def load_real(args) -> list[dict]:
                                  "stratum": part, "fixed": part})
         return rows
     if args.probes:  # the probe sets of benchmarks/probes.py, a story's items on one side
-        import probes
-
         rows = []
-        files = {"ag-wire": args.ag_csv, "ag-wire-2": args.ag2_csv}
-        for name in probes.PUBLIC + [n for n, f in files.items() if f]:
+        files = downloaded(args)
+        for name in probes.PUBLIC + list(files):
             for r in probes.load(name, args.shared, files.get(name)):
                 rows.append({**r, "doc": f"{name}/{r['id'].split('#')[0]}", "stratum": name})
         return rows
@@ -92,6 +91,12 @@ def load_real(args) -> list[dict]:
         if args.halves:  # the fixed tuning half is the pool, the confirmation half the test
             r["fixed"] = "pool" if r["half"] == "tune" else "test"
     return rows
+
+
+def downloaded(args) -> dict[str, str]:
+    """The downloaded probe sets asked for (``--ag-csv``, ...), by name: their files."""
+    return {name: getattr(args, dl.dest) for name, dl in probes.DOWNLOADED.items()
+            if getattr(args, dl.dest)}
 
 
 def split(rows: list[dict], seed: int) -> tuple[list[dict], list[dict]]:
@@ -437,11 +442,10 @@ def main() -> None:
     ap.add_argument("--probes", action="store_true",
                     help="real news: the probe sets of benchmarks/probes.py (NYT headlines, "
                          "Reuters ledes, BBC sentences) instead of the dev sets")
-    ap.add_argument("--ag-csv", metavar="FILE",
-                    help="with --probes: add the ag-wire set too, its texts read from FILE "
-                         "(see benchmarks/data/README.md)")
-    ap.add_argument("--ag2-csv", metavar="FILE",
-                    help="with --probes: add the ag-wire-2 set too, its texts read from FILE")
+    for name, dl in probes.DOWNLOADED.items():
+        ap.add_argument(dl.flag, metavar="FILE", dest=dl.dest,
+                        help=f"with --probes: add the {name} set too, its texts read from FILE "
+                             "(see benchmarks/data/README.md)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)))
@@ -460,11 +464,11 @@ def main() -> None:
     ap.add_argument("--from-json", metavar="FILE",
                     help="rewrite the report and plot from a saved active_learning.json")
     args = ap.parse_args()
-    for flag, name, path in (("--ag-csv", "ag-wire", args.ag_csv),
-                             ("--ag2-csv", "ag-wire-2", args.ag2_csv)):
-        if path and not args.probes:
+    for name, path in downloaded(args).items():
+        flag = probes.DOWNLOADED[name].flag
+        if not args.probes:
             ap.error(f"{flag} adds the {name} set to --probes; pass --probes too")
-        if path and not Path(path).is_file():
+        if not Path(path).is_file():
             ap.error(f"{flag} {path}: no such file (benchmarks/data/README.md says how to "
                      "download it)")
     if args.from_json:
@@ -499,7 +503,7 @@ def main() -> None:
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
-    added = [f"`{n}`" for n, f in (("ag-wire", args.ag_csv), ("ag-wire-2", args.ag2_csv)) if f]
+    added = [f"`{n}`" for n in downloaded(args)]
     meta = {"argv": " ".join(sys.argv[1:]), "commit": commit,
             "fixed": bool(args.pool or args.halves),
             "weight_how": "given by --weight" if args.weight is not None else
