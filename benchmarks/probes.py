@@ -24,6 +24,9 @@ a dev set:
 - ``ag-wire-2``: more of the same kind, from another public sample of AG's training split
   (4,000 descriptions without headlines, machine-tokenised), less every item of the first
   sample, of the test split or of a dev set (``AG2``, ``--ag2-csv``, ids ``ag-keaml-<row>``).
+- ``nyt-headlines-rest``, ``ag-wire-2-rest`` (``REST``): stance sets, 350 items each drawn
+  from what ``nyt-headlines`` and ``ag-wire-2`` left out (no model flagged them), to measure
+  stance in ordinary copy; their texts are read as their topic set's are.
 
 Each was labelled by ``../shared/LABELLING.md`` in two independent passes and adjudicated
 (``benchmarks/data/README.md``). Only ids and labels are kept here (``benchmarks/data/``); the
@@ -138,12 +141,26 @@ SETS: dict[str, tuple[str, str | Download, Callable[[dict], list[tuple[str, str]
 PUBLIC = [name for name, (_, src, _) in SETS.items() if isinstance(src, str)]
 #: the sets whose texts are downloaded, and from where
 DOWNLOADED = {name: src for name, (_, src, _) in SETS.items() if isinstance(src, Download)}
+#: stance sets: seeded samples of the items a topic set left out (none flagged by any model),
+#: labelled to measure stance in ordinary copy; each reads its texts as the set it names
+REST = {"nyt-headlines-rest": ("nyt_headline_rest_labels.jsonl", "nyt-headlines"),
+        "ag-wire-2-rest": ("ag_wire_2_rest_labels.jsonl", "ag-wire-2")}
+
+
+def parent(name: str) -> str:
+    """The topic set whose texts set ``name`` labels (itself for a topic set)."""
+    return REST[name][1] if name in REST else name
+
+
+def labels_path(name: str) -> Path:
+    """The file of set ``name``'s labels."""
+    return DATA / (REST[name][0] if name in REST else SETS[name][0])
 
 
 def load(name: str, shared: str | Path, csv_path: str | Path | None = None) -> list[dict]:
     """The labelled items of set ``name``, with their text cut from the public file (for a
     downloaded set, from ``csv_path``, by default where its ``Download`` says)."""
-    labels, src, cut = SETS[name]
+    _, src, cut = SETS[parent(name)]
     texts = {}
     if isinstance(src, str):
         path = Path(shared) / "public" / src
@@ -155,7 +172,7 @@ def load(name: str, shared: str | Path, csv_path: str | Path | None = None) -> l
     for item in items:
         texts.update(cut(item))
     rows = []
-    lpath = DATA / labels
+    lpath = labels_path(name)
     for n, line in enumerate(lpath.read_text(encoding="utf-8").splitlines(), 1):
         r = json.loads(line)
         if r["id"] not in texts:
@@ -177,7 +194,7 @@ def evaluate(models: list[str], names: list[str], shared: str,
     if not where its ``Download`` says)."""
     out: dict = {}
     for name in names:
-        rows = load(name, shared, (csv_paths or {}).get(name))
+        rows = load(name, shared, (csv_paths or {}).get(parent(name)))
         texts = [r["text"] for r in rows]
         preds = {m: predict(m, texts) for m in models}
         preds["keywords"] = keyword_predict(texts)
@@ -217,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", action="append",
                     help="model directory (repeatable; default models/default)")
-    ap.add_argument("--set", action="append", choices=sorted(SETS),
+    ap.add_argument("--set", action="append", choices=sorted([*SETS, *REST]),
                     help="which set (repeatable; default all)")
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
     for name, dl in DOWNLOADED.items():
@@ -227,27 +244,27 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     models = args.model or [str(ROOT / "models" / "default")]
-    names = args.set or list(SETS)
-    paths = {}
-    for name, dl in DOWNLOADED.items():
-        given = getattr(args, dl.dest)
-        paths[name] = Path(given or dl.path)
-        if name not in names:
+    names = args.set or [*SETS, *REST]
+    paths = {name: Path(getattr(args, dl.dest) or dl.path) for name, dl in DOWNLOADED.items()}
+    for name in list(names):
+        dl = DOWNLOADED.get(parent(name))
+        if dl is None:
             continue
-        if not args.set and not given and not paths[name].is_file():
+        path = paths[parent(name)]
+        if not args.set and not getattr(args, dl.dest) and not path.is_file():
             names.remove(name)  # not asked for by name or path: run the others, say why
             print(f"probes: skipping {name}: {dl.path} not found (see "
                   f"benchmarks/data/README.md to download it, or pass {dl.flag})",
                   file=sys.stderr)
-        elif not paths[name].is_file():
-            sys.exit(f"probes: {paths[name]} not found (download it from {dl.url}; "
+        elif not path.is_file():
+            sys.exit(f"probes: {path} not found (download it from {dl.url}; "
                      "benchmarks/data/README.md)")
     for name in names:
-        src = SETS[name][1]
+        src = SETS[parent(name)][1]
         if isinstance(src, str) and not (Path(args.shared) / "public" / src).is_file():
             sys.exit(f"probes: {Path(args.shared) / 'public' / src} not found (pass --shared)")
-        if not (DATA / SETS[name][0]).is_file():
-            sys.exit(f"probes: {DATA / SETS[name][0]} not found")
+        if not labels_path(name).is_file():
+            sys.exit(f"probes: {labels_path(name)} not found")
     res = evaluate(models, names, args.shared, paths)
     print(json.dumps(res, indent=1) if args.json else markdown(res))
 

@@ -20,21 +20,38 @@ TOPICS = {"counterterrorism", "immigration", "narcotics", "aviation"}
 STANCES = {"supportive", "critical", "neutral"}
 
 
-@pytest.mark.parametrize("name", sorted(probes.SETS))
+ALL = sorted([*probes.SETS, *probes.REST])
+PUBLIC = [n for n in ALL if probes.parent(n) in probes.PUBLIC]
+DOWNLOADED = [n for n in ALL if probes.parent(n) in probes.DOWNLOADED]
+
+
+def _ids(name: str) -> list[str]:
+    return [json.loads(line)["id"]
+            for line in probes.labels_path(name).read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("name", ALL)
 def test_probe_labels_hold_ids_and_labels_only(name):
-    lines = (DATA / probes.SETS[name][0]).read_text(encoding="utf-8").splitlines()
+    lines = probes.labels_path(name).read_text(encoding="utf-8").splitlines()
     rows = [json.loads(line) for line in lines]
-    assert len(rows) > 400
+    assert len(rows) >= 350
     ids = [r["id"] for r in rows]
     assert len(set(ids)) == len(ids)
     for r in rows:
         assert set(r) - {"sha256"} == {"id", "stratum", "topics", "stance"}, r
-        assert isinstance(r["id"], str) and r["stratum"] in {"A", "A2", "B", "C"}
+        assert isinstance(r["id"], str) and r["stratum"] in {"A", "A2", "B", "C", "R"}
         assert set(r["topics"]) <= TOPICS and r["stance"] in STANCES, r
 
 
+@pytest.mark.parametrize("name", sorted(probes.REST))
+def test_a_stance_set_holds_only_items_its_topic_set_left_out(name):
+    """A stance set is drawn from what its topic set did not take, so no item is scored
+    twice when both are read."""
+    assert not set(_ids(name)) & set(_ids(probes.parent(name)))
+
+
 @pytest.mark.skipif(not (SHARED / "public").is_dir(), reason="../shared/public not beside the repo")
-@pytest.mark.parametrize("name", sorted(probes.PUBLIC))
+@pytest.mark.parametrize("name", PUBLIC)
 def test_probe_ids_resolve_to_public_items_outside_the_dev_sets(name):
     rows = probes.load(name, SHARED)
     assert all(r["text"].strip() for r in rows)
@@ -70,25 +87,26 @@ def test_lede_is_title_and_first_sentence():
                        "disclosed.") == "ACME TO BUY ZETA Acme Corp said it will buy Zeta."
 
 
-@pytest.mark.parametrize("name", sorted(probes.DOWNLOADED))
+@pytest.mark.parametrize("name", DOWNLOADED)
 def test_downloaded_sets_label_csv_rows_and_carry_the_digest_of_their_text(name):
     """A downloaded set's texts come from a file the user fetches, so each label carries the
     digest of its text, and its id names a row of that CSV."""
-    dl = probes.DOWNLOADED[name]
-    for line in (DATA / probes.SETS[name][0]).read_text(encoding="utf-8").splitlines():
+    dl = probes.DOWNLOADED[probes.parent(name)]
+    for line in probes.labels_path(name).read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
         assert re.fullmatch(rf"{re.escape(dl.prefix)}-[1-9][0-9]*", r["id"]), r
         assert re.fullmatch(r"[0-9a-f]{12}", r.get("sha256", "")), r
 
 
-@pytest.mark.parametrize("name", sorted(probes.DOWNLOADED))
+@pytest.mark.parametrize("name", DOWNLOADED)
 def test_downloaded_set_texts_match_their_digests_and_are_not_dev_items(name):
     """With the downloaded file in place, every label finds its row and its text (``load``
     stops on a digest that differs), and no text is a dev-set item."""
-    if not probes.DOWNLOADED[name].path.is_file() or not (SHARED / "devset").is_dir():
-        pytest.skip(f"{probes.DOWNLOADED[name].path} not downloaded, or no ../shared/devset")
+    dl = probes.DOWNLOADED[probes.parent(name)]
+    if not dl.path.is_file() or not (SHARED / "devset").is_dir():
+        pytest.skip(f"{dl.path} not downloaded, or no ../shared/devset")
     rows = probes.load(name, SHARED)
-    assert len(rows) == len((DATA / probes.SETS[name][0]).read_text().splitlines())
+    assert len(rows) == len(_ids(name))
     norm = [re.sub(r"[^a-z0-9]", "", r["text"].lower()) for r in rows]
     dev = {re.sub(r"[^a-z0-9]", "", json.loads(line)["text"].lower())
            for f in ("news_dev.jsonl", "news_dev2.jsonl")
@@ -144,6 +162,7 @@ def test_probes_skips_a_missing_download_unless_asked_for_it(tmp_path, monkeypat
                                                     "topics": [], "stance": "neutral"})
     (tmp_path / "ag.csv").unlink()
     monkeypatch.setattr(probes, "SETS", {"t": probes.SETS["t"]})
+    monkeypatch.setattr(probes, "REST", {})
     monkeypatch.setattr(probes, "evaluate", lambda models, names, *a: {n: None for n in names})
     monkeypatch.setattr(probes, "markdown", lambda res: f"sets {sorted(res)}")
     probes.main([])
