@@ -19,12 +19,18 @@ precision and recall of dropped lines on hand-labelled pages. Offsets of the sen
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
 from .sentences import MAX_CHARS, Sentence, split_sentences
 
 MIN_WORDS = 3
+# a date line has at most one word besides its date and date words ("Updated", "GMT", ...):
+# far fewer than this
+DATE_MAX_WORDS = 24
+KEY_MAX_CHARS = 100_000
+_SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W\d_][\w'\u2019.-]*")
 _BYLINE = re.compile(r"(?:By|BY|by)\s+[A-Z]")
 _END_PUNCT = re.compile(r"[.!?:\u2026][\"'\u201d\u2019)]*$")
@@ -61,21 +67,32 @@ class LineVerdict:
     reason: str | None  # why it is dropped; None = kept (prose)
 
 
+def _key(line: str) -> str:
+    """A line as its repeats are recognised: case and runs of white space aside. A line
+    longer than ``KEY_MAX_CHARS`` (a whole article on one line) is keyed by case alone:
+    collapsing its white space would build a list of every word."""
+    s = line.strip().lower()
+    return s if len(s) > KEY_MAX_CHARS else _SPACES.sub(" ", s)
+
+
 def _reason(line: str, seen: set[str]) -> str | None:
     s = line.strip()
-    key = " ".join(s.lower().split())
+    key = _key(s)
     if not any(c.isalpha() for c in s):
         return "no letters"
     if key in seen:
         return "repeat of an earlier line"
-    words = _WORD.findall(s)
-    if FURNITURE.search(s) and len(words) <= 30:
+    # words counted up to 31 (no test below looks further), and the cheap count tests first:
+    # on a long line (a whole article on one line) the pattern searches would cost seconds
+    # and memory, and could not change the verdict
+    n = sum(1 for _ in itertools.islice(_WORD.finditer(s), 31))
+    if n <= 30 and FURNITURE.search(s):
         return "page furniture"
-    if len(words) < MIN_WORDS and not _END_PUNCT.search(s):
+    if n < MIN_WORDS and not _END_PUNCT.search(s):
         return "too short for prose"
-    if _BYLINE.match(s) and len(words) <= 8 and not _END_PUNCT.search(s):
+    if _BYLINE.match(s) and n <= 8 and not _END_PUNCT.search(s):
         return "byline"
-    if _DATE.search(s):
+    if n <= DATE_MAX_WORDS and _DATE.search(s):
         rest = [w for w in _WORD.findall(_DATE.sub(" ", s))
                 if w.lower().strip(".") not in _DATE_WORDS]
         if len(rest) <= 1:
@@ -92,7 +109,7 @@ def line_verdicts(text: str) -> list[LineVerdict]:
         body = line.rstrip("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
         if body.strip():
             out.append(LineVerdict(lineno, pos, pos + len(body), body, _reason(body, seen)))
-            seen.add(" ".join(body.strip().lower().split()))
+            seen.add(_key(body))
         pos += len(line)
     return out
 
