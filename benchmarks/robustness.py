@@ -770,6 +770,62 @@ def run_cases(b: Bench) -> None:
           _safe(conc_outcome, merged))
     b.rows[-1].rc = " / ".join(rc_text(r.rc) for r in results)
 
+    # ------------------------------------------------ outputs that would replace what exists
+    (tmp / "empty.jsonl").write_bytes(b"")
+    b.case("empty JSONL batch", ["tag", "empty.jsonl", "--model", "M", "--format", "jsonl"],
+           lambda r: error_phrase(r, "empty.jsonl", "the file"))
+
+    def unchanged(name: str, before: str, what: str = "") -> str:
+        return f"; {what}{'left as it was' if file_sha256(tmp / name) == before else 'CHANGED'}"
+
+    for case, argv, name in (
+            ("evaluate --report naming its own --test file",
+             ["evaluate", "--model", "M", "--test", "tiny.jsonl", "--report", "tiny.jsonl"],
+             "tiny.jsonl"),
+            ("export --out naming its input file",
+             ["export", "batch.jsonl", "--to", "prodigy", "--model", "M", "--out",
+              "batch.jsonl"], "batch.jsonl")):
+        before = file_sha256(tmp / name)
+        b.case(case, argv, lambda r, n=name, h=before: error_phrase(r, n, "the file")
+               + unchanged(n, h))
+    (tmp / "tasks.json").write_text("[]\n", encoding="utf-8")
+    before = file_sha256(tmp / "tasks.json")
+    b.case("export --to label-studio, --config into a missing directory",
+           ["export", "batch.jsonl", "--to", "label-studio", "--model", "M", "--out",
+            "tasks.json", "--config", "nodir/c.xml"],
+           lambda r, h=before: error_phrase(r, "nodir/c.xml", "the config path")
+           + unchanged("tasks.json", h, "--out "))
+    write_jsonl(tmp / "rejected.jsonl", [{"text": "Fares rose.", "answer": "reject"}])
+    write_jsonl(tmp / "mine.jsonl", records()[:3])
+    before = file_sha256(tmp / "mine.jsonl")
+    b.case("import of an export with nothing annotated, onto existing labels",
+           ["import", "rejected.jsonl", "--from", "prodigy", "--model", "M", "--out",
+            "mine.jsonl"],
+           lambda r, h=before: error_phrase(r, "rejected.jsonl", "the export")
+           + unchanged("mine.jsonl", h, "--out "))
+
+    # ------------------------------------------------ option values
+    b.case("option value that is not a number", ["tag", "a.txt", "--model", "M", "--jobs",
+                                                  "abc"],
+           lambda r: f"exit {rc_text(r.rc)}, {len(r.err.strip().splitlines())} stderr "
+           f"line(s){', no traceback' if not r.traceback else ', TRACEBACK'}")
+    b.case("--jobs far above the cores", ["tag", "batch.jsonl", "--model", "M", "--format",
+                                          "jsonl", "--jobs", "100000"],
+           lambda r: error_phrase(r) if r.rc else
+           f"tagged, exit 0 ({len(jsonl_rows(r))} records); "
+           f"{len(r.warning_lines())} warning line (capped at the cores)")
+
+    # ------------------------------------------------ a damaged model file the check misses
+    shutil.copytree(tmp / "M", tmp / "MZ")
+    meta = json.loads((tmp / "MZ" / "meta.json").read_text(encoding="utf-8"))
+    blob = (tmp / "MZ" / meta["model_file"]).read_bytes()[:2000]
+    (tmp / "MZ" / meta["model_file"]).write_bytes(blob)
+    meta["model_sha256"] = hashlib.sha256(blob).hexdigest()
+    (tmp / "MZ" / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    b.case("model file truncated, meta.json's SHA-256 made to match",
+           ["tag", "a.txt", "--model", "MZ", *t],
+           lambda r, f=meta["model_file"]: error_phrase(r, f, "the model file"))
+
     # ------------------------------------------------ full disk and unwritable outputs
     b.case("evaluate --report /dev/full",
            ["evaluate", "--fast", "--quiet", "--data", "tiny.jsonl", "--folds", "2",

@@ -6,13 +6,14 @@ import argparse
 import contextlib
 import io
 import json
+import math
 import os
 import shlex
 import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from . import __version__, api, interrupts
 from .cluster import DEFAULT_PARTITION_BYTES
@@ -20,7 +21,7 @@ from .data import decode_bytes, decoded_lines, read_text
 from .errors import ClassifyError, DataError
 from .model import TrainOptions
 from .output import FORMATS, Writer
-from .persist import write_output_file
+from .persist import write_output_file, write_output_files
 from .tagging import Tagger
 from .thresholds import METRICS, STRATEGIES
 from .webpage import HTML_SUFFIXES, looks_like_html
@@ -128,11 +129,28 @@ def _weights(specs: list[str] | None) -> dict[str, float]:
         if not eq or Path(spec).exists():
             out[spec] = api.OWN_LABELS_WEIGHT
             continue
+        if not path:
+            raise DataError(f"--weight {spec}: name a data file or directory before '='")
         try:
             out[path] = float(value)
         except ValueError:
             raise DataError(f"--weight {spec}: the weight after '=' must be a number") from None
     return out
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
+
+
+def _not_an_input(out: str | None, flag: str, inputs: list[str | Path]) -> None:
+    """Stop before ``out`` (an output path) replaces one of the command's input files."""
+    for src in inputs:
+        if out and src != "-" and not Path(src).is_dir() and _same_file(out, src):
+            raise DataError(f"{flag} {out}: that is an input file; write the output "
+                            "elsewhere")
 
 
 def _short_list(items: list[str], n: int = 12) -> str:
@@ -164,7 +182,9 @@ def _iter_inputs(inputs: list[str], failures: list[str]) -> Iterator[Path | str]
 
 
 def _stdin_bytes() -> io.BufferedReader:
-    if sys.stdin is None or sys.stdin.isatty():
+    if sys.stdin is None:
+        raise DataError("-: standard input is closed; pipe text in or name a file")
+    if sys.stdin.isatty():
         raise DataError("-: standard input is a terminal; pipe text in or name a file")
     return sys.stdin.buffer
 
@@ -196,6 +216,7 @@ def _tag_batch_source(tagger: Tagger, writer: Writer, name: str, lines, args,
     model_dir = str(args.model or api.default_model_dir())
     jobs = api.auto_jobs(None if name == "<stdin>" else name) if args.jobs == "auto" \
         else args.jobs
+    records = 0
     try:
         if writer.renderer is not None:
             for n, block in api.iter_render_batch(lines, name, tagger, writer.renderer,
@@ -205,15 +226,20 @@ def _tag_batch_source(tagger: Tagger, writer: Writer, name: str, lines, args,
                 writer.records(block)
                 interrupts.checkpoint("mid-tag")
                 bar.update(n)
-            return
-        for i, t in enumerate(api.iter_tag_batch(lines, name, tagger, explain=args.explain,
-                                                 jobs=jobs, model_dir=model_dir,
-                                                 trust=args.trust, on_invalid=on_invalid), 1):
-            writer.record(name, i, t)
-            interrupts.checkpoint("mid-tag")
-            bar.update(1)
+                records += n
+        else:
+            for i, t in enumerate(api.iter_tag_batch(lines, name, tagger,
+                                                     explain=args.explain, jobs=jobs,
+                                                     model_dir=model_dir, trust=args.trust,
+                                                     on_invalid=on_invalid), 1):
+                writer.record(name, i, t)
+                interrupts.checkpoint("mid-tag")
+                bar.update(1)
+                records = i
     finally:
         bar.close()
+    if not records:
+        raise DataError(f"{name}: empty input, no record to tag")
 
 
 def _cluster_inputs(args: argparse.Namespace, failures: list[str]) -> list[Path]:
@@ -375,6 +401,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                            learning_curve=args.learning_curve, weights=_weights(args.weight))
     if args.report:
         fmt = _report_format(args.report)
+        _not_an_input(args.report, "--report", [*(args.test or []), *(args.data or [])])
         write_output_file(args.report, render(rep, fmt))
         log(f"report written to {args.report}")
         if fmt == "html":
@@ -397,6 +424,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
     rep = api.audit(args.data, args.folds, _train_options(args), args.schema, args.guide,
                     log=log, weights=_weights(args.weight))
     fmt = args.format
+    _not_an_input(args.report, "--report", list(args.data or []))
+    if args.guide and not Path(args.guide).is_file():
+        raise DataError(f"{args.guide}: no such file (--guide names the labelling guide)")
     if args.report:
         fmt = fmt or {".html": "html", ".htm": "html", ".jsonl": "jsonl", ".json": "jsonl"
                       }.get(Path(args.report).suffix.lower(), "md")
@@ -436,24 +466,33 @@ def cmd_label(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    _not_an_input(args.out, "--out", [args.file])
     res = api.export_items(args.file, args.to, args.model, args.guide, trust=args.trust)
-    if args.out:
-        write_output_file(args.out, res.text)
-    else:
-        sys.stdout.write(res.text)
+    files: list[tuple[str, str]] = [(args.out, res.text)] if args.out else []
     msg = f"{res.items} item(s) exported for {res.tool}" + (f" to {args.out}" if args.out
                                                             else "")
     if res.label_config is not None:
         config = args.config or (str(Path(args.out).with_suffix(".xml")) if args.out
                                  else "label_config.xml")
-        write_output_file(config, res.label_config)
+        _not_an_input(config, "--config", [args.file])
+        if args.out and _same_file(config, args.out):
+            raise DataError(f"--config {config}: the same file as --out; name another")
+        files.append((config, res.label_config))
         msg += f"; labelling config: {config}"
+    write_output_files(files)  # all or none: a failed config write keeps the old --out
+    if not args.out:
+        sys.stdout.write(res.text)
     _err(msg)
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    _not_an_input(args.out, "--out", [args.file])
     res = api.import_file(args.file, args.from_, args.model, trust=args.trust)
+    if not res.records:
+        raise DataError(f"{args.file}: no annotated item to import"
+                        + (f" ({len(res.left_out)} not annotated)" if res.left_out else "")
+                        + f"; {args.out} not written")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     write_output_file(args.out, "".join(json.dumps(r, ensure_ascii=False) + "\n"
                                         for r in res.records))
@@ -476,10 +515,28 @@ class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaults
     pass
 
 
+def _int(value: str, least: int) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if n < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least}, got {n}")
+    return n
+
+
 def _positive(value: str) -> int:
-    n = int(value)
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return _int(value, 1)
+
+
+def _folds(value: str) -> int:
+    return _int(value, 2)
+
+
+def _seed(value: str) -> int:
+    n = _int(value, 0)
+    if n >= 2**32:
+        raise argparse.ArgumentTypeError(f"must be below 2**32, got {n}")
     return n
 
 
@@ -504,15 +561,39 @@ def _size(value: str) -> int:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _float(value: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not math.isfinite(x):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {value}")
+    return x
+
+
 def _positive_float(value: str) -> float:
-    x = float(value)
+    x = _float(value)
     if not x > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {value}")
     return x
 
 
+def _nonnegative_float(value: str) -> float:
+    x = _float(value)
+    if x < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return x
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, naming where to read more (argparse prints the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog=PROG, formatter_class=_Formatter,
         description="Tag news text with topics (multi-label) and stance, sentence by sentence "
                     "and per article, with TF-IDF + linear models.",
@@ -563,7 +644,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--no-lexicon", action="store_true",
                         help="no sentiment-lexicon features; by default four features from "
                              "VADER's word valences help stance on words the data lacks")
-        sp.add_argument("--seed", type=int, default=0, help="random seed (folds, solvers)")
+        sp.add_argument("--seed", type=_seed, default=0, help="random seed (folds, solvers)")
         sp.add_argument("--jobs", type=_positive, default=1,
                         help="processes fitting the per-label models (the result is the "
                              "same whatever the number)")
@@ -589,7 +670,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--params-from", metavar="DIR",
                    help="no model search: reuse the parameters a model's search chose (its "
                         "meta.json); a quick retrain after adding labels")
-    t.add_argument("--cv-folds", type=int, default=3,
+    t.add_argument("--cv-folds", type=_folds, default=3,
                    help="internal cross-validation folds for choosing C and thresholds")
     t.add_argument("--json", action="store_true", help="print the summary as JSON")
     t.set_defaults(func=cmd_train)
@@ -743,7 +824,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--exclude", action="append", metavar="DIR_OR_FILE",
                    help="labelled data (JSONL/CSV, or a directory) whose texts are left out, "
                         "besides the model's training data; repeatable")
-    s.add_argument("--diversity", type=float, default=None,
+    s.add_argument("--diversity", type=_nonnegative_float, default=None,
                    help="weight of the penalty on similarity to items already suggested "
                         "(0: pure uncertainty order; default 0.5)")
     s.add_argument("--focus", choices=("all", "topics", "stance"), default="all",
@@ -861,6 +942,12 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
+        jobs = getattr(args, "jobs", None)
+        cores = len(os.sched_getaffinity(0))
+        if isinstance(jobs, int) and jobs > cores:  # more processes than cores only cost
+            _err(f"warning: --jobs {jobs} is more than the {cores} core(s) this process may "
+                 f"use; using {cores}")
+            args.jobs = cores
         return args.func(args)
     except ClassifyError as e:
         _err(f"error: {e}")

@@ -301,7 +301,9 @@ def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = N
     seen: dict[str, int] = {}
     repeats: list[tuple[int, Record]] = []  # later occurrences, merged once all are read
     warnings: list[str] = []
+    empty: list[str] = []
     for f in files:
+        before = len(records) + len(repeats)
         for lineno, obj in iter_raw(f):
             rec = parse_record(obj, f"{f}:{lineno}", schema, need_labels=True)
             if fweight[f] != 1.0:
@@ -313,6 +315,11 @@ def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = N
                 records.append(rec)
             else:
                 repeats.append((i, rec))
+        if len(records) + len(repeats) == before:
+            empty.append(str(f))
+    if empty and len(empty) < len(files):  # all empty: the error below says so
+        warnings.append(f"{', '.join(empty[:3])}{', ...' if len(empty) > 3 else ''}: no "
+                        f"records in {'this file' if len(empty) == 1 else 'these files'}")
     union = any(len(r.topics) != 1 for r in records + [r for _, r in repeats]
                 if r.topics is not None)
     conflicts: list[tuple[str, str]] = []

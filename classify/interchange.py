@@ -188,13 +188,20 @@ def _label_studio(where: str, obj: object) -> tuple[dict, list[str], list[str]] 
         data = obj["data"]
         if not isinstance(data, dict):
             raise DataError(f"{where}: 'data' must be an object")
-        done = [a for a in obj.get("annotations") or [] if isinstance(a, dict)
+        annotations = obj.get("annotations")
+        if annotations is not None and not isinstance(annotations, list):
+            raise DataError(f"{where}: 'annotations' must be a list, got {annotations!r:.60}")
+        done = [a for a in annotations or [] if isinstance(a, dict)
                 and not a.get("was_cancelled")]
         if not done:
             return None
         topics: list[str] = []
         stances: list[str] = []
-        for r in done[-1].get("result") or []:
+        result = done[-1].get("result")
+        if result is not None and not isinstance(result, list):
+            raise DataError(f"{where}: an annotation's 'result' must be a list, got "
+                            f"{result!r:.60}")
+        for r in result or []:
             if not isinstance(r, dict) or r.get("type", "choices") != "choices":
                 continue
             if r.get("from_name") == "topics":

@@ -402,7 +402,8 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
                                       fast=opts.fast, max_records=opts.max_cv_records,
                                       jobs=opts.jobs, char=use_char, fixed_C=opts.C,
                                       threshold_strategy=opts.thresholds,
-                                      fitlog=topic_log, sample_weight=tw, log=log)
+                                      fitlog=topic_log, sample_weight=tw,
+                                      labels=topic_labels, log=log)
         for msg in topic_sel.fallbacks:
             note(msg)
     stance_vec_params = {"ngram_range": (1, 2), "char_ngrams": use_char}

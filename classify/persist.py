@@ -25,7 +25,8 @@ import os
 import platform
 import tempfile
 import warnings
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -119,6 +120,29 @@ def write_output_file(path: str | Path, text: str) -> None:
         raise ModelError(f"{path}: cannot write: {e.strerror or e}") from None
 
 
+def write_output_files(files: Sequence[tuple[str | Path, str]]) -> None:
+    """Write several output files all or none: each is written to a temporary file first,
+    and they are renamed into place only once every one is written, so a failure (a
+    directory in the way, no such directory, a full disk) leaves every old file as it was."""
+    current: Path | None = None
+    try:
+        with contextlib.ExitStack() as stack:
+            for path, text in files:
+                current = Path(path)
+                if str(current).startswith("/dev/"):
+                    continue
+                if current.is_dir():
+                    raise IsADirectoryError(21, "Is a directory")
+                stack.enter_context(atomic_writer(current)).write(text.encode("utf-8"))
+            current = None  # the renames: on leaving the block, all after every write
+    except OSError as e:
+        raise ModelError(f"{current or e.filename or 'output'}: cannot write: "
+                         f"{e.strerror or e}") from None
+    for path, text in files:
+        if str(path).startswith("/dev/"):
+            write_output_file(path, text)
+
+
 def save_model(model: Model, directory: str | Path, meta: dict) -> dict:
     """Save ``model`` with ``meta`` into ``directory``; returns the full meta written."""
     directory = Path(directory)
@@ -208,7 +232,11 @@ def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]
                              f"{len(candidates)}") from None
         warnings.warn(f"{directory}: loading an unverified model (--trust)", stacklevel=2)
         meta = {"model_file": candidates[0].name, "model_sha256": None}
-    path = directory / str(meta["model_file"])
+    name = str(meta["model_file"])
+    if not name or Path(name).name != name or name in (".", ".."):
+        raise ModelError(f"{directory / META}: model_file must name a file in the model "
+                         f"directory, got {name!r}")
+    path = directory / name
     try:
         blob = path.read_bytes()
     except OSError as e:
@@ -222,9 +250,20 @@ def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]
         raise ModelError(f"{path}: saved by a newer classify (model format {meta['format']}); "
                          "upgrade classify to load it")
     if path.suffix == ".npz":
+        if not blob.startswith(b"PK"):
+            raise ModelError(f"{path}: not a classify model file (not an .npz archive)")
         try:
             model = model_from_npz(blob, meta)
-        except (KeyError, ValueError, TypeError, OSError) as e:
+        except (zipfile.BadZipFile, EOFError) as e:
+            raise ModelError(f"{path}: not a readable model file (truncated or corrupt: {e})"
+                             ) from None
+        except ValueError as e:
+            if "pickle" in str(e):  # numpy's advice to load it unsafely does not apply here
+                raise ModelError(f"{path}: not a classify model file (it holds pickled "
+                                 "objects, which a classify .npz never does)") from None
+            raise ModelError(f"{path}: cannot load model: {type(e).__name__}: {e}"[:300]
+                             ) from None
+        except (KeyError, TypeError, OSError) as e:
             raise ModelError(f"{path}: cannot load model: {type(e).__name__}: {e}"[:300]
                              ) from None
     else:

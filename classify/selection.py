@@ -135,11 +135,11 @@ def select_topics(texts: Sequence[str], Y: np.ndarray, groups: Sequence, cardina
                   max_records: int = 5000, jobs: int = 1, char: bool | None = None,
                   fixed_C: float | None = None, threshold_strategy: str | None = None,
                   fitlog: FitLog | None = None, sample_weight: np.ndarray | None = None,
-                  log: Log = lambda _: None) -> Selection:
+                  labels: Sequence[str] | None = None, log: Log = lambda _: None) -> Selection:
     """The topic classifier's parameters (TopicClassifier and its TextVectorizer), chosen by
     internal CV (see the module docstring). ``fixed_C`` and ``threshold_strategy`` take
     those choices out of the search; with ``sample_weight`` every fit, threshold and score
-    of the search is weighted."""
+    of the search is weighted; ``labels`` names ``Y``'s columns in ``fitlog``'s notes."""
     sub = _sample(len(texts), min(max_records, 2000) if fast else max_records, seed)
     tx = [texts[i] for i in sub]
     Ys = Y[sub]
@@ -171,7 +171,8 @@ def select_topics(texts: Sequence[str], Y: np.ndarray, groups: Sequence, cardina
         matrices[(ngram, ch)] = (vec, vec.transform(tx))
     fitlog = fitlog or FitLog("topics")
     fitlog.stage = "internal CV"
-    labels = [str(j) for j in range(Y.shape[1])]
+    names = [str(x) for x in labels] if labels is not None else [str(j) for j in
+                                                                  range(Y.shape[1])]
     cache: dict[tuple, Trial] = {}
 
     def trial(params: dict) -> Trial:
@@ -183,7 +184,7 @@ def select_topics(texts: Sequence[str], Y: np.ndarray, groups: Sequence, cardina
         word_cols = len(vec.features_.word_vocab) if params["word_view"] else None
         P = np.zeros(Ys.shape)
         for tr, te in folds:
-            lin = fit_topic_linear(M[tr], Ys[tr], labels, params["loss"], params["C"],
+            lin = fit_topic_linear(M[tr], Ys[tr], names, params["loss"], params["C"],
                                    params["class_weight"], seed, vec.n_ngram_columns,
                                    word_cols, jobs, fitlog, None if ws is None else ws[tr])
             P[te] = lin.proba(M[te])

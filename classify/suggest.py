@@ -149,9 +149,10 @@ def texts_of(paths: Iterable[str | Path]) -> set[str]:
     files, _ = data_files(paths)
     out: set[str] = set()
     for f in files:
-        for _, obj in iter_raw(f):
-            if isinstance(obj, dict) and isinstance(obj.get("text"), str):
-                out.add(normalise(obj["text"]))
+        for lineno, obj in iter_raw(f):
+            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+                raise DataError(f"{f}:{lineno}: a record with a 'text' string expected")
+            out.add(normalise(obj["text"]))
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -390,3 +391,218 @@ def test_train_model_path_is_a_file(tmp_path, train_file):
     p = run_cli(["train", "--data", train_file, "--model", f, "--fast", "--quiet"])
     assert_clean_error(p.returncode, p.stderr, str(f))
     assert f.read_text(encoding="utf-8") == "not a directory"
+
+
+# ---------------------------------------------------------------- outputs that would clobber
+
+
+def _one_line_usage_error(r) -> str:
+    """A usage error: exit 2, one stderr line naming the command, no usage dump."""
+    assert r.code == 2, r
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("classify ") and "error:" in lines[0], r.err
+    return lines[0]
+
+
+def test_evaluate_report_over_its_test_file_is_refused(model_dir, tmp_path):
+    f = write_jsonl(tmp_path / "t.jsonl", make_records(n_per_topic=2)[:6])
+    before = f.read_bytes()
+    r = run_main(["evaluate", "--model", str(model_dir), "--test", str(f), "--report", str(f)])
+    assert_clean_error(r.code, r.err, str(f))
+    assert "input file" in r.err and f.read_bytes() == before
+
+
+@pytest.mark.parametrize("cmd", [["export", "--to", "prodigy"],
+                                 ["import", "--from", "prodigy"]])
+def test_export_and_import_refuse_to_write_over_their_input(model_dir, tmp_path, cmd):
+    f = tmp_path / "items.jsonl"
+    f.write_text(json.dumps({"text": "Police seized heroin.", "accept": ["topic:narcotics"],
+                             "answer": "accept"}) + "\n", encoding="utf-8")
+    before = f.read_bytes()
+    r = run_main([cmd[0], str(f), *cmd[1:], "--model", str(model_dir), "--out", str(f)])
+    assert_clean_error(r.code, r.err, str(f))
+    assert f.read_bytes() == before
+
+
+def test_export_writes_tasks_and_config_all_or_none(model_dir, tmp_path):
+    """A Label Studio export writes two files: when the second cannot be written, the first
+    keeps its old content; the two may not be one file."""
+    items = write_jsonl(tmp_path / "items.jsonl", [{"text": "Police seized heroin."}])
+    out = tmp_path / "tasks.json"
+    out.write_text("PRECIOUS", encoding="utf-8")
+    bad = tmp_path / "adir"
+    bad.mkdir()
+    for config in (bad, tmp_path / "missing" / "c.xml"):
+        r = run_main(["export", str(items), "--to", "label-studio", "--model", str(model_dir),
+                      "--out", str(out), "--config", str(config)])
+        assert_clean_error(r.code, r.err, str(config))
+        assert out.read_text(encoding="utf-8") == "PRECIOUS"
+    r = run_main(["export", str(items), "--to", "label-studio", "--model", str(model_dir),
+                  "--out", str(out), "--config", str(out)])
+    assert_clean_error(r.code, r.err, str(out))
+    assert out.read_text(encoding="utf-8") == "PRECIOUS"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+    r = run_main(["export", str(items), "--to", "label-studio", "--model", str(model_dir),
+                  "--out", str(out)])
+    assert r.code == 0, r.err
+    assert json.loads(out.read_text(encoding="utf-8"))[0]["data"]["text"] == \
+        "Police seized heroin."
+    assert "<View>" in (tmp_path / "tasks.xml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("content", ["", "[]\n", '[{"data": {"text": "x"}, "annotations": []}]'])
+def test_import_with_nothing_annotated_keeps_the_old_output(model_dir, tmp_path, content):
+    src = tmp_path / "export.json"
+    src.write_text(content, encoding="utf-8")
+    out = tmp_path / "mine.jsonl"
+    out.write_text('{"text": "kept", "topics": [], "stance": "neutral"}\n', encoding="utf-8")
+    before = out.read_bytes()
+    r = run_main(["import", str(src), "--from", "label-studio", "--model", str(model_dir),
+                  "--out", str(out)])
+    assert_clean_error(r.code, r.err, str(src))
+    assert out.read_bytes() == before
+
+
+@pytest.mark.parametrize("task, what", [
+    ({"data": {"text": "x"}, "annotations": "oops"}, "'annotations' must be a list"),
+    ({"data": {"text": "x"}, "annotations": [{"result": "oops"}]}, "'result' must be a list"),
+])
+def test_import_rejects_malformed_label_studio_annotations(model_dir, tmp_path, task, what):
+    src = tmp_path / "export.json"
+    src.write_text(json.dumps([task]), encoding="utf-8")
+    r = run_main(["import", str(src), "--from", "label-studio", "--model", str(model_dir),
+                  "--out", str(tmp_path / "o.jsonl")])
+    assert_clean_error(r.code, r.err, f"{src}: item 1")
+    assert what in r.err and not (tmp_path / "o.jsonl").exists()
+
+
+# ---------------------------------------------------------------- inputs with nothing in them
+
+
+@pytest.mark.parametrize("content", [b"", b"\n  \n"])
+def test_empty_jsonl_batch_is_an_error(model_dir, tmp_path, content):
+    f = tmp_path / "empty.jsonl"
+    f.write_bytes(content)
+    p = tag(model_dir, f, fmt="jsonl")
+    assert_clean_error(p.returncode, p.stderr, str(f))
+    assert p.stdout == ""
+
+
+def test_closed_stdin_is_named_as_closed(model_dir):
+    p = subprocess.run([sys.executable, "-m", "classify", "tag", "-", "--model",
+                        str(model_dir)], capture_output=True, text=True,
+                       preexec_fn=lambda: os.close(0), timeout=60)
+    assert p.returncode == 1 and "standard input is closed" in p.stderr, p.stderr
+
+
+def test_train_names_an_empty_data_file_beside_others(tmp_path, train_file):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    r = run_main(["train", "--data", str(train_file), "--data", str(empty), "--model",
+                  str(tmp_path / "m"), "--fast", "--quiet"])
+    assert r.code == 0, r.err
+    assert f"warning: {empty}: no records" in r.err
+
+
+def test_suggest_exclude_file_must_hold_records(model_dir, tmp_path):
+    pool = write_jsonl(tmp_path / "pool.jsonl", [{"text": "Police seized heroin."}])
+    excl = tmp_path / "excl.jsonl"
+    excl.write_text('{"text": "a"}\n{"text": "b"}\n["not", "a", "record"]\n', encoding="utf-8")
+    r = run_main(["suggest", "--pool", str(pool), "--model", str(model_dir), "--exclude",
+                  str(excl)])
+    assert_clean_error(r.code, r.err, f"{excl}:3")
+
+
+def test_audit_guide_must_exist(train_file, tmp_path):
+    r = run_main(["audit", "--data", str(train_file), "--fast", "--folds", "2", "--guide",
+                  str(tmp_path / "nope.md")])
+    assert_clean_error(r.code, r.err, str(tmp_path / "nope.md"))
+
+
+# ---------------------------------------------------------------- option values
+
+
+@pytest.mark.parametrize("args, says", [
+    (["tag", "x.txt", "--jobs", "abc"], "not a whole number: 'abc'"),
+    (["tag", "x.txt", "--jobs", "0"], "must be at least 1"),
+    (["train", "--seed", "-1"], "must be at least 0"),
+    (["train", "--C", "inf"], "must be a finite number"),
+    (["train", "--C", "abc"], "not a number: 'abc'"),
+    (["train", "--cv-folds", "1"], "must be at least 2"),
+    (["suggest", "--pool", "p.jsonl", "--diversity", "nan"], "must be a finite number"),
+    (["suggest", "--pool", "p.jsonl", "--diversity", "-1"], "must be 0 or more"),
+    (["tag", "x.txt", "--format", "xml"], "invalid choice: 'xml'"),
+])
+def test_bad_option_values_are_one_line_usage_errors(args, says, train_file, tmp_path):
+    if args[0] == "train":  # were a value let through, this trains a throwaway model only
+        args = [*args, "--data", str(train_file), "--model", str(tmp_path / "m"), "--fast"]
+    line = _one_line_usage_error(run_main(args))
+    assert says in line and f"classify {args[0]}" in line and "--help" in line
+    assert "_jobs" not in line and "_seed" not in line
+
+
+def test_weight_without_a_path_is_refused(train_file, tmp_path):
+    r = run_main(["train", "--data", str(train_file), "--weight", "=2", "--model",
+                  str(tmp_path / "m"), "--fast", "--quiet"])
+    assert_clean_error(r.code, r.err, "--weight =2")
+    assert not (tmp_path / "m").exists()
+
+
+def test_more_jobs_than_cores_are_capped_with_a_warning(model_dir, tmp_path):
+    f = write_jsonl(tmp_path / "b.jsonl", [{"id": "1", "text": "Police seized heroin."}])
+    p = tag(model_dir, f, fmt="jsonl", extra=["--jobs", "100000"], timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "warning: --jobs 100000 is more than the" in p.stderr
+    assert json.loads(p.stdout)["id"] == "1"
+
+
+def test_warnings_name_labels_not_column_numbers(tmp_path):
+    recs = make_records(n_per_topic=12)
+    recs.append({"text": "Pirates boarded a cargo ship off the coast.", "topics": ["piracy"],
+                 "stance": "neutral", "source": "src-1"})
+    f = write_jsonl(tmp_path / "d.jsonl", recs)
+    r = run_main(["train", "--data", str(f), "--model", str(tmp_path / "m"), "--fast"])
+    assert r.code == 0, r.err
+    assert "'piracy'" in r.err
+    assert not re.search(r"topics: '\d+'", r.err), r.err
+
+
+# ---------------------------------------------------------------- damaged model files
+
+
+def _damage(model_copy, change) -> tuple:
+    import hashlib
+
+    meta_path = model_copy / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    mf = model_copy / meta["model_file"]
+    data = change(mf.read_bytes())
+    mf.write_bytes(data)
+    meta["model_sha256"] = hashlib.sha256(data).hexdigest()  # damage the SHA check misses
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    return mf
+
+
+@pytest.mark.parametrize("change, says", [
+    (lambda b: b[: len(b) // 2], "truncated or corrupt"),
+    (lambda b: b"\x93NUMPY" + bytes(range(200)), "not an .npz archive"),
+    (lambda b: b"PK\x03\x04" + bytes(range(200)), "truncated or corrupt"),
+])
+def test_damaged_model_file_is_named(model_copy, tmp_path, change, says):
+    mf = _damage(model_copy, change)
+    art = tmp_path / "a.txt"
+    art.write_text("Police seized heroin.", encoding="utf-8")
+    p = tag(model_copy, art)
+    assert_clean_error(p.returncode, p.stderr, str(mf))
+    assert says in p.stderr and "allow_pickle" not in p.stderr and "internal" not in p.stderr
+
+
+def test_model_file_outside_the_model_directory_is_refused(model_copy, tmp_path):
+    meta_path = model_copy / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["model_file"] = "../" + meta["model_file"]
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    art = tmp_path / "a.txt"
+    art.write_text("Police seized heroin.", encoding="utf-8")
+    p = tag(model_copy, art)
+    assert_clean_error(p.returncode, p.stderr, str(meta_path))
