@@ -279,6 +279,13 @@ AUTO_JOBS_BYTES = 2 * 2**20  # below this, starting worker processes costs more 
 AUTO_JOBS_MAX = 4
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def auto_jobs(path: str | Path | None) -> int:
     """Processes for tagging a JSONL batch file: one per core this process may use (at most
     ``AUTO_JOBS_MAX``) for a file of ``AUTO_JOBS_BYTES`` or more; 1 for a small file or a
@@ -290,7 +297,7 @@ def auto_jobs(path: str | Path | None) -> int:
         size = 0
     if size < AUTO_JOBS_BYTES:
         return 1
-    return max(1, min(AUTO_JOBS_MAX, len(os.sched_getaffinity(0))))
+    return max(1, min(AUTO_JOBS_MAX, usable_cores()))
 
 
 def iter_tag_batch(lines: Iterable[str], name: str, tagger: Tagger, *, explain: bool = False,

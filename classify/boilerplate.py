@@ -9,7 +9,8 @@ symbols ("#", "|"), dates ("time18-04-2025"), source names ("Arab News"), app ba
   words, section names, bylines, "logo"); headlines have more words and are kept;
 - it is a byline ("By Jane Smith, Transport Correspondent": "By" and a name, at most eight
   words, no sentence-ending punctuation);
-- it is a date or time with at most one other word ("Updated 18 April 2025, 10:32 GMT");
+- it is a date or time with at most one other word ("Updated 18 April 2025, 10:32 GMT";
+  at most ``DATE_MAX_WORDS`` words in all);
 - it is page furniture: an app banner, a sharing or subscription prompt, a cookie notice,
   a copyright line or a "Latest news" / "Read more" link (``FURNITURE``).
 Every other line is kept as it is. ``benchmarks/line_filter.py`` measures the rule's

@@ -146,11 +146,25 @@ def _same_file(a: str | Path, b: str | Path) -> bool:
 
 
 def _not_an_input(out: str | None, flag: str, inputs: list[str | Path]) -> None:
-    """Stop before ``out`` (an output path) replaces one of the command's input files."""
+    """Stop before ``out`` (an output path) replaces one of the command's input files (a
+    directory stands for every file in it: data files, a model's files)."""
+    if not out:
+        return
     for src in inputs:
-        if out and src != "-" and not Path(src).is_dir() and _same_file(out, src):
+        if src == "-" or not Path(src).exists():
+            continue
+        files = [f for f in Path(src).rglob("*") if f.is_file()] if Path(src).is_dir() \
+            else [Path(src)]
+        if any(_same_file(out, f) for f in files):
             raise DataError(f"{flag} {out}: that is an input file; write the output "
                             "elsewhere")
+
+
+def _data_inputs(args: argparse.Namespace) -> list[str | Path]:
+    """The files and directories a training command reads: its data (``labels/`` unless
+    given), schema and test file."""
+    return [*(args.data or [api.DEFAULT_DATA]), *(getattr(args, "test", None) or []),
+            *([args.schema] if getattr(args, "schema", None) else [])]
 
 
 def _short_list(items: list[str], n: int = 12) -> str:
@@ -387,6 +401,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .report import render, summary_lines
 
     log = _log(args.quiet or args.json, args.verbose)
+    _not_an_input(args.report, "--report",
+                  [*args.test, args.model or api.default_model_dir()] if args.test
+                  else _data_inputs(args))
     if args.test:
         model_dir = args.model or api.default_model_dir()
         if args.learning_curve:
@@ -401,7 +418,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                            learning_curve=args.learning_curve, weights=_weights(args.weight))
     if args.report:
         fmt = _report_format(args.report)
-        _not_an_input(args.report, "--report", [*(args.test or []), *(args.data or [])])
         write_output_file(args.report, render(rep, fmt))
         log(f"report written to {args.report}")
         if fmt == "html":
@@ -421,12 +437,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from .audit import render, summary
 
     log = _log(args.quiet, args.verbose)
+    _not_an_input(args.report, "--report", _data_inputs(args))
+    if args.guide and not Path(args.guide).is_file():
+        raise DataError(f"{args.guide}: no such file (--guide names the labelling guide)")
     rep = api.audit(args.data, args.folds, _train_options(args), args.schema, args.guide,
                     log=log, weights=_weights(args.weight))
     fmt = args.format
-    _not_an_input(args.report, "--report", list(args.data or []))
-    if args.guide and not Path(args.guide).is_file():
-        raise DataError(f"{args.guide}: no such file (--guide names the labelling guide)")
     if args.report:
         fmt = fmt or {".html": "html", ".htm": "html", ".jsonl": "jsonl", ".json": "jsonl"
                       }.get(Path(args.report).suffix.lower(), "md")
@@ -586,10 +602,17 @@ def _nonnegative_float(value: str) -> float:
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage errors in one line, naming where to read more (argparse prints the usage)."""
+    """Usage errors in one line, naming the help to read (instead of argparse's usage
+    dump); an unknown option is reported by the subcommand it was given to."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        ns, extras = self.parse_known_args(args, namespace)
+        if extras:
+            getattr(ns, "parser", self).error(f"unrecognized arguments: {' '.join(extras)}")
+        return ns
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -754,7 +777,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  classify evaluate --learning-curve --report report.html\n"
                "  classify evaluate --model models/default --test dev.jsonl --report dev.md")
     training_flags(e)
-    e.add_argument("--folds", type=int, default=5, help="cross-validation folds")
+    e.add_argument("--folds", type=_folds, default=5, help="cross-validation folds")
     e.add_argument("--learning-curve", action="store_true",
                    help="also cross-validate with the training folds cut to 10%%, 25%%, 50%% "
                         "and 75%% of their sources (4 more trainings per fold): does "
@@ -788,7 +811,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  classify audit --data labels/ --report audit.html\n"
                "  classify audit --format jsonl > findings.jsonl")
     training_flags(a)
-    a.add_argument("--folds", type=int, default=5, help="cross-validation folds")
+    a.add_argument("--folds", type=_folds, default=5, help="cross-validation folds")
     a.add_argument("--format", choices=("md", "jsonl", "html"), default=None,
                    help="output format (default: md, or from the --report file's extension)")
     a.add_argument("--report", metavar="FILE",
@@ -892,7 +915,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "Label Studio JSON or JSON-MIN export, doccano JSONL/JSON export, "
                     "'prodigy db-out' JSONL (accepted answers). Items nobody annotated are "
                     "left out and counted. --out is written whole (atomically), so a later "
-                    "export of the same project replaces it.",
+                    "export of the same project replaces it; an export with no annotated "
+                    "item is refused and --out left as it was.",
         epilog="example:\n  classify import project.json --from label-studio "
                "--out labels/team.jsonl")
     m.add_argument("file", metavar="FILE", help="the tool's export file")
@@ -918,6 +942,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--trust", action="store_true",
                    help="confirm that DIR comes from a source you trust")
     c.set_defaults(func=cmd_convert)
+    for sp in sub.choices.values():
+        sp.set_defaults(parser=sp)  # whose usage errors an unknown option gets
     return p
 
 
@@ -943,11 +969,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return 2
         jobs = getattr(args, "jobs", None)
-        cores = len(os.sched_getaffinity(0))
-        if isinstance(jobs, int) and jobs > cores:  # more processes than cores only cost
-            _err(f"warning: --jobs {jobs} is more than the {cores} core(s) this process may "
-                 f"use; using {cores}")
-            args.jobs = cores
+        if isinstance(jobs, int) and jobs > 1 and getattr(args, "scheduler", None) is None:
+            cores = api.usable_cores()
+            if jobs > cores:  # more processes than cores only cost memory and start-up
+                _err(f"warning: --jobs {jobs} is more than the {cores} core(s) this process "
+                     f"may use; using {cores}")
+                args.jobs = cores
         return args.func(args)
     except ClassifyError as e:
         _err(f"error: {e}")

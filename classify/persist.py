@@ -125,22 +125,27 @@ def write_output_files(files: Sequence[tuple[str | Path, str]]) -> None:
     and they are renamed into place only once every one is written, so a failure (a
     directory in the way, no such directory, a full disk) leaves every old file as it was."""
     current: Path | None = None
+    special = [(Path(p), t) for p, t in files if str(p).startswith("/dev/") or (
+        Path(p).exists() and not Path(p).is_file() and not Path(p).is_dir())]
     try:
         with contextlib.ExitStack() as stack:
             for path, text in files:
                 current = Path(path)
-                if str(current).startswith("/dev/"):
+                if any(current == sp for sp, _ in special):
                     continue
                 if current.is_dir():
                     raise IsADirectoryError(21, "Is a directory")
-                stack.enter_context(atomic_writer(current)).write(text.encode("utf-8"))
-            current = None  # the renames: on leaving the block, all after every write
+                fh = stack.enter_context(atomic_writer(current))
+                fh.write(text.encode("utf-8"))
+                fh.flush()  # every byte on disk before any rename: only renames remain
+                os.fsync(fh.fileno())
+            for current, text in special:  # a device or pipe cannot be renamed onto
+                with open(current, "w", encoding="utf-8") as dev:
+                    dev.write(text)
+            current = None  # the renames, on leaving the block
     except OSError as e:
         raise ModelError(f"{current or e.filename or 'output'}: cannot write: "
                          f"{e.strerror or e}") from None
-    for path, text in files:
-        if str(path).startswith("/dev/"):
-            write_output_file(path, text)
 
 
 def save_model(model: Model, directory: str | Path, meta: dict) -> dict:

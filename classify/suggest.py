@@ -151,7 +151,8 @@ def texts_of(paths: Iterable[str | Path]) -> set[str]:
     for f in files:
         for lineno, obj in iter_raw(f):
             if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                raise DataError(f"{f}:{lineno}: a record with a 'text' string expected")
+                raise DataError(f"{f}:{lineno}: not a record with a 'text' string (the "
+                                "labelled data to leave out holds records)")
             out.add(normalise(obj["text"]))
     return out
 

@@ -548,12 +548,43 @@ def test_weight_without_a_path_is_refused(train_file, tmp_path):
     assert not (tmp_path / "m").exists()
 
 
-def test_more_jobs_than_cores_are_capped_with_a_warning(model_dir, tmp_path):
-    f = write_jsonl(tmp_path / "b.jsonl", [{"id": "1", "text": "Police seized heroin."}])
-    p = tag(model_dir, f, fmt="jsonl", extra=["--jobs", "100000"], timeout=60)
-    assert p.returncode == 0, p.stderr
-    assert "warning: --jobs 100000 is more than the" in p.stderr
-    assert json.loads(p.stdout)["id"] == "1"
+def test_more_jobs_than_cores_are_capped_with_a_warning(model_dir, tmp_path, monkeypatch):
+    from classify import api, cli
+
+    seen = []
+    monkeypatch.setattr(api, "usable_cores", lambda: 2)
+    monkeypatch.setattr(cli, "cmd_tag", lambda args: seen.append(args.jobs) or 0)
+    r = run_main(["tag", "x.txt", "--jobs", "100000"])
+    assert r.code == 0 and seen == [2]
+    assert "warning: --jobs 100000 is more than the 2 core(s)" in r.err
+    r = run_main(["tag", "x.txt", "--jobs", "2"])
+    assert r.code == 0 and seen == [2, 2] and "warning" not in r.err
+
+
+def test_unknown_option_points_to_the_subcommands_help():
+    line = _one_line_usage_error(run_main(["tag", "a.txt", "--bogus"]))
+    assert "unrecognized arguments: --bogus" in line and "'classify tag --help'" in line
+
+
+@pytest.mark.parametrize("target", ["data file", "model file"])
+def test_a_report_never_replaces_a_file_the_command_reads(model_dir, model_copy, train_file,
+                                                          tmp_path, target):
+    """--report naming a file inside a data directory (or the model's directory) is refused
+    before any work is done."""
+    data = tmp_path / "data"
+    data.mkdir()
+    f = data / "d.jsonl"
+    f.write_bytes(train_file.read_bytes())
+    if target == "data file":
+        args = ["audit", "--data", str(data), "--fast", "--folds", "2", "--report", str(f)]
+    else:
+        f = model_copy / "meta.json"
+        args = ["evaluate", "--model", str(model_copy), "--test", str(train_file),
+                "--report", str(f)]
+    before = f.read_bytes()
+    r = run_main(args)
+    assert_clean_error(r.code, r.err, str(f))
+    assert f.read_bytes() == before and "fold" not in r.err
 
 
 def test_warnings_name_labels_not_column_numbers(tmp_path):
@@ -606,3 +637,27 @@ def test_model_file_outside_the_model_directory_is_refused(model_copy, tmp_path)
     art.write_text("Police seized heroin.", encoding="utf-8")
     p = tag(model_copy, art)
     assert_clean_error(p.returncode, p.stderr, str(meta_path))
+
+
+def test_output_files_are_written_all_or_none_when_the_disk_refuses(tmp_path):
+    """The first of two outputs overflows the file-size limit (a full disk as far as the
+    writer can tell): the error names it, and the second, which fitted, is not put in place
+    either."""
+    out, cfg = tmp_path / "tasks.json", tmp_path / "tasks.xml"
+    out.write_text("OLD", encoding="utf-8")
+    cfg.write_text("OLD", encoding="utf-8")
+    code = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))\n"
+        "from classify.errors import ModelError\n"
+        "from classify.persist import write_output_files\n"
+        "try:\n"
+        f"    write_output_files([({str(out)!r}, 'x' * 5000), ({str(cfg)!r}, 'NEW')])\n"
+        "except ModelError as e:\n"
+        "    print(e)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=60)
+    assert p.stdout.startswith(f"{out}: cannot write"), (p.stdout, p.stderr)
+    assert out.read_text(encoding="utf-8") == "OLD" and cfg.read_text(encoding="utf-8") == "OLD"
+    assert not [f for f in tmp_path.iterdir() if f.name.startswith(".tmp-")]
