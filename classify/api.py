@@ -85,12 +85,25 @@ class TrainResult:
 OWN_LABELS_WEIGHT = 3.0
 
 
+def _path_list(paths: str | Path | Sequence[str | Path] | None, what: str) -> list:
+    """Paths as a list: one path (a str is a path, not a sequence of characters) or several."""
+    if paths is None:
+        return []
+    if isinstance(paths, str | Path):
+        return [paths]
+    out = list(paths)
+    bad = [x for x in out if not isinstance(x, str | Path)]
+    if bad:
+        raise DataError(f"{what}: a path must be a str or Path, got {bad[0]!r:.60}")
+    return out
+
+
 def load_data(paths: Sequence[str | Path] | None = None,
               schema: str | Path | None = None,
               weights: Mapping[str | Path, float] | None = None) -> Dataset:
     """Labelled records of ``paths`` (default ``labels/``); ``weights`` maps a data file or
     directory to the weight its records get in training (see ``data.load_dataset``)."""
-    return load_dataset(list(paths) if paths else [DEFAULT_DATA], schema, weights)
+    return load_dataset(_path_list(paths, "data") or [DEFAULT_DATA], schema, weights)
 
 
 def model_params(model_dir: str | Path) -> dict:
@@ -218,6 +231,8 @@ def tag_text(text: str, model_dir: str | Path | None = None, name: str = "<text>
     earlier line: see ``classify.boilerplate``) are dropped first unless ``keep_all``.
     ``html=True``: ``text`` is an HTML page, reduced to its article's title and main text
     (``article_text``) before that; sentence offsets then refer to that text."""
+    if not isinstance(text, str):
+        raise DataError(f"{name}: the text to tag must be a str, got {type(text).__name__}")
     if html:
         text = article_text(text, name)
     return (tagger or load_tagger(model_dir)).tag_article(text, name, explain, keep_all)
@@ -239,6 +254,8 @@ def word_contributions(text: str, part: str = "topics", labels: Sequence[str] | 
     and signed shares of the label's linear score (what ``--format html`` shades)."""
     from .contributions import contributions
 
+    if part not in ("topics", "stance"):
+        raise DataError(f"part must be 'topics' or 'stance', got {part!r}")
     model = (tagger or load_tagger(model_dir)).model
     classes = model.topic_labels if part == "topics" else model.stance_labels
     unknown = [x for x in labels or () if x not in classes]
@@ -355,6 +372,9 @@ def tag_records(records: Iterable[dict], model_dir: str | Path | None = None,
     ``topics``, ``topic_scores``, ``stance`` and ``stance_scores`` all None, so it cannot pass
     for a record without topics.
     """
+    if records is None or isinstance(records, str | bytes | dict):
+        raise DataError(f"records must be an iterable of {{'text': ...}} dicts, got "
+                        f"{type(records).__name__}")
     items = [batch_item(r, f"record {i}") for i, r in enumerate(records, 1)]
     if not skip_invalid:
         bad = next((it for it in items if it.error is not None), None)
@@ -439,7 +459,7 @@ def suggest(pool: str | Path, model_dir: str | Path | None = None, n: int = 50,
                         "not excluded; name labelled data with --exclude")
     done = texts_of(found) if found else set()
     if exclude:
-        done |= texts_of(exclude)
+        done |= texts_of(_path_list(exclude, "exclude"))
     picks, excluded = _suggest(items, model, n, done,
                                DIVERSITY if diversity is None else diversity, focus)
     return SuggestResult(picks, pool=len(items), excluded=excluded, warnings=warnings)
@@ -605,7 +625,7 @@ def audit(data: Sequence[str | Path] | None = None, folds: int = 5,
     are trained with ``weights``, as in ``train``."""
     from .audit import audit as _audit
 
-    paths = list(data) if data else [DEFAULT_DATA]
+    paths = _path_list(data, "data") or [DEFAULT_DATA]
     dataset = load_data(paths, schema, weights)
     _log_data_warnings(dataset, log)
     return _audit(dataset, paths, folds, opts, guide, log=log)
@@ -635,5 +655,8 @@ def evaluate_on(model_dir: str | Path, test: Sequence[str | Path], trust: bool =
     ``seed``)."""
     from .evaluate import evaluate_model
 
+    files = _path_list(test, "test")
+    if not files:
+        raise DataError("no test data given: name labelled files to score the model on")
     model, meta = _load_model(model_dir, trust=trust)
-    return evaluate_model(model, meta, load_dataset(list(test)), str(model_dir), seed=seed)
+    return evaluate_model(model, meta, load_dataset(files), str(model_dir), seed=seed)

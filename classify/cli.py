@@ -30,7 +30,10 @@ PROG = "classify"
 
 
 def _err(msg: str) -> None:
-    print(f"{PROG}: {msg}", file=sys.stderr, flush=True)
+    """One line on stderr: line breaks inside the message (a path can hold one) are shown
+    escaped."""
+    one = msg.replace("\r", "\\r").replace("\n", "\\n")
+    print(f"{PROG}: {one}", file=sys.stderr, flush=True)
 
 
 def _log(quiet: bool, verbose: bool = False):
@@ -545,6 +548,12 @@ def _positive(value: str) -> int:
     return _int(value, 1)
 
 
+def _path(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("an empty path")
+    return value
+
+
 def _folds(value: str) -> int:
     return _int(value, 2)
 
@@ -782,7 +791,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also cross-validate with the training folds cut to 10%%, 25%%, 50%% "
                         "and 75%% of their sources (4 more trainings per fold): does "
                         "labelling more pay?")
-    e.add_argument("--report", metavar="FILE",
+    e.add_argument("--report", type=_path, metavar="FILE",
                    help="write a report: .html (self-contained page; with matplotlib, pip "
                         "install 'classify[report]', it draws the learning curve, the stance "
                         "confusion matrix and the reliability curves), .json, .txt, anything "
@@ -814,7 +823,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--folds", type=_folds, default=5, help="cross-validation folds")
     a.add_argument("--format", choices=("md", "jsonl", "html"), default=None,
                    help="output format (default: md, or from the --report file's extension)")
-    a.add_argument("--report", metavar="FILE",
+    a.add_argument("--report", type=_path, metavar="FILE",
                    help="write the findings to FILE (.html, .jsonl, anything else Markdown) "
                         "instead of stdout")
     a.add_argument("--guide", metavar="FILE",
@@ -872,7 +881,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  classify label todo.jsonl --out labels/mine.jsonl")
     lab.add_argument("file", metavar="FILE", help="JSONL of items with 'text' (and optional "
                      "'id', 'source', guessed 'topics' and 'stance')")
-    lab.add_argument("--out", required=True, metavar="FILE",
+    lab.add_argument("--out", required=True, type=_path, metavar="FILE",
                      help="JSONL file the answers are appended to")
     lab.add_argument("--model", metavar="DIR", default=None,
                      help="model whose labels are offered and which guesses for items "
@@ -896,8 +905,9 @@ def build_parser() -> argparse.ArgumentParser:
                "  classify export todo.jsonl --to prodigy > tasks.jsonl")
     x.add_argument("file", metavar="FILE", help="JSONL of items with 'text'")
     x.add_argument("--to", required=True, choices=("label-studio", "doccano", "prodigy"))
-    x.add_argument("--out", metavar="FILE", help="write here instead of standard output")
-    x.add_argument("--config", metavar="FILE",
+    x.add_argument("--out", type=_path, metavar="FILE",
+                   help="write here instead of standard output")
+    x.add_argument("--config", type=_path, metavar="FILE",
                    help="Label Studio labelling config file (default: OUT with .xml, or "
                         "label_config.xml)")
     x.add_argument("--model", metavar="DIR", default=None,
@@ -922,7 +932,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("file", metavar="FILE", help="the tool's export file")
     m.add_argument("--from", dest="from_", required=True,
                    choices=("label-studio", "doccano", "prodigy"))
-    m.add_argument("--out", required=True, metavar="FILE", help="training JSONL to write")
+    m.add_argument("--out", required=True, type=_path, metavar="FILE",
+                   help="training JSONL to write")
     m.add_argument("--model", metavar="DIR", default=None,
                    help="model whose labels the records are checked against")
     m.add_argument("--trust", action="store_true",

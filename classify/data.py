@@ -178,15 +178,32 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
 
 def _iter_csv(path: Path) -> Iterator[tuple[int, object]]:
     with open_lines(path) as lines:
-        reader = csv.DictReader(lines)
-        if not reader.fieldnames or "text" not in reader.fieldnames:
+        # strict: a quote never closed is an error, not the rest of the file in one cell
+        reader = csv.DictReader(lines, strict=True)
+        try:
+            fields = reader.fieldnames
+        except csv.Error as e:
+            raise DataError(f"{path}:1: malformed CSV header: {e}") from None
+        if not fields or "text" not in fields:
             raise DataError(f"{path}:1: CSV needs a header with a 'text' column")
+        if len(set(fields)) != len(fields):
+            twice = sorted({f for f in fields if fields.count(f) > 1})
+            raise DataError(f"{path}:1: column(s) named twice in the header: {', '.join(twice)}")
         try:
             for row in reader:
-                obj: dict[str, object] = {k: v for k, v in row.items() if k is not None}
+                where = f"{path}:{reader.line_num}"
+                if None in row or any(v is None for v in row.values()):
+                    n = len(row.get(None) or []) + sum(v is not None for k, v in row.items()
+                                                        if k is not None)
+                    raise DataError(f"{where}: {n} cells; the header has {len(fields)}")
+                obj: dict[str, object] = dict(row)
                 if "topics" in obj:
                     cell = obj["topics"] or ""
                     obj["topics"] = [t.strip() for t in str(cell).split(";") if t.strip()]
+                    odd = next((t for t in obj["topics"] if "," in t or "|" in t), None)
+                    if odd is not None:
+                        raise DataError(f"{where}: topic {odd!r}: in a CSV file topics are "
+                                        "separated by ';'")
                 if obj.get("stance") == "":
                     obj["stance"] = None
                 if obj.get("weight") == "":

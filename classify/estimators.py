@@ -498,9 +498,15 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
                                 word_cols, self.n_jobs, fitlog, sample_weight)
 
     def fit(self, X: Iterable[str], Y: object, groups: Sequence | None = None,
-            fitlog: FitLog | None = None, sample_weight: object = None) -> TopicClassifier:
+            fitlog: FitLog | None = None, sample_weight: object = None,
+            classes: Sequence | None = None) -> TopicClassifier:
+        """``classes``: the names of an indicator matrix ``Y``'s columns (default 0..k-1)."""
         texts = _texts(X)
         self.classes_, Yb = label_indicator(Y)
+        if classes is not None:
+            if len(classes) != Yb.shape[1]:
+                raise ValueError(f"{len(classes)} class names for {Yb.shape[1]} columns")
+            self.classes_ = np.asarray(classes, dtype=object)
         if len(Yb) != len(texts):
             raise ValueError(f"{len(texts)} texts but {len(Yb)} label rows")
         if not texts:

@@ -426,8 +426,8 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
             threshold_repeats=threshold_repeats(len(topic_recs), len(topic_labels), opts),
             random_state=opts.seed, n_jobs=opts.jobs,
         ).fit([r.text for r in topic_recs], topic_matrix(topic_recs, topic_labels),
-              groups=[r.source for r in topic_recs], fitlog=topic_log, sample_weight=tw)
-        topics.classes_ = np.asarray(topic_labels, dtype=object)
+              groups=[r.source for r in topic_recs], fitlog=topic_log, sample_weight=tw,
+              classes=topic_labels)
         for msg in topics.fallbacks_ + topic_log.lines():
             note(msg)
         best = next((t for t in topic_sel.trials if t.chosen), None)

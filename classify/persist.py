@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import platform
+import stat
 import tempfile
 import warnings
 import zipfile
@@ -84,9 +85,13 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent or ".")
         interrupts.temp_files.add(tmp)
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
+        try:  # a file replaced keeps its permissions
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except OSError:  # a new file gets the usual ones (mkstemp makes 0600)
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()

@@ -18,6 +18,9 @@ from .errors import DataError
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 MIN_ARTICLE_WORDS = 15  # fewer words of prose than this: a page without an article
+# A news page is a few hundred KB; the extractor's time grows faster than the page's size
+# (11 MB took a minute, 35 MB did not finish) and it cannot be interrupted meanwhile
+MAX_PAGE_CHARS = 5_000_000
 HINT = "HTML inputs need trafilatura: pip install 'classify[html]'"
 _SNIFF = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])",
                     re.IGNORECASE | re.DOTALL)
@@ -35,6 +38,10 @@ def page_text(html: str, name: str) -> str:
         import trafilatura
     except ImportError:
         raise DataError(f"{name}: {HINT}") from None
+    if len(html) > MAX_PAGE_CHARS:
+        raise DataError(f"{name}: an HTML page of {len(html) / 1e6:.0f} million characters is "
+                        f"not one news page (the limit is {MAX_PAGE_CHARS / 1e6:.0f} million); "
+                        "extract its text and tag that")
     doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False,
                                       include_tables=False)
     body = (getattr(doc, "text", None) or "").strip() if doc is not None else ""

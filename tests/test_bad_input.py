@@ -20,6 +20,7 @@ from conftest import (
     write_jsonl,
 )
 
+from classify.errors import DataError
 from classify.persist import load_model
 from classify.sentences import MAX_CHARS
 
@@ -661,3 +662,87 @@ def test_output_files_are_written_all_or_none_when_the_disk_refuses(tmp_path):
     assert p.stdout.startswith(f"{out}: cannot write"), (p.stdout, p.stderr)
     assert out.read_text(encoding="utf-8") == "OLD" and cfg.read_text(encoding="utf-8") == "OLD"
     assert not [f for f in tmp_path.iterdir() if f.name.startswith(".tmp-")]
+
+
+# ---------------------------------------------------------------- second sweep: API and CSV
+
+
+def test_api_takes_one_path_as_a_path_not_as_its_characters(model_dir, train_file):
+    from classify import api
+
+    assert len(api.load_data(str(train_file)).records) == len(api.load_data([train_file]).records)
+    rep = api.evaluate_on(model_dir, str(train_file))
+    assert rep.n_records == len(api.load_data([train_file]).records)
+    with pytest.raises(DataError, match="no test data"):
+        api.evaluate_on(model_dir, [])
+    with pytest.raises(DataError, match="a path must be a str or Path"):
+        api.load_data([5])
+
+
+def test_api_rejects_what_is_not_text(model_dir):
+    from classify import api
+
+    with pytest.raises(DataError, match="must be a str, got NoneType"):
+        api.tag_text(None, model_dir)
+    with pytest.raises(DataError, match="iterable of"):
+        api.tag_records(None, model_dir)
+    with pytest.raises(DataError, match="'topics' or 'stance'"):
+        api.word_contributions("A plane landed.", part="bogus", model_dir=model_dir)
+
+
+@pytest.mark.parametrize("body, where, says", [
+    ('text,topics,stance\n"Jets landed safely.,aviation,neutral\nFares rose.,,neutral\n',
+     ":", "malformed CSV"),
+    ("text,topics,stance\nJets landed.,\"aviation,narcotics\",neutral\n", ":2:", "';'"),
+    ("text,topics,stance\nJets landed.,aviation\n", ":2:", "2 cells; the header has 3"),
+    ("text,topics,stance\nJets landed.,aviation,neutral,extra\n", ":2:", "4 cells"),
+    ("text,text,topics\na,b,aviation\n", ":1:", "named twice"),
+])
+def test_csv_rows_that_do_not_fit_the_header_are_errors(tmp_path, body, where, says):
+    f = tmp_path / "d.csv"
+    f.write_text(body, encoding="utf-8")
+    r = run_main(["train", "--data", str(f), "--model", str(tmp_path / "m"), "--fast"])
+    assert_clean_error(r.code, r.err, f"{f}{where}")
+    assert says in r.err and not (tmp_path / "m").exists()
+
+
+def test_a_huge_html_page_is_refused_before_extraction(monkeypatch):
+    pytest.importorskip("trafilatura")
+    from classify import webpage
+
+    monkeypatch.setattr(webpage, "MAX_PAGE_CHARS", 1000)
+    page = "<html><body>" + "<p>The airline cut fares on Tuesday.</p>" * 40 + "</body></html>"
+    with pytest.raises(DataError, match="page.html: an HTML page of"):
+        webpage.page_text(page, "page.html")
+
+
+def test_an_error_stays_on_one_line_when_a_path_holds_a_line_break(tmp_path):
+    art = tmp_path / "a.txt"
+    art.write_text("Police seized heroin.", encoding="utf-8")
+    p = run_cli(["tag", art], env={"CLASSIFY_MODEL": str(tmp_path / "no\nmodel")})
+    assert p.returncode != 0 and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert "no\\nmodel" in p.stderr
+
+
+def test_an_empty_output_path_is_a_usage_error(model_dir, train_file):
+    line = _one_line_usage_error(run_main(["evaluate", "--model", str(model_dir), "--test",
+                                           str(train_file), "--report", ""]))
+    assert "an empty path" in line
+
+
+def test_a_replaced_output_file_keeps_its_permissions(tmp_path):
+    from classify.persist import write_output_file
+
+    f = tmp_path / "report.md"
+    f.write_text("old", encoding="utf-8")
+    f.chmod(0o640)
+    write_output_file(f, "new")
+    assert f.read_text(encoding="utf-8") == "new" and (f.stat().st_mode & 0o777) == 0o640
+
+
+def test_single_topic_data_warns_with_the_topic_name(tmp_path):
+    recs = [{**r, "topics": ["aviation"]} for r in make_records(n_per_topic=6)]
+    f = write_jsonl(tmp_path / "d.jsonl", recs)
+    r = run_main(["train", "--data", str(f), "--model", str(tmp_path / "m"), "--fast"])
+    assert r.code == 0, r.err
+    assert "'aviation' is in every training record" in r.err and "'0'" not in r.err
