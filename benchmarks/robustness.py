@@ -833,7 +833,7 @@ def run_cases(b: Bench) -> None:
            lambda r: error_phrase(r, "/dev/full", "/dev/full") + (
                "; says no space left" if "No space left" in r.err else ""))
     full_disk_rows(b)
-    b.case("evaluate --report into a missing directory (write fails after the work)",
+    b.case("evaluate --report into a missing directory",
            ["evaluate", "--fast", "--quiet", "--data", "tiny.jsonl", "--folds", "2",
             "--report", "nodir/r.md"],
            lambda r: error_phrase(r, "nodir/r.md", "the report path")

@@ -163,6 +163,18 @@ def _not_an_input(out: str | None, flag: str, inputs: list[str | Path]) -> None:
                             "elsewhere")
 
 
+def _report_writable(report: str | None) -> None:
+    """Stop before the work when the report cannot be written where asked (a directory in
+    the way, no such directory); a full disk still shows only when writing."""
+    if not report or report.startswith("/dev/"):
+        return
+    p = Path(report)
+    if p.is_dir():
+        raise DataError(f"{report}: cannot write: Is a directory")
+    if not p.parent.is_dir():
+        raise DataError(f"{report}: cannot write: no directory {p.parent}")
+
+
 def _data_inputs(args: argparse.Namespace) -> list[str | Path]:
     """The files and directories a training command reads: its data (``labels/`` unless
     given), schema and test file."""
@@ -407,6 +419,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     _not_an_input(args.report, "--report",
                   [*args.test, args.model or api.default_model_dir()] if args.test
                   else _data_inputs(args))
+    _report_writable(args.report)
     if args.test:
         model_dir = args.model or api.default_model_dir()
         if args.learning_curve:
@@ -441,6 +454,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     log = _log(args.quiet, args.verbose)
     _not_an_input(args.report, "--report", _data_inputs(args))
+    _report_writable(args.report)
     if args.guide and not Path(args.guide).is_file():
         raise DataError(f"{args.guide}: no such file (--guide names the labelling guide)")
     rep = api.audit(args.data, args.folds, _train_options(args), args.schema, args.guide,

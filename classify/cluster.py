@@ -504,18 +504,18 @@ def tag_on_cluster(paths: Sequence[str | Path], client_or_address: Any,
         run.blocks = _to_client(client_or_address, events, job, run, fail)
         return run
     out = Path(job.output_dir)
+    client, own = _connect(client_or_address)  # first: a cluster out of reach leaves no trace
     try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ClassifyError(f"{out}: cannot create the output directory: "
-                            f"{e.strerror or e}") from None
-    with _dir_lock(out):
-        client, own = _connect(client_or_address)
         try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ClassifyError(f"{out}: cannot create the output directory: "
+                                f"{e.strerror or e}") from None
+        with _dir_lock(out):
             _to_dir(client, events, job, run, fail, log, partition_bytes)
-        finally:
-            if own:
-                client.close()
+    finally:
+        if own:
+            client.close()
     return run
 
 

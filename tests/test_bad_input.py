@@ -746,3 +746,14 @@ def test_single_topic_data_warns_with_the_topic_name(tmp_path):
     r = run_main(["train", "--data", str(f), "--model", str(tmp_path / "m"), "--fast"])
     assert r.code == 0, r.err
     assert "'aviation' is in every training record" in r.err and "'0'" not in r.err
+
+
+@pytest.mark.parametrize("cmd", ["evaluate", "audit"])
+def test_an_unwritable_report_path_stops_before_the_work(train_file, tmp_path, cmd):
+    """A report into a missing directory, or onto a directory, is refused before the
+    cross-validation runs (no progress, no summary)."""
+    for report in (tmp_path / "nodir" / "r.md", tmp_path):
+        r = run_main([cmd, "--data", str(train_file), "--fast", "--folds", "2", "--report",
+                      str(report)])
+        assert_clean_error(r.code, r.err, str(report))
+        assert r.out == "" and "fold" not in r.err

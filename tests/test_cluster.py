@@ -387,15 +387,20 @@ def test_missing_dask_gives_the_install_hint(model_dir, batch):
     assert p.stderr == "classify: error: --scheduler needs Dask: pip install 'classify[dask]'\n"
 
 
-def test_unreachable_scheduler_is_one_line(monkeypatch, model_dir, batch):
+@pytest.mark.parametrize("to_dir", [False, True])
+def test_unreachable_scheduler_is_one_line(monkeypatch, model_dir, batch, tmp_path, to_dir):
+    """One line, and no output directory made for a run that never reached the cluster."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # free once closed: nothing listens there
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "1s")
+    out = tmp_path / "new_out"
     r = run_main(["tag", str(batch), "--model", str(model_dir), "--format", "jsonl",
-                  "--scheduler", f"tcp://127.0.0.1:{port}"])
+                  "--scheduler", f"tcp://127.0.0.1:{port}",
+                  *(["--output-dir", str(out)] if to_dir else [])])
     assert_clean_error(r.code, r.err, "cannot connect to the Dask scheduler")
     assert len(r.err.splitlines()) == 1
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("args, message", [
