@@ -76,9 +76,10 @@ def _key(line: str) -> str:
     return s if len(s) > KEY_MAX_CHARS else _SPACES.sub(" ", s)
 
 
-def _reason(line: str, seen: set[str]) -> str | None:
+def _reason(line: str, key: str, seen: set[str]) -> str | None:
+    """Why ``line`` (whose ``_key`` is ``key``) is dropped, or None; ``seen``: the keys of the
+    lines before it."""
     s = line.strip()
-    key = _key(s)
     if not any(c.isalpha() for c in s):
         return "no letters"
     if key in seen:
@@ -109,8 +110,9 @@ def line_verdicts(text: str) -> list[LineVerdict]:
     for lineno, line in enumerate(text.splitlines(keepends=True), 1):
         body = line.rstrip("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
         if body.strip():
-            out.append(LineVerdict(lineno, pos, pos + len(body), body, _reason(body, seen)))
-            seen.add(_key(body))
+            key = _key(body)
+            out.append(LineVerdict(lineno, pos, pos + len(body), body, _reason(body, key, seen)))
+            seen.add(key)
         pos += len(line)
     return out
 

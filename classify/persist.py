@@ -114,29 +114,27 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def write_output_file(path: str | Path, text: str) -> None:
     """Atomically write a report or other output file, with a one-line error on failure."""
-    path = Path(path)
-    try:
-        if str(path).startswith("/dev/"):  # devices cannot be renamed onto: write directly
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            return
-        atomic_write_bytes(path, text.encode("utf-8"))
-    except OSError as e:
-        raise ModelError(f"{path}: cannot write: {e.strerror or e}") from None
+    write_output_files([(path, text)])
+
+
+def _written_in_place(path: Path) -> bool:
+    """A device or a pipe (``/dev/stdout``, a FIFO): nothing can be renamed onto it."""
+    return str(path).startswith("/dev/") or (path.exists() and not path.is_file()
+                                             and not path.is_dir())
 
 
 def write_output_files(files: Sequence[tuple[str | Path, str]]) -> None:
     """Write several output files all or none: each is written to a temporary file first,
     and they are renamed into place only once every one is written, so a failure (a
-    directory in the way, no such directory, a full disk) leaves every old file as it was."""
+    directory in the way, no such directory, a full disk) leaves every old file as it was.
+    Devices and pipes are written in place, last before the renames."""
+    paths = [(Path(p), text) for p, text in files]
+    in_place = [(path, text) for path, text in paths if _written_in_place(path)]
     current: Path | None = None
-    special = [(Path(p), t) for p, t in files if str(p).startswith("/dev/") or (
-        Path(p).exists() and not Path(p).is_file() and not Path(p).is_dir())]
     try:
         with contextlib.ExitStack() as stack:
-            for path, text in files:
-                current = Path(path)
-                if any(current == sp for sp, _ in special):
+            for current, text in paths:
+                if _written_in_place(current):
                     continue
                 if current.is_dir():
                     raise IsADirectoryError(21, "Is a directory")
@@ -144,7 +142,7 @@ def write_output_files(files: Sequence[tuple[str | Path, str]]) -> None:
                 fh.write(text.encode("utf-8"))
                 fh.flush()  # every byte on disk before any rename: only renames remain
                 os.fsync(fh.fileno())
-            for current, text in special:  # a device or pipe cannot be renamed onto
+            for current, text in in_place:
                 with open(current, "w", encoding="utf-8") as dev:
                     dev.write(text)
             current = None  # the renames, on leaving the block
