@@ -29,6 +29,12 @@ a dev set:
   samples above: 938 snippets, unselected, so a plain stream of the split the dev sets' (and
   presumably the hidden holdout's) wire snippets come from (``AG3``, ``--ag-test-csv``, ids
   ``ag-test-<row>``, stratum ``R``);
+- ``ag-test-descriptions``: descriptions (the story's first sentence or two, the form of the
+  dev sets' wire snippets) of AG's whole test split, less the dev-set rows, the rows of
+  ``ag-wire-test`` and items of the training samples above; stratum ``A`` every one the
+  bundled model or the keyword list flagged, ``C`` 400 drawn from the rest, ``A2`` what a
+  later candidate flagged (``AG4``, ``--ag-test-full-csv``, ids ``ag-testd-<row>``, the row
+  numbers the dev sets' ``ag/test-<row>`` sources use);
 - ``nyt-headlines-rest``, ``ag-wire-2-rest`` (``REST``): stance sets, 350 items each drawn
   from what ``nyt-headlines`` and ``ag-wire-2`` left out (no model flagged them), to measure
   stance in ordinary copy; their texts are read as their topic set's are.
@@ -50,7 +56,8 @@ So a model's false alarms are counted over the whole file for the models that de
 holds.
 
     python benchmarks/probes.py [--model DIR ...] [--set NAME] [--shared ../shared]
-                                [--ag-csv FILE] [--ag2-csv FILE] [--ag-test-csv FILE] [--json]
+                                [--ag-csv FILE] [--ag2-csv FILE] [--ag-test-csv FILE]
+                                [--ag-test-full-csv FILE] [--json]
 """
 
 from __future__ import annotations
@@ -103,12 +110,14 @@ def digest(text: str) -> str:
 @dataclass(frozen=True)
 class Download:
     """A set whose texts are in a public CSV the user downloads once (not in ``../shared``):
-    row ``n`` (from 1, no header) is item ``<prefix>-<n>``, its text in column ``column``."""
+    row ``n`` (from 1, after the header line if ``header``) is item ``<prefix>-<n>``, its text
+    in column ``column``."""
     url: str
     path: Path  # where the benchmarks look for it unless told
     prefix: str
     column: int
     flag: str  # the command-line option that names another path
+    header: bool = False  # the first line names the columns (rows are numbered after it)
 
     @property
     def dest(self) -> str:
@@ -117,12 +126,12 @@ class Download:
     def items(self, path: Path) -> list[dict]:
         out = []
         with path.open(encoding="utf-8", newline="") as fh:
-            for n, row in enumerate(csv.reader(fh), 1):
-                if not row:
+            for n, row in enumerate(csv.reader(fh), 0 if self.header else 1):
+                if not row or n == 0:
                     continue
                 if len(row) <= self.column:
-                    sys.exit(f"probes: {path}:{n}: {len(row)} column(s), the text is in column "
-                             f"{self.column + 1} (is it the file of {self.url}?)")
+                    sys.exit(f"probes: {path}:{n + self.header}: {len(row)} column(s), the text "
+                             f"is in column {self.column + 1} (is it the file of {self.url}?)")
                 out.append({"id": f"{self.prefix}-{n}", "text": " ".join(row[self.column].split())})
         return out
 
@@ -141,6 +150,12 @@ AG2 = Download("https://raw.githubusercontent.com/KEAML-JLU/DeepTextClustering/"
 AG3 = Download("https://raw.githubusercontent.com/lst11111/bert-text-classification/"
                "d52bf84e15f59794226916f08e74702b3f70389c/data/ag_news/test.csv",
                ROOT / "benchmarks" / "out" / "ag_news_test.csv", "ag-test", 0, "--ag-test-csv")
+#: ``ag-test-descriptions``: AG News's whole test split (7,600 rows: title, description,
+#: class), of which the set labels descriptions, the form of the dev sets' wire snippets
+AG4 = Download("https://raw.githubusercontent.com/opringle/text_classification/"
+               "d932c612e7ac0d718252e6a6e273eb22b890ec01/data/ag_news/test.csv",
+               ROOT / "benchmarks" / "out" / "ag_news_test_full.csv", "ag-testd", 1,
+               "--ag-test-full-csv", header=True)
 SETS: dict[str, tuple[str, str | Download, Callable[[dict], list[tuple[str, str]]]]] = {
     "nyt-headlines": ("nyt_headline_labels.jsonl", "cap_nyt_headlines.jsonl", _whole),
     "reuters-ledes": ("reuters_lede_labels.jsonl", "reuters21578_modapte_train.jsonl", _lede),
@@ -148,6 +163,7 @@ SETS: dict[str, tuple[str, str | Download, Callable[[dict], list[tuple[str, str]
     "ag-wire": ("ag_wire_labels.jsonl", AG, _whole),
     "ag-wire-2": ("ag_wire_2_labels.jsonl", AG2, _whole),
     "ag-wire-test": ("ag_wire_test_labels.jsonl", AG3, _whole),
+    "ag-test-descriptions": ("ag_test_description_labels.jsonl", AG4, _whole),
 }
 #: the sets whose texts are in ``../shared/public``
 PUBLIC = [name for name, (_, src, _) in SETS.items() if isinstance(src, str)]

@@ -5,6 +5,7 @@ import hashlib
 import json
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,23 @@ def test_a_downloaded_set_reads_the_text_from_its_column(tmp_path, monkeypatch):
     (tmp_path / "one.csv").write_text("only one column\n", encoding="utf-8")
     with pytest.raises(SystemExit, match=r"one\.csv:1: 1 column"):
         probes.load("t", tmp_path, tmp_path / "one.csv")
+
+
+def test_a_downloaded_set_with_a_header_numbers_rows_after_it(tmp_path, monkeypatch):
+    """AG's full test file starts with ``title,description,class``: its rows are numbered
+    from the first one after that line (as the dev sets' ``ag/test-<row>`` sources are), and
+    a short row is reported by its line in the file."""
+    text = "Police seize heroin in the port."
+    label = {"id": "ag-testd-2", "stratum": "A", "topics": ["narcotics"], "stance": "neutral",
+             "sha256": probes.digest(text)}
+    dl = _csv_set(tmp_path, monkeypatch, ["title,description,class", "Jets,Jets land late.,3",
+                                          f"Heroin,{text},1"], 1, label)
+    monkeypatch.setitem(probes.DOWNLOADED, "t", replace(dl, header=True))
+    monkeypatch.setitem(probes.SETS, "t", ("labels.jsonl", probes.DOWNLOADED["t"], probes._whole))
+    assert [r["text"] for r in probes.load("t", tmp_path)] == [text]
+    (tmp_path / "ag.csv").write_text("title,description,class\nshort\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"ag\.csv:2: 1 column"):
+        probes.load("t", tmp_path)
 
 
 def test_probes_skips_a_missing_download_unless_asked_for_it(tmp_path, monkeypatch, capsys):
