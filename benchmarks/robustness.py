@@ -795,6 +795,12 @@ def run_cases(b: Bench) -> None:
             "tasks.json", "--config", "nodir/c.xml"],
            lambda r, h=before: error_phrase(r, "nodir/c.xml", "the config path")
            + unchanged("tasks.json", h, "--out "))
+    (tmp / "label_config.xml").write_text("<View/>\n", encoding="utf-8")
+    before = file_sha256(tmp / "label_config.xml")
+    b.case("export --to label-studio to stdout, a label_config.xml already here",
+           ["export", "batch.jsonl", "--to", "label-studio", "--model", "M"],
+           lambda r, h=before: error_phrase(r, "label_config.xml", "the config")
+           + unchanged("label_config.xml", h))
     write_jsonl(tmp / "rejected.jsonl", [{"text": "Fares rose.", "answer": "reject"}])
     write_jsonl(tmp / "mine.jsonl", records()[:3])
     before = file_sha256(tmp / "mine.jsonl")

@@ -507,6 +507,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     if res.label_config is not None:
         config = args.config or (str(Path(args.out).with_suffix(".xml")) if args.out
                                  else "label_config.xml")
+        if not (args.config or args.out) and Path(config).exists():
+            # tasks to stdout: the config's default name is not one the user gave
+            raise DataError(f"{config} already exists in the current directory; name the "
+                            "labelling config with --config FILE (the same name replaces it)")
         _not_an_input(config, "--config", [args.file])
         if args.out and _same_file(config, args.out):
             raise DataError(f"--config {config}: the same file as --out; name another")

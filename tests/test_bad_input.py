@@ -451,6 +451,24 @@ def test_export_writes_tasks_and_config_all_or_none(model_dir, tmp_path):
     assert "<View>" in (tmp_path / "tasks.xml").read_text(encoding="utf-8")
 
 
+def test_export_to_stdout_keeps_a_config_already_in_the_directory(model_dir, tmp_path,
+                                                                  monkeypatch):
+    """Tasks on stdout put the Label Studio config in ./label_config.xml by default: one that
+    is already there is not replaced unless --config names it."""
+    items = write_jsonl(tmp_path / "items.jsonl", [{"text": "Police seized heroin."}])
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "label_config.xml").write_text("MINE", encoding="utf-8")
+    r = run_main(["export", str(items), "--to", "label-studio", "--model", str(model_dir)])
+    assert_clean_error(r.code, r.err, "label_config.xml")
+    assert "--config" in r.err and not r.out
+    assert (tmp_path / "label_config.xml").read_text(encoding="utf-8") == "MINE"
+    r = run_main(["export", str(items), "--to", "label-studio", "--model", str(model_dir),
+                  "--config", "label_config.xml"])
+    assert r.code == 0, r.err
+    assert json.loads(r.out)[0]["data"]["text"] == "Police seized heroin."
+    assert "<View>" in (tmp_path / "label_config.xml").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("content", ["", "[]\n", '[{"data": {"text": "x"}, "annotations": []}]'])
 def test_import_with_nothing_annotated_keeps_the_old_output(model_dir, tmp_path, content):
     src = tmp_path / "export.json"
