@@ -218,8 +218,11 @@ def load_model(model_dir: str | Path | None = None, trust: bool = False) -> Mode
     return _load_model(model_dir or default_model_dir(), trust=trust)[0]
 
 
-def load_tagger(model_dir: str | Path | None = None, trust: bool = False) -> Tagger:
-    return Tagger.load(model_dir or default_model_dir(), trust=trust)
+def load_tagger(model_dir: str | Path | None = None, trust: bool = False,
+                thresholds: Mapping[str, float] | None = None) -> Tagger:
+    """The model ready to tag; ``thresholds`` (topic -> score in [0, 1]) replaces the model's
+    decision thresholds for those topics in this tagger only (``classify tag --threshold``)."""
+    return Tagger.load(model_dir or default_model_dir(), trust=trust, thresholds=thresholds)
 
 
 def tag_text(text: str, model_dir: str | Path | None = None, name: str = "<text>",
@@ -389,7 +392,8 @@ def tag_on_cluster(paths: Sequence[str | Path], client_or_address: distributed.C
                    output_dir: str | Path | None = None, skip_invalid: bool = False,
                    partition_bytes: int = DEFAULT_PARTITION_BYTES, explain: bool = False,
                    trust: bool = False, on_failure: Callable[[DataError], None] | None = None,
-                   log: Log = lambda _: None) -> ClusterRun:
+                   log: Log = lambda _: None,
+                   thresholds: Mapping[str, float] | None = None) -> ClusterRun:
     """Tag JSONL batch files on a Dask cluster (``classify tag --scheduler``; needs
     ``pip install 'classify[dask]'``).
 
@@ -408,19 +412,22 @@ def tag_on_cluster(paths: Sequence[str | Path], client_or_address: distributed.C
     An input that fails (an invalid record without ``skip_invalid``, which is a
     ``cluster.InvalidRecord``; a binary or unreadable file) raises DataError naming
     ``file:line``, unless ``on_failure`` takes it: then the other inputs go on, and
-    ``ClusterRun.failures`` lists it. ``log`` gets what resuming decided.
+    ``ClusterRun.failures`` lists it. ``log`` gets what resuming decided. ``thresholds``
+    replaces topics' decision thresholds as in ``load_tagger`` (recorded in the manifest: a
+    run with other overrides starts over).
     """
     from .cluster import tag_on_cluster as run
 
     return run(paths, client_or_address, model_dir or default_model_dir(),
                output_dir=output_dir, skip_invalid=skip_invalid,
                partition_bytes=partition_bytes, explain=explain, trust=trust,
-               on_failure=on_failure, log=log)
+               on_failure=on_failure, log=log, thresholds=thresholds)
 
 
 def tag_bag(bag: dask.bag.Bag, model_dir: str | Path | None = None,
             skip_invalid: bool = False, *, explain: bool = False,
-            trust: bool = False) -> dask.bag.Bag:
+            trust: bool = False, thresholds: Mapping[str, float] | None = None
+            ) -> dask.bag.Bag:
     """A ``dask.bag`` of records (dicts with ``text`` and optional ``id``, or JSON strings)
     mapped, a partition at a time (``map_partitions``: each is tagged as a batch), to a bag
     of result dicts in the ``Tags.record()`` contract: what ``tag_records`` gives, one per
@@ -429,12 +436,12 @@ def tag_bag(bag: dask.bag.Bag, model_dir: str | Path | None = None,
     An invalid record makes the computation raise DataError naming it ("partition 2 record
     7: missing or empty 'text'"), unless ``skip_invalid``: then its result carries ``error``
     and None for topics and scores. The workers load ``model_dir`` (once per process, SHA-256
-    checked): they must see it under the same path.
+    checked): they must see it under the same path. ``thresholds`` as in ``load_tagger``.
     """
     from .cluster import tag_bag as run
 
     return run(bag, model_dir or default_model_dir(), skip_invalid, explain=explain,
-               trust=trust)
+               trust=trust, thresholds=thresholds)
 
 
 def suggest(pool: str | Path, model_dir: str | Path | None = None, n: int = 50,

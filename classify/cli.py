@@ -315,7 +315,7 @@ def cmd_tag_on_cluster(args: argparse.Namespace) -> int:
                              skip_invalid=args.skip_invalid,
                              partition_bytes=args.partition_size,
                              explain=args.explain, trust=args.trust, on_failure=on_failure,
-                             log=_err)
+                             log=_err, thresholds=dict(args.threshold or []))
     bar = _progress(None, "part", "partitions")
     try:
         if args.output_dir is None:
@@ -347,7 +347,8 @@ def cmd_tag(args: argparse.Namespace) -> int:
         return cmd_tag_on_cluster(args)
     if args.output_dir is not None or not isinstance(args.partition_size, _DefaultSize):
         raise ClassifyError("--output-dir and --partition-size need --scheduler")
-    tagger = api.load_tagger(args.model, trust=args.trust)
+    tagger = api.load_tagger(args.model, trust=args.trust,
+                             thresholds=dict(args.threshold or []))
     out: TextIO = sys.stdout
     writer = Writer(out, args.format, tagger.topic_labels, tagger.stance_labels, args.explain,
                     tagger=tagger)
@@ -614,6 +615,17 @@ def _float(value: str) -> float:
     return x
 
 
+def _threshold(value: str) -> tuple[str, float]:
+    """``--threshold LABEL=SCORE``."""
+    label, eq, score = value.rpartition("=")
+    if not eq or not label.strip():
+        raise argparse.ArgumentTypeError(f"{value!r}: give TOPIC=SCORE, e.g. immigration=0.5")
+    x = _float(score)
+    if not 0.0 <= x <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value!r}: the score must lie between 0 and 1")
+    return label.strip(), x
+
+
 def _positive_float(value: str) -> float:
     x = _float(value)
     if not x > 0:
@@ -740,6 +752,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  classify tag articles/ --format csv > tags.csv\n"
                "  classify tag seeds/000_f5626b0ffdcc9b6c.txt --format html > page.html\n"
                "  classify tag records.jsonl --format jsonl --jobs 2 > tags.jsonl\n"
+               "  classify tag feed.jsonl --format jsonl --threshold immigration=0.55\n"
                "  classify tag archive/*.jsonl --format jsonl --scheduler tcp://HOST:8786 "
                "--output-dir tagged/\n"
                "  classify tag page.html --format jsonl\n"
@@ -773,6 +786,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--trust", action="store_true",
                    help="load a model directory without meta.json (unverified), or an old "
                         "pickle model of classify 0.1-0.2 (it can run code)")
+    g.add_argument("--threshold", type=_threshold, action="append", metavar="TOPIC=SCORE",
+                   help="tag TOPIC only when its score reaches SCORE (0-1) instead of the "
+                        "model's own threshold (meta.json 'thresholds'); repeat for several "
+                        "topics. Raise it for a topic that is rare in what you tag, where its "
+                        "false alarms outnumber its hits")
     d = g.add_argument_group(
         "on a Dask cluster", "JSONL batches only (needs pip install 'classify[dask]'); the "
         "workers must see the input files and the model directory under the same paths")

@@ -40,7 +40,7 @@ import threading
 import uuid
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -132,6 +132,7 @@ class Job:
     explain: bool = False
     skip_invalid: bool = False
     output_dir: str | None = None
+    thresholds: tuple[tuple[str, float], ...] = ()  # topic threshold overrides (sorted)
 
 
 @dataclass
@@ -151,20 +152,22 @@ class PartResult:
 
 # ---------------------------------------------------------------- worker side
 
-_TAGGERS: dict[tuple[str, str | None], Tagger] = {}
+_TAGGERS: dict[tuple[str, str | None, tuple], Tagger] = {}
 _TAGGERS_LOCK = threading.Lock()
 
 
-def worker_tagger(model_dir: str, model_sha256: str | None, trust: bool = False) -> Tagger:
-    """The model of this worker process, loaded once per (directory, SHA-256) with the normal
-    checks; a model whose SHA-256 is not the one the client read is refused."""
-    key = (model_dir, model_sha256)
+def worker_tagger(model_dir: str, model_sha256: str | None, trust: bool = False,
+                  thresholds: tuple[tuple[str, float], ...] = ()) -> Tagger:
+    """The model of this worker process, loaded once per (directory, SHA-256, threshold
+    overrides) with the normal checks; a model whose SHA-256 is not the one the client read
+    is refused."""
+    key = (model_dir, model_sha256, thresholds)
     with _TAGGERS_LOCK:
         tagger = _TAGGERS.get(key)
         if tagger is None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                tagger = Tagger.load(model_dir, trust=trust)
+                tagger = Tagger.load(model_dir, trust=trust, thresholds=dict(thresholds))
             seen = tagger.meta.get("model_sha256")
             if model_sha256 is not None and seen != model_sha256:
                 raise ModelError(f"{model_dir}: a worker sees another model here (SHA-256 "
@@ -218,7 +221,7 @@ def tag_partition(part: Partition, job: Job) -> PartResult:
     from .api import iter_render_batch
 
     try:
-        tagger = worker_tagger(job.model_dir, job.model_sha256, job.trust)
+        tagger = worker_tagger(job.model_dir, job.model_sha256, job.trust, job.thresholds)
     except ModelError as e:
         return PartResult(model_error=str(e))
     interrupts.checkpoint("mid-partition")
@@ -476,12 +479,23 @@ def model_sha256(model_dir: Path, trust: bool = False) -> str | None:
     return None if sha is None else str(sha)
 
 
+def checked_thresholds(model_dir: Path, trust: bool, thresholds: Mapping[str, float] | None
+                       ) -> tuple[tuple[str, float], ...]:
+    """Threshold overrides checked against the model on the client (an unknown topic or a
+    value outside [0, 1] fails here, before any work is sent), as a hashable sorted tuple."""
+    if not thresholds:
+        return ()
+    Tagger.load(model_dir, trust=trust, thresholds=thresholds)
+    return tuple(sorted((str(k), float(v)) for k, v in thresholds.items()))
+
+
 def tag_on_cluster(paths: Sequence[str | Path], client_or_address: Any,
                    model_dir: str | Path, *, output_dir: str | Path | None = None,
                    skip_invalid: bool = False,
                    partition_bytes: int = DEFAULT_PARTITION_BYTES, explain: bool = False,
                    trust: bool = False, on_failure: OnFailure | None = None,
-                   log: Callable[[str], None] = lambda _: None) -> ClusterRun:
+                   log: Callable[[str], None] = lambda _: None,
+                   thresholds: Mapping[str, float] | None = None) -> ClusterRun:
     """Tag JSONL batch files on a Dask cluster (see the module docstring); ``api`` has the
     documented entry point."""
     require_dask("tag_on_cluster")
@@ -489,7 +503,8 @@ def tag_on_cluster(paths: Sequence[str | Path], client_or_address: Any,
         raise ClassifyError(f"partition size must be at least 1 byte, got {partition_bytes}")
     mdir = Path(model_dir).resolve()
     job = Job(str(mdir), model_sha256(mdir, trust), trust, explain, skip_invalid,
-              None if output_dir is None else str(Path(output_dir).resolve()))
+              None if output_dir is None else str(Path(output_dir).resolve()),
+              checked_thresholds(mdir, trust, thresholds))
     inputs = _absolute(paths)
     run = ClusterRun(inputs=[name for name, _ in inputs], output_dir=job.output_dir)
     events = plan(inputs, partition_bytes)
@@ -624,10 +639,11 @@ class Manifest:
             self.old_outputs = {str(e.get("output")) for e in old.get("partitions", [])}
             same = (old.get("model_sha256") == job.model_sha256
                     and old.get("explain") == job.explain
+                    and old.get("thresholds", {}) == dict(job.thresholds)
                     and old.get("partition_bytes") == partition_bytes)
             if not same:
-                log(f"{out / MANIFEST}: made with another model, --explain or partition size: "
-                    "starting over")
+                log(f"{out / MANIFEST}: made with another model, --explain, --threshold or "
+                    "partition size: starting over")
             else:
                 self.old_inputs = {str(i.get("path")): i for i in old.get("inputs", [])}
                 for e in old.get("partitions", []):
@@ -701,6 +717,7 @@ class Manifest:
         head = {"format": MANIFEST_FORMAT, "classify": __version__,
                 "model_dir": self.job.model_dir, "model_sha256": self.job.model_sha256,
                 "explain": self.job.explain, "skip_invalid": self.job.skip_invalid,
+                "thresholds": dict(self.job.thresholds),
                 "partition_bytes": self.partition_bytes, "complete": complete,
                 "totals": {"inputs": len(self.inputs),
                            "partitions": self.planned if self.planning_done else None,
@@ -828,19 +845,21 @@ def _tag_bag_partition(records: Iterable[Any], index: list[int], job: Job) -> li
             raise DataError(bad.error or bad.where)
     if not items:
         return []
-    tagger = worker_tagger(job.model_dir, job.model_sha256, job.trust)
+    tagger = worker_tagger(job.model_dir, job.model_sha256, job.trust, job.thresholds)
     return [t.record(job.explain) for t in tag_batch(tagger, items, job.explain)]
 
 
 def tag_bag(bag: dask.bag.Bag, model_dir: str | Path, skip_invalid: bool = False, *,
-            explain: bool = False, trust: bool = False) -> dask.bag.Bag:
+            explain: bool = False, trust: bool = False,
+            thresholds: Mapping[str, float] | None = None) -> dask.bag.Bag:
     """A bag of records mapped to a bag of result dicts, a partition at a time (see
     ``api.tag_bag``)."""
     require_dask("tag_bag")
     import dask.bag as db
 
     mdir = Path(model_dir).resolve()
-    job = Job(str(mdir), model_sha256(mdir, trust), trust, explain, skip_invalid)
+    job = Job(str(mdir), model_sha256(mdir, trust), trust, explain, skip_invalid,
+              thresholds=checked_thresholds(mdir, trust, thresholds))
     n = bag.npartitions
     index = db.from_sequence(range(n), npartitions=n)
     return bag.map_partitions(_tag_bag_partition, index, job)

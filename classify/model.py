@@ -18,8 +18,8 @@ Scoring, in ``Model.scores``, is the one path that tagging, evaluation and expla
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -196,6 +196,27 @@ class Model:
         if self.topics is None:
             return np.zeros(P.shape, dtype=bool)
         return thresholds.decide(P, self.topics.thresholds, self.topics.cardinality)
+
+    def with_thresholds(self, overrides: Mapping[str, float]) -> Model:
+        """This model with some topics' decision thresholds replaced (label -> a score in
+        [0, 1]; a topic tags a text when its score reaches its threshold). Scores, stance and
+        the saved model are unchanged; an unknown label or a value outside [0, 1] raises
+        ``DataError``."""
+        if not overrides:
+            return self
+        if self.topics is None:
+            raise DataError("this model has no topics, so no topic thresholds to set")
+        th = np.array(self.topics.thresholds, dtype=np.float64)
+        for label, value in overrides.items():
+            if label not in self.topics.classes:
+                raise DataError(f"threshold for {label!r}: not a topic of this model (its "
+                                f"topics: {', '.join(self.topics.classes)})")
+            if not 0.0 <= value <= 1.0:
+                raise DataError(f"threshold for {label!r}: must lie between 0 and 1 (topic "
+                                f"scores do), got {value:g}")
+            th[self.topics.classes.index(label)] = value
+        return replace(self, topics=replace(self.topics, thresholds=th),
+                       _scorers=self._scorers)
 
     def explain(self, text: str, part: str, label: int, k: int = 3) -> list[str]:
         """The k features that push ``text`` most toward ``label`` (weight x value).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -117,14 +117,20 @@ def _round(x: float) -> float:
 class Tagger:
     """A loaded model plus the article rule; tags texts, articles and record batches."""
 
-    def __init__(self, model: Model, meta: dict) -> None:
-        self.model = model
+    def __init__(self, model: Model, meta: dict,
+                 thresholds: Mapping[str, float] | None = None) -> None:
+        """``thresholds``: topic label -> decision threshold, replacing the model's own for
+        those topics (``Model.with_thresholds``), e.g. a higher bar for a topic that is rare
+        in the stream being tagged."""
+        self.thresholds = dict(thresholds or {})
+        self.model = model.with_thresholds(self.thresholds)
         self.meta = meta
         self.rule = ArticleRule(**meta.get("article_rule", {}).get("params", {}))
 
     @classmethod
-    def load(cls, directory: str | Path, trust: bool = False) -> Tagger:
-        return cls(*load_model(directory, trust=trust))
+    def load(cls, directory: str | Path, trust: bool = False,
+             thresholds: Mapping[str, float] | None = None) -> Tagger:
+        return cls(*load_model(directory, trust=trust), thresholds=thresholds)
 
     @property
     def topic_labels(self) -> list[str]:
@@ -345,14 +351,14 @@ def _render_chunk(tagger: Tagger, lines: Lines, arg: tuple[str, Render, bool]
 _WORKER: Tagger | None = None
 
 
-def _init_worker(model_dir: str, trust: bool) -> None:
+def _init_worker(model_dir: str, trust: bool, thresholds: dict[str, float]) -> None:
     global _WORKER
     if _WORKER is not None:  # forked from the parent, which set it: already loaded
         return
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _WORKER = Tagger.load(model_dir, trust=trust)
+        _WORKER = Tagger.load(model_dir, trust=trust, thresholds=thresholds)
 
 
 def _in_worker(fn: Callable, chunk: list, arg: object) -> object:
@@ -390,7 +396,7 @@ def _map_chunks(tagger: Tagger, chunks: Iterable[list], fn: Callable, arg: objec
     _WORKER = tagger
     try:
         with ProcessPoolExecutor(max_workers=jobs - 1, initializer=_init_worker,
-                                 initargs=(model_dir, trust)) as pool:
+                                 initargs=(model_dir, trust, tagger.thresholds)) as pool:
             pending: deque[Future | tuple[object]] = deque()
             for i, chunk in enumerate(chunks):
                 if i % jobs == jobs - 1:

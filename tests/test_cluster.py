@@ -214,6 +214,29 @@ def test_changed_input_or_model_starts_over(address, model_dir, topics_only_mode
     assert len(manifest(out)["partitions"]) >= n
 
 
+def test_threshold_overrides_equal_a_local_run_and_a_change_starts_over(address, model_dir,
+                                                                        batch, tmp_path):
+    """``--threshold`` reaches the workers: stdout and part files equal a local run with it;
+    the manifest records it, and a rerun with other overrides does not reuse old parts."""
+    label = api.load_model(model_dir).topic_labels[0]
+    flags = [batch, "--model", model_dir, "--threshold", f"{label}=1"]
+    code, out, err = local(flags)
+    assert code == 0, err
+    assert f'"{label}"' not in "".join(ln.split('"topic_scores"')[0]
+                                      for ln in out.splitlines())
+    assert on_cluster(address, flags) == (0, out, "")
+    tagged = tmp_path / "tagged"
+    code, _, err = on_cluster(address, [*flags, "--output-dir", tagged])
+    assert code == 0, err
+    assert parts_text(tagged) == out
+    assert manifest(tagged)["thresholds"] == {label: 1.0}
+    code, _, err = on_cluster(address, [batch, "--model", model_dir, "--output-dir", tagged])
+    assert code == 0, err
+    assert "--threshold" in err and "0 skipped" in err
+    assert parts_text(tagged) == local([batch, "--model", model_dir])[1]
+    assert manifest(tagged)["thresholds"] == {}
+
+
 def test_client_killed_mid_run_then_rerun_resumes(address, model_dir, batch, tmp_path):
     """SIGKILL of the client right after its first recorded partition: the rerun skips
     what the manifest holds and the parts add up to the local output."""

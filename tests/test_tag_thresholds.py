@@ -1,0 +1,111 @@
+"""``classify tag --threshold TOPIC=SCORE``: a topic's decision threshold replaced at tagging
+time, in every tagging path (one process, worker processes, articles), scores untouched."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import ARTICLE, assert_clean_error, make_records, run_cli, run_main, write_jsonl
+
+from classify import api, tagging
+from classify.errors import DataError
+
+
+def _texts() -> list[str]:
+    return [r["text"] for r in make_records(n_per_topic=10, seed=7)]
+
+
+def test_with_thresholds_moves_decisions_not_scores(model_dir):
+    model = api.load_model(model_dir)
+    labels = model.topic_labels
+    before = model.topics.thresholds.copy()
+    texts = _texts()
+    P, S = model.scores(texts)
+    D = model.decide(P)
+    never, always = labels[0], labels[1]
+    other = model.with_thresholds({never: 1.0, always: 0.0})
+    P2, S2 = other.scores(texts)
+    D2 = other.decide(P2)
+    assert np.array_equal(P, P2) and np.array_equal(S, S2)
+    assert D[:, 0].any() and not D2[:, 0].any()
+    assert not D[:, 1].all() and D2[:, 1].all()
+    assert np.array_equal(D[:, 2:], D2[:, 2:])
+    assert np.array_equal(model.topics.thresholds, before)  # the loaded model is not changed
+    assert other.topics.thresholds[0] == 1.0 and other.topics.thresholds[2] == before[2]
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"piracy": 0.5}, "'piracy': not a topic of this model"),
+    ({"aviation": 1.5}, "must lie between 0 and 1"),
+    ({"aviation": -0.1}, "must lie between 0 and 1"),
+])
+def test_an_unknown_topic_or_a_score_outside_0_1_is_refused(model_dir, overrides, message):
+    with pytest.raises(DataError, match=message):
+        api.load_tagger(model_dir, thresholds=overrides)
+
+
+def test_a_worker_process_loads_the_same_overrides(model_dir, monkeypatch):
+    """Workers that do not inherit the parent's tagger load the model themselves: they apply
+    the parent's overrides too."""
+    monkeypatch.setattr(tagging, "_WORKER", None)
+    label = api.load_model(model_dir).topic_labels[0]
+    tagging._init_worker(str(model_dir), False, {label: 0.99})
+    assert tagging._WORKER.thresholds == {label: 0.99}
+    assert tagging._WORKER.model.topics.thresholds[0] == 0.99
+
+
+def test_cli_batch_with_a_threshold_and_two_processes(model_dir, tmp_path):
+    base = make_records(n_per_topic=60, seed=4)
+    recs = [{"id": i, "text": base[i % len(base)]["text"] + f" (copy {i})"}
+            for i in range(4500)]  # more than one batch of 2000: the worker gets some
+    f = write_jsonl(tmp_path / "big.jsonl", recs)
+    label = api.load_model(model_dir).topic_labels[0]
+    plain = run_cli(["tag", f, "--model", model_dir, "--format", "jsonl", "--jobs", "1"])
+    outs = [run_cli(["tag", f, "--model", model_dir, "--format", "jsonl", "--jobs", jobs,
+                     "--threshold", f"{label}=1"]) for jobs in ("1", "2")]
+    assert plain.returncode == 0 and all(p.returncode == 0 for p in outs), outs[1].stderr
+    assert outs[0].stdout == outs[1].stdout
+    before = [json.loads(x) for x in plain.stdout.splitlines()]
+    after = [json.loads(x) for x in outs[0].stdout.splitlines()]
+    assert sum(label in r["topics"] for r in before) > 100
+    assert not any(label in r["topics"] for r in after)
+    assert [r["topic_scores"] for r in after] == [r["topic_scores"] for r in before]
+    assert [[t for t in r["topics"] if t != label] for r in before] == \
+        [r["topics"] for r in after]
+
+
+def test_cli_article_topics_follow_the_sentences(model_dir, tmp_path):
+    art = tmp_path / "a.txt"
+    art.write_text(ARTICLE, encoding="utf-8")
+    plain = run_main(["tag", str(art), "--model", str(model_dir), "--format", "json"])
+    assert plain.code == 0, plain.err
+    doc = json.loads(plain.out)[0]
+    label = doc["topics"][0]
+    high = run_main(["tag", str(art), "--model", str(model_dir), "--format", "json",
+                     "--threshold", f"{label}=1.0"])
+    assert high.code == 0, high.err
+    doc2 = json.loads(high.out)[0]
+    assert label not in doc2["topics"]
+    assert doc2["topic_support"][label]["sentences"] == 0
+    assert doc2["topic_support"][label]["max_score"] == doc["topic_support"][label]["max_score"]
+
+
+def test_cli_unknown_topic_is_one_line(model_dir, tmp_path):
+    art = tmp_path / "a.txt"
+    art.write_text(ARTICLE, encoding="utf-8")
+    r = run_main(["tag", str(art), "--model", str(model_dir), "--threshold", "piracy=0.5"])
+    assert_clean_error(r.code, r.err, "'piracy'")
+    assert "aviation, counterterrorism" in r.err and not r.out
+
+
+@pytest.mark.parametrize("value, says", [("aviation", "give TOPIC=SCORE"),
+                                         ("=0.5", "give TOPIC=SCORE"),
+                                         ("aviation=2", "must lie between 0 and 1"),
+                                         ("aviation=x", "not a number: 'x'")])
+def test_cli_malformed_threshold_is_a_usage_error(value, says):
+    r = run_main(["tag", "a.txt", "--threshold", value])
+    lines = r.err.strip().splitlines()
+    assert r.code == 2 and len(lines) == 1, r.err
+    assert lines[0].startswith("classify tag: error: argument --threshold") and says in lines[0]
