@@ -815,6 +815,9 @@ def run_cases(b: Bench) -> None:
                                                   "abc"],
            lambda r: f"exit {rc_text(r.rc)}, {len(r.err.strip().splitlines())} stderr "
            f"line(s){', no traceback' if not r.traceback else ', TRACEBACK'}")
+    b.case("--threshold for a topic the model does not have",
+           ["tag", "a.txt", "--model", "M", "--threshold", "piracy=0.5"],
+           lambda r: error_phrase(r, "piracy", "the topic"))
     b.case("--jobs far above the cores", ["tag", "batch.jsonl", "--model", "M", "--format",
                                           "jsonl", "--jobs", "100000"],
            lambda r: error_phrase(r) if r.rc else
