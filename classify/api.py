@@ -657,13 +657,20 @@ def convert_model(model_dir: str | Path, output: str | Path | None = None,
 
 
 def evaluate_on(model_dir: str | Path, test: Sequence[str | Path], trust: bool = False,
-                seed: int = 0) -> EvalReport:
+                seed: int = 0, thresholds: Mapping[str, float] | None = None) -> EvalReport:
     """Score a trained model on held-out labelled data (intervals resample its sources with
-    ``seed``)."""
+    ``seed``); ``thresholds`` replaces topics' decision thresholds as ``load_tagger`` does,
+    to measure a bar before tagging with it."""
     from .evaluate import evaluate_model
 
     files = _path_list(test, "test")
     if not files:
         raise DataError("no test data given: name labelled files to score the model on")
     model, meta = _load_model(model_dir, trust=trust)
-    return evaluate_model(model, meta, load_dataset(files), str(model_dir), seed=seed)
+    model = model.with_thresholds(dict(thresholds or {}))
+    rep = evaluate_model(model, meta, load_dataset(files), str(model_dir), seed=seed)
+    if thresholds:
+        rep.settings["thresholds"] = dict(thresholds)
+        rep.description += " with " + ", ".join(f"{k} threshold {v:g}"
+                                                for k, v in thresholds.items())
+    return rep

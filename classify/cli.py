@@ -426,8 +426,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.learning_curve:
             raise DataError("--learning-curve needs cross-validation (it retrains); drop "
                             "--model/--test")
-        rep = api.evaluate_on(model_dir, args.test, trust=args.trust, seed=args.seed)
+        rep = api.evaluate_on(model_dir, args.test, trust=args.trust, seed=args.seed,
+                              thresholds=dict(args.threshold or []))
     else:
+        if args.threshold:
+            raise DataError("--threshold scores a trained model's bar: use it with --model "
+                            "and --test (cross-validation tunes thresholds in every fold)")
         if args.model:
             raise DataError("--model needs --test (held-out data); without --model, "
                             "evaluate cross-validates training on --data")
@@ -820,7 +824,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  classify evaluate --report report.html\n"
                "  classify evaluate --data labels/ --folds 10 --json\n"
                "  classify evaluate --learning-curve --report report.html\n"
-               "  classify evaluate --model models/default --test dev.jsonl --report dev.md")
+               "  classify evaluate --model models/default --test dev.jsonl --report dev.md\n"
+               "  classify evaluate --model models/default --test mine.jsonl "
+               "--threshold immigration=0.55")
     training_flags(e)
     e.add_argument("--folds", type=_folds, default=5, help="cross-validation folds")
     e.add_argument("--learning-curve", action="store_true",
@@ -836,6 +842,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model", metavar="DIR", help="trained model to score (needs --test)")
     e.add_argument("--test", action="append", metavar="PATH",
                    help="held-out labelled data for --model; repeatable")
+    e.add_argument("--threshold", type=_threshold, action="append", metavar="TOPIC=SCORE",
+                   help="with --model and --test: score the model with TOPIC's bar at SCORE "
+                        "(as 'classify tag --threshold' would tag); repeatable")
     e.add_argument("--trust", action="store_true",
                    help="load a model directory without meta.json (unverified), or an old "
                         "pickle model of classify 0.1-0.2 (it can run code)")

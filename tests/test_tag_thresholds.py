@@ -109,3 +109,29 @@ def test_cli_malformed_threshold_is_a_usage_error(value, says):
     lines = r.err.strip().splitlines()
     assert r.code == 2 and len(lines) == 1, r.err
     assert lines[0].startswith("classify tag: error: argument --threshold") and says in lines[0]
+
+
+def test_evaluate_scores_the_model_at_the_given_bar(model_dir, tmp_path):
+    """``evaluate --model --test --threshold`` measures what tagging with that bar would do,
+    so a user can choose it on a labelled sample of their stream."""
+    test = write_jsonl(tmp_path / "t.jsonl", make_records(n_per_topic=8, seed=11))
+    label = api.load_model(model_dir).topic_labels[0]
+    plain = api.evaluate_on(model_dir, [test])
+    never = api.evaluate_on(model_dir, [test], thresholds={label: 1.0})
+    assert plain.topics["labels"][label]["recall"] > 0
+    assert never.topics["labels"][label]["recall"] == 0
+    others = [t for t in plain.topics["labels"] if t != label]
+    assert [plain.topics["labels"][t] for t in others] == \
+        [never.topics["labels"][t] for t in others]
+    assert never.settings["thresholds"] == {label: 1.0} and "thresholds" not in plain.settings
+    r = run_main(["evaluate", "--model", str(model_dir), "--test", str(test), "--json",
+                  "--threshold", f"{label}=1"])
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["topics"]["labels"][label]["recall"] == 0
+
+
+def test_evaluate_threshold_needs_a_trained_model(train_file):
+    r = run_main(["evaluate", "--data", str(train_file), "--fast", "--threshold",
+                  "aviation=0.5"])
+    assert_clean_error(r.code, r.err, "--threshold")
+    assert "--model" in r.err
