@@ -669,8 +669,9 @@ def evaluate_on(model_dir: str | Path, test: Sequence[str | Path], trust: bool =
     model, meta = _load_model(model_dir, trust=trust)
     model = model.with_thresholds(dict(thresholds or {}))
     rep = evaluate_model(model, meta, load_dataset(files), str(model_dir), seed=seed)
-    if thresholds:
-        rep.settings["thresholds"] = dict(thresholds)
+    bars = model.info.get("threshold_overrides")
+    if bars:
+        rep.settings["thresholds"] = dict(bars)
         rep.description += " with " + ", ".join(f"{k} threshold {v:g}"
-                                                for k, v in thresholds.items())
+                                                for k, v in bars.items())
     return rep

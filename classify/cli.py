@@ -315,7 +315,7 @@ def cmd_tag_on_cluster(args: argparse.Namespace) -> int:
                              skip_invalid=args.skip_invalid,
                              partition_bytes=args.partition_size,
                              explain=args.explain, trust=args.trust, on_failure=on_failure,
-                             log=_err, thresholds=dict(args.threshold or []))
+                             log=_err, thresholds=_thresholds(args.threshold))
     bar = _progress(None, "part", "partitions")
     try:
         if args.output_dir is None:
@@ -348,7 +348,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
     if args.output_dir is not None or not isinstance(args.partition_size, _DefaultSize):
         raise ClassifyError("--output-dir and --partition-size need --scheduler")
     tagger = api.load_tagger(args.model, trust=args.trust,
-                             thresholds=dict(args.threshold or []))
+                             thresholds=_thresholds(args.threshold))
     out: TextIO = sys.stdout
     writer = Writer(out, args.format, tagger.topic_labels, tagger.stance_labels, args.explain,
                     tagger=tagger)
@@ -427,7 +427,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise DataError("--learning-curve needs cross-validation (it retrains); drop "
                             "--model/--test")
         rep = api.evaluate_on(model_dir, args.test, trust=args.trust, seed=args.seed,
-                              thresholds=dict(args.threshold or []))
+                              thresholds=_thresholds(args.threshold))
     else:
         if args.threshold:
             raise DataError("--threshold scores a trained model's bar: use it with --model "
@@ -620,14 +620,25 @@ def _float(value: str) -> float:
 
 
 def _threshold(value: str) -> tuple[str, float]:
-    """``--threshold LABEL=SCORE``."""
+    """``--threshold LABEL=SCORE`` (the label as written: labels may hold spaces or '=')."""
     label, eq, score = value.rpartition("=")
     if not eq or not label.strip():
         raise argparse.ArgumentTypeError(f"{value!r}: give TOPIC=SCORE, e.g. immigration=0.5")
     x = _float(score)
     if not 0.0 <= x <= 1.0:
         raise argparse.ArgumentTypeError(f"{value!r}: the score must lie between 0 and 1")
-    return label.strip(), x
+    return label, x
+
+
+def _thresholds(pairs: list[tuple[str, float]] | None) -> dict[str, float]:
+    """The ``--threshold`` options as a dict; a topic given twice is an error."""
+    out: dict[str, float] = {}
+    for label, x in pairs or []:
+        if label in out:
+            raise DataError(f"--threshold {label}: given twice ({out[label]:g} and {x:g}); "
+                            "give each topic once")
+        out[label] = x
+    return out
 
 
 def _positive_float(value: str) -> float:
@@ -792,9 +803,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "pickle model of classify 0.1-0.2 (it can run code)")
     g.add_argument("--threshold", type=_threshold, action="append", metavar="TOPIC=SCORE",
                    help="tag TOPIC only when its score reaches SCORE (0-1) instead of the "
-                        "model's own threshold (meta.json 'thresholds'); repeat for several "
+                        "model's own threshold (meta.json 'thresholds'); repeat for other "
                         "topics. Raise it for a topic that is rare in what you tag, where its "
-                        "false alarms outnumber its hits")
+                        "false alarms outnumber its hits; choose it with 'classify evaluate "
+                        "--model --test --threshold'. (A model trained to tag at least one "
+                        "topic per text keeps each text's top topic.)")
     d = g.add_argument_group(
         "on a Dask cluster", "JSONL batches only (needs pip install 'classify[dask]'); the "
         "workers must see the input files and the model directory under the same paths")

@@ -200,23 +200,35 @@ class Model:
     def with_thresholds(self, overrides: Mapping[str, float]) -> Model:
         """This model with some topics' decision thresholds replaced (label -> a score in
         [0, 1]; a topic tags a text when its score reaches its threshold). Scores, stance and
-        the saved model are unchanged; an unknown label or a value outside [0, 1] raises
-        ``DataError``."""
+        the saved model are unchanged; the overrides so far are kept in
+        ``info["threshold_overrides"]``. An unknown label, a value that is not a number in
+        [0, 1], or a model whose topics are not decided by thresholds (cardinality
+        "exactly-one": the top topic always) raises ``DataError``. With "at-least-one" the
+        top topic of a text is kept whatever its threshold."""
         if not overrides:
             return self
         if self.topics is None:
             raise DataError("this model has no topics, so no topic thresholds to set")
+        if self.topics.cardinality == "exactly-one":
+            raise DataError("this model tags exactly one topic per text (the highest score), "
+                            "so thresholds do not decide its topics")
         th = np.array(self.topics.thresholds, dtype=np.float64)
+        done = dict(self.info.get("threshold_overrides", {}))
         for label, value in overrides.items():
             if label not in self.topics.classes:
                 raise DataError(f"threshold for {label!r}: not a topic of this model (its "
                                 f"topics: {', '.join(self.topics.classes)})")
-            if not 0.0 <= value <= 1.0:
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                raise DataError(f"threshold for {label!r}: must be a number between 0 and 1, "
+                                f"got {value!r}")
+            x = float(value)
+            if not 0.0 <= x <= 1.0:
                 raise DataError(f"threshold for {label!r}: must lie between 0 and 1 (topic "
-                                f"scores do), got {value:g}")
-            th[self.topics.classes.index(label)] = value
+                                f"scores do), got {x:g}")
+            th[self.topics.classes.index(label)] = x
+            done[str(label)] = x
         return replace(self, topics=replace(self.topics, thresholds=th),
-                       _scorers=self._scorers)
+                       info={**self.info, "threshold_overrides": done}, _scorers=self._scorers)
 
     def explain(self, text: str, part: str, label: int, k: int = 3) -> list[str]:
         """The k features that push ``text`` most toward ``label`` (weight x value).

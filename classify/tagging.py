@@ -122,8 +122,11 @@ class Tagger:
         """``thresholds``: topic label -> decision threshold, replacing the model's own for
         those topics (``Model.with_thresholds``), e.g. a higher bar for a topic that is rare
         in the stream being tagged."""
-        self.thresholds = dict(thresholds or {})
-        self.model = model.with_thresholds(self.thresholds)
+        self.model = model.with_thresholds(thresholds or {})
+        # every override the model carries (also one made before it came here): what worker
+        # processes that load the model themselves apply
+        self.thresholds: dict[str, float] = dict(
+            self.model.info.get("threshold_overrides", {}))
         self.meta = meta
         self.rule = ArticleRule(**meta.get("article_rule", {}).get("params", {}))
 

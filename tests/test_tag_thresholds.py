@@ -135,3 +135,53 @@ def test_evaluate_threshold_needs_a_trained_model(train_file):
                   "aviation=0.5"])
     assert_clean_error(r.code, r.err, "--threshold")
     assert "--model" in r.err
+
+
+def test_a_model_that_tags_exactly_one_topic_refuses_a_bar(tmp_path):
+    """Thresholds do not decide an exactly-one model's topics (the top score does): an
+    override there would be silently ignored, so it is refused."""
+    from conftest import FAST
+
+    recs = make_records(n_per_topic=12, seed=3)
+    for r in recs:
+        r["topics"] = r["topics"][:1] or ["aviation"]
+    d = tmp_path / "one"
+    api.train([write_jsonl(tmp_path / "one.jsonl", recs)], d, FAST)
+    model = api.load_model(d)
+    assert model.topics.cardinality == "exactly-one"
+    with pytest.raises(DataError, match="exactly one topic per text"):
+        model.with_thresholds({"aviation": 1.0})
+    art = tmp_path / "a.txt"
+    art.write_text(ARTICLE, encoding="utf-8")
+    r = run_main(["tag", str(art), "--model", str(d), "--threshold", "aviation=1"])
+    assert_clean_error(r.code, r.err, "exactly one topic")
+
+
+def test_a_topic_given_twice_is_refused(model_dir, tmp_path):
+    art = tmp_path / "a.txt"
+    art.write_text(ARTICLE, encoding="utf-8")
+    label = api.load_model(model_dir).topic_labels[0]
+    r = run_main(["tag", str(art), "--model", str(model_dir), "--threshold", f"{label}=0.6",
+                  "--threshold", f"{label}=0.5"])
+    assert_clean_error(r.code, r.err, f"--threshold {label}")
+    assert "given twice" in r.err and not r.out
+
+
+@pytest.mark.parametrize("value", ["0.5", None, True])
+def test_a_bar_that_is_not_a_number_is_refused(model_dir, value):
+    label = api.load_model(model_dir).topic_labels[0]
+    with pytest.raises(DataError, match="must be a number between 0 and 1"):
+        api.load_tagger(model_dir, thresholds={label: value})
+
+
+def test_overrides_travel_with_the_model(model_dir, tmp_path):
+    """A tagger built on a model overridden beforehand hands the overrides to worker
+    processes that load the model themselves (spawn), and a numpy value is kept as a float
+    that reports can write."""
+    model, meta = api.load_model(model_dir), json.loads((model_dir / "meta.json").read_text())
+    label = model.topic_labels[0]
+    tagger = tagging.Tagger(model.with_thresholds({label: np.float32(0.75)}), meta)
+    assert tagger.thresholds == {label: 0.75} and type(tagger.thresholds[label]) is float
+    test = write_jsonl(tmp_path / "t.jsonl", make_records(n_per_topic=4, seed=12))
+    rep = api.evaluate_on(model_dir, [test], thresholds={label: np.float32(0.75)})
+    assert json.loads(json.dumps(rep.settings))["thresholds"] == {label: 0.75}
