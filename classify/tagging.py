@@ -213,8 +213,12 @@ class Tagger:
         sl = self.stance_labels
         scores = {s: _round(math.fsum(t.stance_scores[s] for t in tags) / n) for s in sl}
         stance = max(sl, key=lambda s: scores[s]) if sl else None
+        rule = self.rule.describe()
+        if self.thresholds:  # say so wherever the article's tags are shown or stored
+            rule += "; topic thresholds set for this run: " + ", ".join(
+                f"{k} {v:g}" for k, v in self.thresholds.items())
         return ArticleTags(name=name, sentences=tags, topics=topics, topic_support=support,
-                           stance=stance, stance_scores=scores, rule=self.rule.describe())
+                           stance=stance, stance_scores=scores, rule=rule)
 
 
 # ---------------------------------------------------------------- batches (JSONL records)

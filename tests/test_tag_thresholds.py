@@ -90,6 +90,9 @@ def test_cli_article_topics_follow_the_sentences(model_dir, tmp_path):
     assert label not in doc2["topics"]
     assert doc2["topic_support"][label]["sentences"] == 0
     assert doc2["topic_support"][label]["max_score"] == doc["topic_support"][label]["max_score"]
+    assert doc2["rule"] == doc["rule"] + f"; topic thresholds set for this run: {label} 1"
+    text = run_main(["tag", str(art), "--model", str(model_dir), "--threshold", f"{label}=0.9"])
+    assert f"topic thresholds set for this run: {label} 0.9" in text.out
 
 
 def test_cli_unknown_topic_is_one_line(model_dir, tmp_path):
