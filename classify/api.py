@@ -667,7 +667,7 @@ def evaluate_on(model_dir: str | Path, test: Sequence[str | Path], trust: bool =
     if not files:
         raise DataError("no test data given: name labelled files to score the model on")
     model, meta = _load_model(model_dir, trust=trust)
-    model = model.with_thresholds(dict(thresholds or {}))
+    model = model.with_thresholds(thresholds or {})
     rep = evaluate_model(model, meta, load_dataset(files), str(model_dir), seed=seed)
     bars = model.info.get("threshold_overrides")
     if bars:

@@ -485,8 +485,8 @@ def checked_thresholds(model_dir: Path, trust: bool, thresholds: Mapping[str, fl
     value outside [0, 1] fails here, before any work is sent), as a hashable sorted tuple."""
     if not thresholds:
         return ()
-    Tagger.load(model_dir, trust=trust, thresholds=thresholds)
-    return tuple(sorted((str(k), float(v)) for k, v in thresholds.items()))
+    return tuple(sorted(Tagger.load(model_dir, trust=trust, thresholds=thresholds)
+                        .thresholds.items()))
 
 
 def tag_on_cluster(paths: Sequence[str | Path], client_or_address: Any,

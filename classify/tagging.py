@@ -123,10 +123,6 @@ class Tagger:
         those topics (``Model.with_thresholds``), e.g. a higher bar for a topic that is rare
         in the stream being tagged."""
         self.model = model.with_thresholds(thresholds or {})
-        # every override the model carries (also one made before it came here): what worker
-        # processes that load the model themselves apply
-        self.thresholds: dict[str, float] = dict(
-            self.model.info.get("threshold_overrides", {}))
         self.meta = meta
         self.rule = ArticleRule(**meta.get("article_rule", {}).get("params", {}))
 
@@ -134,6 +130,12 @@ class Tagger:
     def load(cls, directory: str | Path, trust: bool = False,
              thresholds: Mapping[str, float] | None = None) -> Tagger:
         return cls(*load_model(directory, trust=trust), thresholds=thresholds)
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Every threshold override the model carries (also one made before it came here):
+        what worker processes that load the model themselves apply."""
+        return dict(self.model.info.get("threshold_overrides", {}))
 
     @property
     def topic_labels(self) -> list[str]:
@@ -214,9 +216,10 @@ class Tagger:
         scores = {s: _round(math.fsum(t.stance_scores[s] for t in tags) / n) for s in sl}
         stance = max(sl, key=lambda s: scores[s]) if sl else None
         rule = self.rule.describe()
-        if self.thresholds:  # say so wherever the article's tags are shown or stored
+        bars = self.thresholds
+        if bars:  # say so wherever the article's tags are shown or stored
             rule += "; topic thresholds set for this run: " + ", ".join(
-                f"{k} {v:g}" for k, v in self.thresholds.items())
+                f"{k} {v:g}" for k, v in bars.items())
         return ArticleTags(name=name, sentences=tags, topics=topics, topic_support=support,
                            stance=stance, stance_scores=scores, rule=rule)
 
