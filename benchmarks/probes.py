@@ -35,6 +35,12 @@ a dev set:
   bundled model or the keyword list flagged, ``C`` 400 drawn from the rest, ``A2`` what a
   later candidate flagged (``AG4``, ``--ag-test-full-csv``, ids ``ag-testd-<row>``, the row
   numbers the dev sets' ``ag/test-<row>`` sources use);
+- ``ag-world-tech``: 2004 wire snippets (headline and description run together) of AG's world
+  and sci/tech classes, from a public 4,000-item sample of the corpus, less every item of AG's
+  test split, of the samples above or of a dev set (``AG5``, ``--ag-world-tech-csv``, ids
+  ``ag-wt-<row>``); stratum ``A`` every item the bundled model or the keyword list flagged, or
+  whose immigration score was at least 0.40, ``C`` a seeded sample of the rest. Built for the
+  step-18 decision on the immigration bar (``labels/README.md``);
 - ``nyt-headlines-rest``, ``ag-wire-2-rest`` (``REST``): stance sets, 350 items each drawn
   from what ``nyt-headlines`` and ``ag-wire-2`` left out (no model flagged them), to measure
   stance in ordinary copy; their texts are read as their topic set's are.
@@ -57,7 +63,7 @@ holds.
 
     python benchmarks/probes.py [--model DIR ...] [--set NAME] [--shared ../shared]
                                 [--ag-csv FILE] [--ag2-csv FILE] [--ag-test-csv FILE]
-                                [--ag-test-full-csv FILE] [--json]
+                                [--ag-test-full-csv FILE] [--ag-world-tech-csv FILE] [--json]
 """
 
 from __future__ import annotations
@@ -156,6 +162,12 @@ AG4 = Download("https://raw.githubusercontent.com/opringle/text_classification/"
                "d932c612e7ac0d718252e6a6e273eb22b890ec01/data/ag_news/test.csv",
                ROOT / "benchmarks" / "out" / "ag_news_test_full.csv", "ag-testd", 1,
                "--ag-test-full-csv", header=True)
+#: ``ag-world-tech``: a 4,000-item sample of the whole corpus, world and sci/tech classes,
+#: headline and description run together in one column
+AG5 = Download("https://raw.githubusercontent.com/vicrudakov/adaptive_supervised_ml/"
+               "c02b8de89fe65fa67c7f891f19ccb608677be96c/data/agnews/train.csv",
+               ROOT / "benchmarks" / "out" / "ag_news_world_tech.csv", "ag-wt", 0,
+               "--ag-world-tech-csv")
 SETS: dict[str, tuple[str, str | Download, Callable[[dict], list[tuple[str, str]]]]] = {
     "nyt-headlines": ("nyt_headline_labels.jsonl", "cap_nyt_headlines.jsonl", _whole),
     "reuters-ledes": ("reuters_lede_labels.jsonl", "reuters21578_modapte_train.jsonl", _lede),
@@ -164,6 +176,7 @@ SETS: dict[str, tuple[str, str | Download, Callable[[dict], list[tuple[str, str]
     "ag-wire-2": ("ag_wire_2_labels.jsonl", AG2, _whole),
     "ag-wire-test": ("ag_wire_test_labels.jsonl", AG3, _whole),
     "ag-test-descriptions": ("ag_test_description_labels.jsonl", AG4, _whole),
+    "ag-world-tech": ("ag_world_tech_labels.jsonl", AG5, _whole),
 }
 #: the sets whose texts are in ``../shared/public``
 PUBLIC = [name for name, (_, src, _) in SETS.items() if isinstance(src, str)]
