@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cluster import DEFAULT_PARTITION_BYTES
-from .data import Dataset, load_dataset
+from .data import STDIN, Dataset, input_name, load_dataset
 from .errors import DataError, ModelError
 from .model import Model, TrainOptions, train_model
 from .persist import load_model as _load_model
@@ -447,10 +447,11 @@ def tag_bag(bag: dask.bag.Bag, model_dir: str | Path | None = None,
 def suggest(pool: str | Path, model_dir: str | Path | None = None, n: int = 50,
             exclude: Sequence[str | Path] | None = None, trust: bool = False,
             diversity: float | None = None, focus: str = "all") -> SuggestResult:
-    """The ``n`` items of ``pool`` (a JSONL batch, an article, or a directory of them) most
-    worth labelling next for the model, best first (see ``classify.suggest``). Texts already
-    labelled are left out: those of the training data files the model's meta.json names
-    (a warning says if they are not found) and of ``exclude`` (files or directories)."""
+    """The ``n`` items of ``pool`` (a JSONL batch, an article, a directory of them, or ``-``
+    for standard input) most worth labelling next for the model, best first (see
+    ``classify.suggest``). Texts already labelled are left out: those of the training data
+    files the model's meta.json names (a warning says if they are not found) and of
+    ``exclude`` (files or directories)."""
     from .suggest import DIVERSITY, SuggestResult, read_pool, texts_of, training_files
     from .suggest import suggest as _suggest
 
@@ -486,6 +487,9 @@ def label(items: str | Path, out: str | Path, model_dir: str | Path | None = Non
     from .data import Schema
     from .suggest import normalise as normalise_text
 
+    if str(items) == STDIN and fd_in is None:
+        raise DataError("-: classify label reads your keys from standard input; name a file "
+                        "of items (e.g. classify suggest ... > todo.jsonl)")
     model_dir = model_dir or default_model_dir()
     model, meta = _load_model(model_dir, trust=trust)
     out = Path(out)
@@ -538,7 +542,7 @@ def _guessed_items(path: str | Path, model: Model, meta: dict) -> list:
         score = r.get("uncertainty")
         out.append(Item(
             id=str(r.get("id") if r.get("id") is not None else r["_where"]), text=r["text"],
-            source=str(r.get("source") or path),
+            source=str(r.get("source") or input_name(path)),
             topics=[str(t) for t in topics] if isinstance(topics, list) else [],
             stance=stance if isinstance(stance, str) else None,
             reason=str(r.get("reason") or ""), where=r["_where"],
@@ -566,8 +570,9 @@ def _descriptions(meta: dict, model_dir: str | Path, guide: str | Path | None
 def export_items(items: str | Path, to: str, model_dir: str | Path | None = None,
                  guide: str | Path | None = None, trust: bool = False) -> Exported:
     """The tasks file of a labelling tool (``to``: label-studio, doccano or prodigy) for the
-    items of a suggestions file or any JSONL of texts, the model's guess pre-annotated (see
-    ``classify.interchange``); for Label Studio also its labelling config."""
+    items of a suggestions file or any JSONL of texts (``-``: standard input), the model's
+    guess pre-annotated (see ``classify.interchange``); for Label Studio also its labelling
+    config."""
     from .interchange import TOOLS, Guess, export_tasks
 
     if to not in TOOLS:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import math
 import os
@@ -17,7 +16,7 @@ from typing import NoReturn, TextIO
 
 from . import __version__, api, interrupts
 from .cluster import DEFAULT_PARTITION_BYTES
-from .data import decode_bytes, decoded_lines, read_text
+from .data import decode_bytes, decoded_lines, read_text, stdin_bytes
 from .errors import ClassifyError, DataError
 from .model import TrainOptions
 from .output import FORMATS, Writer
@@ -210,14 +209,6 @@ def _iter_inputs(inputs: list[str], failures: list[str]) -> Iterator[Path | str]
             _err(f"error: {failures[-1]}")
 
 
-def _stdin_bytes() -> io.BufferedReader:
-    if sys.stdin is None:
-        raise DataError("-: standard input is closed; pipe text in or name a file")
-    if sys.stdin.isatty():
-        raise DataError("-: standard input is a terminal; pipe text in or name a file")
-    return sys.stdin.buffer
-
-
 def _is_batch(path: Path | str, first_line: bytes, mode: str) -> bool:
     if mode != "auto":
         return mode == "jsonl"
@@ -359,7 +350,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
         name = "<stdin>" if src == "-" else str(src)
         try:
             if src == "-":
-                stream = _stdin_bytes()
+                stream = stdin_bytes()
                 first = stream.peek(65536).split(b"\n", 1)[0] if hasattr(stream, "peek") \
                     else b""
                 if _is_batch(src, first, args.input_format):
@@ -904,7 +895,8 @@ def build_parser() -> argparse.ArgumentParser:
                "--format text")
     s.add_argument("--pool", required=True, metavar="PATH",
                    help="JSONL (or CSV) batch, an article (text file, split into sentences "
-                        "as 'tag' does), or a directory of them")
+                        "as 'tag' does), or a directory of them; '-' reads a JSONL batch or "
+                        "an article from standard input")
     s.add_argument("--model", metavar="DIR", default=None,
                    help="model directory (default: $CLASSIFY_MODEL, ./models/default, or the "
                         "bundled model)")
@@ -960,8 +952,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "stance as label 'stance:NAME'), Prodigy 'choice' tasks (JSONL, use "
                     "choice_style multiple). Our id and source travel with each task.",
         epilog="examples:\n  classify export todo.jsonl --to label-studio --out tasks.json\n"
-               "  classify export todo.jsonl --to prodigy > tasks.jsonl")
-    x.add_argument("file", metavar="FILE", help="JSONL of items with 'text'")
+               "  classify suggest --pool articles/ | classify export - --to prodigy "
+               "> tasks.jsonl")
+    x.add_argument("file", metavar="FILE",
+                   help="JSONL of items with 'text' ('-': standard input)")
     x.add_argument("--to", required=True, choices=("label-studio", "doccano", "prodigy"))
     x.add_argument("--out", type=_path, metavar="FILE",
                    help="write here instead of standard output")

@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import math
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -451,9 +452,31 @@ def read_text(path: Path) -> str:
         return "".join(lines)
 
 
+#: the name that stands for standard input, and how errors name it
+STDIN, STDIN_NAME = "-", "<stdin>"
+
+
+def stdin_bytes() -> BinaryIO:
+    """Standard input as bytes; a one-line error if it is closed or a terminal (nothing piped)."""
+    if sys.stdin is None:
+        raise DataError("-: standard input is closed; pipe text in or name a file")
+    if sys.stdin.isatty():
+        raise DataError("-: standard input is a terminal; pipe text in or name a file")
+    return sys.stdin.buffer
+
+
+def input_name(path: str | Path) -> str:
+    """How messages and records name an input: ``<stdin>`` for ``-``, else the path."""
+    return STDIN_NAME if str(path) == STDIN else str(path)
+
+
 @contextlib.contextmanager
-def open_lines(path: Path) -> Iterator[Iterator[str]]:
-    """The decoded lines of a file (see ``decoded_lines``); a one-line error if unreadable."""
+def open_lines(path: str | Path) -> Iterator[Iterator[str]]:
+    """The decoded lines of a file, or of standard input for ``-`` (see ``decoded_lines``); a
+    one-line error if unreadable."""
+    if str(path) == STDIN:
+        yield decoded_lines(stdin_bytes(), STDIN_NAME)
+        return
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as e:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import IO
 
 from . import interrupts
-from .data import Schema, iter_raw, json_line, open_lines, parse_record
+from .data import Schema, input_name, iter_raw, json_line, open_lines, parse_record
 from .errors import DataError
 from .suggest import normalise
 
@@ -74,13 +74,15 @@ class LabelResult:
 
 
 def read_items(path: str | Path) -> list[dict]:
-    """The records of a JSONL file of texts, each validated (``text`` required)."""
+    """The records of a JSONL file of texts (``-``: standard input), each validated (``text``
+    required)."""
     out = []
-    with open_lines(Path(path)) as lines:
+    name = input_name(path)
+    with open_lines(path) as lines:
         for lineno, line in enumerate(lines, 1):
             if not line.strip():
                 continue
-            where = f"{path}:{lineno}"
+            where = f"{name}:{lineno}"
             obj = json_line(line, where)
             if not isinstance(obj, dict):
                 raise DataError(f"{where}: record must be a JSON object")
@@ -89,7 +91,7 @@ def read_items(path: str | Path) -> list[dict]:
             obj["_where"] = where
             out.append(obj)
     if not out:
-        raise DataError(f"{path}: no items to label")
+        raise DataError(f"{name}: no items to label")
     return out
 
 

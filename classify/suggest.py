@@ -29,7 +29,16 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .data import DATA_SUFFIXES, data_files, iter_raw, json_line, open_lines, read_text
+from .data import (
+    DATA_SUFFIXES,
+    STDIN,
+    STDIN_NAME,
+    data_files,
+    iter_raw,
+    json_line,
+    open_lines,
+    read_text,
+)
 from .errors import DataError
 from .model import Model
 from .sentences import split_sentences
@@ -97,27 +106,48 @@ def _pool_file(path: Path, name: str) -> Iterator[PoolItem]:
         return
     if path.suffix.lower() == ".jsonl":
         with open_lines(path) as lines:
-            for lineno, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                where = f"{name}:{lineno}"
-                obj = json_line(line, where)
-                text = obj.get("text") if isinstance(obj, dict) else None
-                if not isinstance(text, str) or not text.strip():
-                    raise DataError(f"{where}: missing or empty 'text'")
-                rid = obj.get("id")
-                yield PoolItem(where if rid is None else str(rid), text,
-                               str(obj.get("source") or name))
+            yield from _jsonl_items(lines, name)
         return
-    text = read_text(path)
+    yield from _sentence_items(read_text(path), name)
+
+
+def _jsonl_items(lines: Iterable[str], name: str) -> Iterator[PoolItem]:
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{name}:{lineno}"
+        obj = json_line(line, where)
+        text = obj.get("text") if isinstance(obj, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            raise DataError(f"{where}: missing or empty 'text'")
+        rid = obj.get("id")
+        yield PoolItem(where if rid is None else str(rid), text, str(obj.get("source") or name))
+
+
+def _sentence_items(text: str, name: str) -> Iterator[PoolItem]:
     for i, s in enumerate(split_sentences(text), 1):
         yield PoolItem(f"{name}#{i}", s.text, name)
 
 
+def _stdin_items() -> Iterator[PoolItem]:
+    """Standard input as a pool: a JSONL batch if its first non-blank line starts with ``{``,
+    else one article."""
+    with open_lines(STDIN) as stream:
+        lines = list(stream)
+    first = next((ln for ln in lines if ln.strip()), "")
+    if first.lstrip().startswith("{"):
+        yield from _jsonl_items(lines, STDIN_NAME)
+    else:
+        yield from _sentence_items("".join(lines), STDIN_NAME)
+
+
 def read_pool(path: str | Path) -> list[PoolItem]:
     """The items of a JSONL batch, an article or a directory of them (hidden files skipped),
-    each distinct text once. A file that cannot be read stops with its name."""
+    or of standard input for ``-`` (a JSONL batch or an article), each distinct text once. A
+    file that cannot be read stops with its name."""
     p = Path(path)
+    if str(path) == STDIN:
+        return _distinct([_stdin_items()], STDIN_NAME)
     if p.is_dir():
         files = sorted(f for f in p.rglob("*") if f.is_file() and not any(
             part.startswith(".") for part in f.relative_to(p).parts))
@@ -127,16 +157,20 @@ def read_pool(path: str | Path) -> list[PoolItem]:
         files = [p]
     else:
         raise DataError(f"{p}: no such file or directory")
+    return _distinct((_pool_file(f, str(f)) for f in files), str(p))
+
+
+def _distinct(sources: Iterable[Iterable[PoolItem]], name: str) -> list[PoolItem]:
     seen: set[str] = set()
     out: list[PoolItem] = []
-    for f in files:
-        for item in _pool_file(f, str(f)):
+    for items in sources:
+        for item in items:
             key = normalise(item.text)
             if key not in seen:
                 seen.add(key)
                 out.append(item)
     if not out:
-        raise DataError(f"{p}: no text to suggest from")
+        raise DataError(f"{name}: no text to suggest from")
     return out
 
 

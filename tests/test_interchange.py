@@ -125,6 +125,29 @@ def test_doccano_round_trip(tmp_path, todo, model_dir):
     assert recs == _expected() and "1 item(s) not annotated" in err
 
 
+def test_export_reads_a_pipe(todo, model_dir):
+    """``classify suggest ... | classify export - --to ...``: the same tasks as from the file,
+    the items' own ids and sources kept."""
+    from_file = run_main(["export", str(todo), "--to", "doccano", "--model", str(model_dir)])
+    piped = run_main(["export", "-", "--to", "doccano", "--model", str(model_dir)],
+                     stdin=todo.read_bytes())
+    assert piped.code == 0 and from_file.code == 0, piped.err
+    assert piped.out == from_file.out and piped.out.count("\n") == len(ITEMS)
+    r = run_main(["export", "-", "--to", "doccano", "--model", str(model_dir)],
+                 stdin=b'{"text": "No id here."}\n')
+    assert r.code == 0, r.err
+    task = json.loads(r.out)
+    assert (task["item_id"], task["source"]) == ("<stdin>:1", "<stdin>")
+
+
+def test_label_refuses_a_pipe(tmp_path, todo, model_dir):
+    out = tmp_path / "o.jsonl"
+    r = run_main(["label", "-", "--out", str(out), "--model", str(model_dir)],
+                 stdin=todo.read_bytes())
+    assert r.code == 2 and "Traceback" not in r.err and r.err.count("\n") == 1
+    assert "reads your keys from standard input" in r.err and not out.exists()
+
+
 def test_prodigy_round_trip(tmp_path, todo, model_dir):
     r = run_main(["export", str(todo), "--to", "prodigy", "--model", str(model_dir)])
     assert r.code == 0, r.err

@@ -122,6 +122,33 @@ def test_cli_suggest_jsonl_and_text(pool, model_dir):
     assert r.out.count("unsure about") == 2 and r.out.startswith("  1. [")
 
 
+def test_cli_suggest_reads_a_pipe(pool, model_dir):
+    """``--pool -``: a JSONL batch or an article on standard input, named <stdin>."""
+    data = pool.read_bytes()
+    r = run_main(["suggest", "--pool", "-", "--model", str(model_dir), "-n", "50"], stdin=data)
+    assert r.code == 0, r.err
+    rows = [json.loads(x) for x in r.out.splitlines()]
+    assert sorted(x["text"] for x in rows) == sorted(NEW)  # training texts still left out
+    assert {x["source"] for x in rows} == {"<stdin>"} and all(x["id"].startswith("new")
+                                                              for x in rows)
+    r = run_main(["suggest", "--pool", "-", "--model", str(model_dir), "-n", "50"],
+                 stdin=" ".join(NEW[:3]).encode())
+    assert r.code == 0, r.err
+    rows = [json.loads(x) for x in r.out.splitlines()]
+    assert sorted(x["id"] for x in rows) == ["<stdin>#1", "<stdin>#2", "<stdin>#3"]
+    assert sorted(x["text"] for x in rows) == sorted(NEW[:3])
+
+
+@pytest.mark.parametrize("stdin, message", [
+    (b"", "<stdin>: no text to suggest from"),
+    (b'{"text": "fine"}\n{broken\n', "<stdin>:2: malformed JSON"),
+])
+def test_cli_suggest_bad_pipe(model_dir, stdin, message):
+    r = run_main(["suggest", "--pool", "-", "--model", str(model_dir)], stdin=stdin)
+    assert r.code == 2 and "Traceback" not in r.err
+    assert message in r.err and r.err.count("\n") == 1, r.err
+
+
 @pytest.mark.parametrize("content, message", [
     (None, "no such file or directory"),
     ('{"text": "fine"}\n{"id": 3}\n', "pool.jsonl:2: missing or empty 'text'"),
