@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cluster import DEFAULT_PARTITION_BYTES
-from .data import STDIN, Dataset, input_name, load_dataset
+from .data import Dataset, input_name, is_stdin, load_dataset
 from .errors import DataError, ModelError
 from .model import Model, TrainOptions, train_model
 from .persist import load_model as _load_model
@@ -487,7 +487,7 @@ def label(items: str | Path, out: str | Path, model_dir: str | Path | None = Non
     from .data import Schema
     from .suggest import normalise as normalise_text
 
-    if str(items) == STDIN and fd_in is None:
+    if is_stdin(items) and fd_in is None:
         raise DataError("-: classify label reads your keys from standard input; name a file "
                         "of items (e.g. classify suggest ... > todo.jsonl)")
     model_dir = model_dir or default_model_dir()

@@ -16,7 +16,7 @@ from typing import NoReturn, TextIO
 
 from . import __version__, api, interrupts
 from .cluster import DEFAULT_PARTITION_BYTES
-from .data import decode_bytes, decoded_lines, read_text, stdin_bytes
+from .data import decode_bytes, decoded_lines, json_object_line, read_text, stdin_bytes
 from .errors import ClassifyError, DataError
 from .model import TrainOptions
 from .output import FORMATS, Writer
@@ -214,13 +214,7 @@ def _is_batch(path: Path | str, first_line: bytes, mode: str) -> bool:
         return mode == "jsonl"
     if isinstance(path, Path):
         return path.suffix.lower() == ".jsonl"
-    stripped = first_line.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not stripped.startswith(b"{"):
-        return False
-    try:
-        return isinstance(json.loads(stripped), dict)
-    except ValueError:
-        return False
+    return json_object_line(first_line)
 
 
 def _tag_batch_source(tagger: Tagger, writer: Writer, name: str, lines, args,

@@ -465,18 +465,46 @@ def stdin_bytes() -> BinaryIO:
     return sys.stdin.buffer
 
 
+def is_stdin(path: str | Path) -> bool:
+    """Whether a command-line input names standard input: the string ``-`` (a ``Path`` is
+    always a file, so ``./-`` stays one)."""
+    return isinstance(path, str) and path == STDIN
+
+
 def input_name(path: str | Path) -> str:
     """How messages and records name an input: ``<stdin>`` for ``-``, else the path."""
-    return STDIN_NAME if str(path) == STDIN else str(path)
+    return STDIN_NAME if is_stdin(path) else str(path)
+
+
+def json_object_line(line: str | bytes) -> bool:
+    """Whether a line is one JSON object (how a piped JSONL batch is told from an article)."""
+    try:
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+    except UnicodeDecodeError:
+        return False
+    body = text.lstrip("\ufeff \t\r\n")
+    if not body.startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(body), dict)
+    except ValueError:
+        return False
 
 
 @contextlib.contextmanager
-def open_lines(path: str | Path) -> Iterator[Iterator[str]]:
-    """The decoded lines of a file, or of standard input for ``-`` (see ``decoded_lines``); a
-    one-line error if unreadable."""
-    if str(path) == STDIN:
+def input_lines(path: str | Path) -> Iterator[Iterator[str]]:
+    """The decoded lines of a command-line input: standard input for ``-`` (``is_stdin``),
+    else the file (``open_lines``)."""
+    if is_stdin(path):
         yield decoded_lines(stdin_bytes(), STDIN_NAME)
-        return
+    else:
+        with open_lines(Path(path)) as lines:
+            yield lines
+
+
+@contextlib.contextmanager
+def open_lines(path: Path) -> Iterator[Iterator[str]]:
+    """The decoded lines of a file (see ``decoded_lines``); a one-line error if unreadable."""
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as e:

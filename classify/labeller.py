@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import IO
 
 from . import interrupts
-from .data import Schema, input_name, iter_raw, json_line, open_lines, parse_record
+from .data import Schema, input_lines, input_name, iter_raw, json_line, parse_record
 from .errors import DataError
 from .suggest import normalise
 
@@ -78,7 +78,7 @@ def read_items(path: str | Path) -> list[dict]:
     required)."""
     out = []
     name = input_name(path)
-    with open_lines(path) as lines:
+    with input_lines(path) as lines:
         for lineno, line in enumerate(lines, 1):
             if not line.strip():
                 continue

@@ -34,8 +34,11 @@ from .data import (
     STDIN,
     STDIN_NAME,
     data_files,
+    input_lines,
+    is_stdin,
     iter_raw,
     json_line,
+    json_object_line,
     open_lines,
     read_text,
 )
@@ -130,12 +133,11 @@ def _sentence_items(text: str, name: str) -> Iterator[PoolItem]:
 
 
 def _stdin_items() -> Iterator[PoolItem]:
-    """Standard input as a pool: a JSONL batch if its first non-blank line starts with ``{``,
-    else one article."""
-    with open_lines(STDIN) as stream:
+    """Standard input as a pool: a JSONL batch if its first non-blank line is a JSON object
+    (as ``tag -`` decides), else one article."""
+    with input_lines(STDIN) as stream:
         lines = list(stream)
-    first = next((ln for ln in lines if ln.strip()), "")
-    if first.lstrip().startswith("{"):
+    if json_object_line(next((ln for ln in lines if ln.strip()), "")):
         yield from _jsonl_items(lines, STDIN_NAME)
     else:
         yield from _sentence_items("".join(lines), STDIN_NAME)
@@ -145,9 +147,9 @@ def read_pool(path: str | Path) -> list[PoolItem]:
     """The items of a JSONL batch, an article or a directory of them (hidden files skipped),
     or of standard input for ``-`` (a JSONL batch or an article), each distinct text once. A
     file that cannot be read stops with its name."""
-    p = Path(path)
-    if str(path) == STDIN:
+    if is_stdin(path):
         return _distinct([_stdin_items()], STDIN_NAME)
+    p = Path(path)
     if p.is_dir():
         files = sorted(f for f in p.rglob("*") if f.is_file() and not any(
             part.startswith(".") for part in f.relative_to(p).parts))

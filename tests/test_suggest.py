@@ -139,6 +139,27 @@ def test_cli_suggest_reads_a_pipe(pool, model_dir):
     assert sorted(x["text"] for x in rows) == sorted(NEW[:3])
 
 
+def test_cli_suggest_pipe_of_text_opening_with_a_brace(model_dir):
+    """A piped article whose first line starts with "{" but is no JSON object is an article,
+    as it is for 'tag -' and for a file."""
+    text = "{Updated} " + NEW[1]
+    r = run_main(["suggest", "--pool", "-", "--model", str(model_dir)], stdin=text.encode())
+    assert r.code == 0, r.err
+    assert [json.loads(x)["text"] for x in r.out.splitlines()] == [text]
+
+
+def test_a_file_named_dash_is_a_file(tmp_path, monkeypatch, pool, model_dir):
+    """Only the command-line argument '-' means standard input: data found at a path named
+    '-' (here an --exclude file) is read from that file."""
+    monkeypatch.chdir(tmp_path)
+    write_jsonl(tmp_path / "-", [{"text": NEW[0]}])
+    r = run_main(["suggest", "--pool", str(pool), "--model", str(model_dir), "--exclude", "-"],
+                 stdin=b'{"text": "from the pipe"}\n')
+    assert r.code == 0, r.err
+    assert "(61 already labelled" in r.err
+    assert NEW[0] not in {json.loads(x)["text"] for x in r.out.splitlines()}
+
+
 @pytest.mark.parametrize("stdin, message", [
     (b"", "<stdin>: no text to suggest from"),
     (b'{"text": "fine"}\n{broken\n', "<stdin>:2: malformed JSON"),
