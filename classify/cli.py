@@ -16,7 +16,17 @@ from typing import NoReturn, TextIO
 
 from . import __version__, api, interrupts
 from .cluster import DEFAULT_PARTITION_BYTES
-from .data import decode_bytes, decoded_lines, json_object_line, read_text, stdin_bytes
+from .data import (
+    STDIN,
+    STDIN_NAME,
+    decode_bytes,
+    decoded_lines,
+    input_name,
+    is_stdin,
+    json_object_line,
+    read_text,
+    stdin_bytes,
+)
 from .errors import ClassifyError, DataError
 from .model import TrainOptions
 from .output import FORMATS, Writer
@@ -153,7 +163,7 @@ def _not_an_input(out: str | None, flag: str, inputs: list[str | Path]) -> None:
     if not out:
         return
     for src in inputs:
-        if src == "-" or not Path(src).exists():
+        if is_stdin(src) or not Path(src).exists():
             continue
         files = [f for f in Path(src).rglob("*") if f.is_file()] if Path(src).is_dir() \
             else [Path(src)]
@@ -190,8 +200,8 @@ def _short_list(items: list[str], n: int = 12) -> str:
 
 def _iter_inputs(inputs: list[str], failures: list[str]) -> Iterator[Path | str]:
     for name in inputs:
-        if name == "-":
-            yield "-"
+        if is_stdin(name):
+            yield STDIN
             continue
         p = Path(name)
         if p.is_dir():
@@ -228,7 +238,7 @@ def _tag_batch_source(tagger: Tagger, writer: Writer, name: str, lines, args,
     on_invalid = invalid if args.skip_invalid else stop
     bar = _progress(None, "rec", name)
     model_dir = str(args.model or api.default_model_dir())
-    jobs = api.auto_jobs(None if name == "<stdin>" else name) if args.jobs == "auto" \
+    jobs = api.auto_jobs(None if name == STDIN_NAME else name) if args.jobs == "auto" \
         else args.jobs
     records = 0
     try:
@@ -260,7 +270,7 @@ def _cluster_inputs(args: argparse.Namespace, failures: list[str]) -> list[Path]
     """The JSONL batch files to tag on the cluster; anything else is a failed input."""
     files = []
     for src in _iter_inputs(args.inputs, failures):
-        if src == "-":
+        if is_stdin(src):
             failures.append("-: --scheduler tags files the workers can read, not standard "
                             "input")
         elif not _is_batch(src, b"", args.input_format):
@@ -341,9 +351,9 @@ def cmd_tag(args: argparse.Namespace) -> int:
     skipped: list[str] = []
     writer.begin()
     for src in _iter_inputs(args.inputs, failures):
-        name = "<stdin>" if src == "-" else str(src)
+        name = input_name(src)
         try:
-            if src == "-":
+            if is_stdin(src):
                 stream = stdin_bytes()
                 first = stream.peek(65536).split(b"\n", 1)[0] if hasattr(stream, "peek") \
                     else b""
