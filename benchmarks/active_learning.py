@@ -24,6 +24,8 @@ and spread over seeds):
    weight sweep (``--sweep``, default 1, 3, 5, 10), run first, trains random 200 at each
    weight; the weight with the best mean macro-F1 over the seeds is used for 3 and 4 unless
    ``--weight`` fixes one.
+6. ``--tune-on``: the added items also re-tune the topic thresholds (``classify train
+   --tune-on``; ``--tune-prior`` sets the blend, default ``thresholds.TUNE_PRIOR``).
 
 Training uses one fixed configuration for speed: the parameters the bundled model's search
 chose (``models/default/meta.json``, as ``classify train --params-from models/default``) and
@@ -128,24 +130,25 @@ def recipe(model_dir: Path) -> TrainOptions:
                         prevalence=api.training_options(model_dir).get("prevalence"))
 
 
-def as_record(r: dict, weight: float) -> Record:
+def as_record(r: dict, weight: float, tune: bool = False) -> Record:
     return Record(text=r["text"], topics=tuple(r["topics"]), stance=r.get("stance"),
-                  source=f"real/{r['doc']}", weight=weight)
+                  source=f"real/{r['doc']}", weight=weight, tune=tune)
 
 
 class Runner:
     """Trains and scores models on labels/ plus added real items (fixed parameters)."""
 
-    def __init__(self, options: TrainOptions) -> None:
+    def __init__(self, options: TrainOptions, tune: bool = False) -> None:
         self.base = api.load_data(["labels"])
         self.options = options
+        self.tune = tune  # the added items re-tune the thresholds (classify train --tune-on)
         self.known = {normalise(r.text) for r in self.base.records}
         self.trainings = 0
         self.seconds = 0.0
 
     def train(self, added: list[dict], weight: float):
         t0 = time.perf_counter()
-        records = list(self.base.records) + [as_record(r, weight) for r in added]
+        records = list(self.base.records) + [as_record(r, weight, self.tune) for r in added]
         model = train_model(records, self.base.topic_labels, self.base.stance_labels,
                             self.options)
         self.trainings += 1
@@ -167,8 +170,9 @@ class Runner:
                 "stance_macro_f1": stance["macro_f1"]}
 
 
-def _setup(seed: int, rows: list[dict], options: TrainOptions) -> tuple[Runner, list, list, list]:
-    runner = Runner(options)
+def _setup(seed: int, rows: list[dict], options: TrainOptions, tune: bool = False
+           ) -> tuple[Runner, list, list, list]:
+    runner = Runner(options, tune)
     pool, test = split(rows, seed)
     pool = [r for r in pool if normalise(r["text"]) not in runner.known]
     order = list(range(len(pool)))
@@ -176,10 +180,11 @@ def _setup(seed: int, rows: list[dict], options: TrainOptions) -> tuple[Runner, 
     return runner, pool, test, order
 
 
-def run_sweep(seed: int, rows: list[dict], options: TrainOptions, sweep: tuple[float, ...]) -> dict:
+def run_sweep(seed: int, rows: list[dict], options: TrainOptions, sweep: tuple[float, ...],
+              tune: bool = False) -> dict:
     """Phase 1 of a seed (one pool/test split): the baseline, and the first
     ``SWEEP_SIZE`` random items at each weight of the sweep."""
-    runner, pool, test, order = _setup(seed, rows, options)
+    runner, pool, test, order = _setup(seed, rows, options, tune)
     out: dict = {"seed": seed, "pool": len(pool), "test": len(test),
                  "test_sha256": records_sha256([as_record(r, 1.0) for r in test])[:12]}
     out["baseline"] = runner.score(runner.train([], 1.0), test)
@@ -225,10 +230,10 @@ def library_picks(model, runner: Runner, pool: list[dict], chosen: list[int], n:
 
 def run_grid(phase1: dict, rows: list[dict], options: TrainOptions, sizes: tuple[int, ...],
              weight: float, diversity: float, library: bool = False, focus: str = "all",
-             random_arm: bool = True) -> dict:
+             random_arm: bool = True, tune: bool = False) -> dict:
     """Phase 2 of a seed: random and suggest at each size, the added items at ``weight``."""
     out = dict(phase1)
-    runner, pool, test, order = _setup(phase1["seed"], rows, options)
+    runner, pool, test, order = _setup(phase1["seed"], rows, options, tune)
     out["weight"] = weight
     out["random"], out["suggest"] = {}, {}
     for k in sizes:
@@ -348,7 +353,9 @@ def markdown(runs: list[dict], s: dict, sizes, sweep, meta: dict) -> str:
         f"`labels/` ({meta['labels']} records) plus the added items, with the parameters the "
         "bundled model's search chose (`--params-from models/default`)"
         + (f" and its target prevalence (`--prevalence {meta['prevalence']:g}`)"
-           if meta.get("prevalence") is not None else "") + ".",
+           if meta.get("prevalence") is not None else "")
+        + (f"; the added items re-tune the topic thresholds (`--tune-on`, prior "
+           f"{meta['tune_prior']:g} positives)" if meta.get("tune_on") else "") + ".",
         "",
         f"Baseline (`labels/` alone): topic macro-F1 {v(s['baseline'])}, topic micro-F1 "
         f"{v(s['baseline_micro'])}, stance macro-F1 {v(s['baseline_stance'])}.",
@@ -460,6 +467,10 @@ def main() -> None:
                     help="train the random arm only where the weight sweep has it")
     ap.add_argument("--library", action="store_true",
                     help="also small-text's multi-label strategy (pip install small-text)")
+    ap.add_argument("--tune-on", action="store_true",
+                    help="the added items re-tune the topic thresholds (train --tune-on)")
+    ap.add_argument("--tune-prior", type=float, default=None,
+                    help="pseudo-positives of labels/' thresholds against the added items'")
     ap.add_argument("--stem", default="active_learning", help="output file names")
     ap.add_argument("--from-json", metavar="FILE",
                     help="rewrite the report and plot from a saved active_learning.json")
@@ -486,11 +497,14 @@ def main() -> None:
     sweep = tuple(float(x) for x in args.sweep.split(","))
     rows = load_real(args)
     options = recipe(ROOT / "models" / "default")
+    if args.tune_prior is not None:
+        options.tune_prior = args.tune_prior
     t0 = time.perf_counter()
     diversity = DIVERSITY if args.diversity is None else args.diversity
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as ex:
         phase1 = list(ex.map(run_sweep, range(args.seeds), [rows] * args.seeds,
-                             [options] * args.seeds, [sweep] * args.seeds))
+                             [options] * args.seeds, [sweep] * args.seeds,
+                             [args.tune_on] * args.seeds))
         weight = args.weight if args.weight is not None else max(
             sweep, key=lambda w: statistics.fmean(p["sweep"][str(w)]["macro_f1"]
                                                   for p in phase1))
@@ -498,7 +512,8 @@ def main() -> None:
         runs = list(ex.map(run_grid, phase1, [rows] * args.seeds, [options] * args.seeds,
                            [sizes] * args.seeds, [weight] * args.seeds,
                            [diversity] * args.seeds, [args.library] * args.seeds,
-                           [args.focus] * args.seeds, [not args.no_random] * args.seeds))
+                           [args.focus] * args.seeds, [not args.no_random] * args.seeds,
+                           [args.tune_on] * args.seeds))
     import subprocess
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
@@ -512,6 +527,7 @@ def main() -> None:
             "trainings": sum(r["trainings"] for r in runs),
             "labels": len(api.load_data(["labels"]).records),
             "prevalence": options.prevalence,
+            "tune_on": args.tune_on, "tune_prior": options.tune_prior,
             "source": ("`--pool`/`--test` files" if args.pool else
                        "the probe sets of `benchmarks/probes.py`, read at run time"
                        + (f" (with {', '.join(added)})" if added else "")

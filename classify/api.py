@@ -100,10 +100,13 @@ def _path_list(paths: str | Path | Sequence[str | Path] | None, what: str) -> li
 
 def load_data(paths: Sequence[str | Path] | None = None,
               schema: str | Path | None = None,
-              weights: Mapping[str | Path, float] | None = None) -> Dataset:
+              weights: Mapping[str | Path, float] | None = None,
+              tune_on: Sequence[str | Path] | None = None) -> Dataset:
     """Labelled records of ``paths`` (default ``labels/``); ``weights`` maps a data file or
-    directory to the weight its records get in training (see ``data.load_dataset``)."""
-    return load_dataset(_path_list(paths, "data") or [DEFAULT_DATA], schema, weights)
+    directory to the weight its records get in training, and the records of the files or
+    directories ``tune_on`` names re-tune the topic thresholds (see ``data.load_dataset``)."""
+    return load_dataset(_path_list(paths, "data") or [DEFAULT_DATA], schema, weights,
+                        _path_list(tune_on, "tune_on"))
 
 
 def model_params(model_dir: str | Path) -> dict:
@@ -182,7 +185,8 @@ def build_meta(data: Dataset, info: dict, opts: TrainOptions, model_topics: list
         "data": {"sha256": data.sha256(), "records": len(data.records),
                  "topic_records": len(data.topic_records),
                  "stance_records": len(data.stance_records), "files": data.files,
-                 **({"weights": data.weight_summary()} if data.weighted else {})},
+                 **({"weights": data.weight_summary()} if data.weighted else {}),
+                 **({"tune_on": data.tune_on} if data.tune_on else {})},
         "training": {"options": asdict(opts), **info},
         "cv_note": "internal CV scores: C and thresholds were chosen on these same folds; "
                    "run 'classify evaluate' for an unbiased estimate",
@@ -192,13 +196,18 @@ def build_meta(data: Dataset, info: dict, opts: TrainOptions, model_topics: list
 def train(data: Sequence[str | Path] | None = None, model_dir: str | Path = LOCAL_MODEL,
           opts: TrainOptions | None = None, schema: str | Path | None = None,
           log: Log = lambda _: None,
-          weights: Mapping[str | Path, float] | None = None) -> TrainResult:
+          weights: Mapping[str | Path, float] | None = None,
+          tune_on: Sequence[str | Path] | None = None) -> TrainResult:
     """Train on labelled data and save the model atomically into ``model_dir``. ``weights``:
     data file or directory -> weight of its records (e.g. ``{"mine.jsonl": 5}``: each of
     its records counts as five in every fit, threshold and internal CV score); recorded in
-    meta.json under ``data.weights``."""
+    meta.json under ``data.weights``. ``tune_on``: data files or directories of the kind of
+    text the model will tag (your own labels of it): each topic's threshold is re-tuned on
+    their out-of-fold scores and blended with the threshold of all the data
+    (``thresholds.blend_thresholds``); recorded under ``data.tune_on`` and
+    ``training.topics.tuned_on``."""
     opts = opts or TrainOptions()
-    dataset = load_data(data, schema, weights)
+    dataset = load_data(data, schema, weights, tune_on)
     _log_data_warnings(dataset, log)
     model = train_model(dataset.records, dataset.topic_labels, dataset.stance_labels, opts, log)
     topics, stances = model.topic_labels, model.stance_labels
@@ -615,14 +624,16 @@ def _write_stdout(text: str) -> None:
 def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,
              opts: TrainOptions | None = None, schema: str | Path | None = None,
              log: Log = lambda _: None, learning_curve: bool = False,
-             weights: Mapping[str | Path, float] | None = None) -> EvalReport:
+             weights: Mapping[str | Path, float] | None = None,
+             tune_on: Sequence[str | Path] | None = None) -> EvalReport:
     """Grouped, stratified k-fold cross-validation of training on ``data``: every F1 with a
     95% bootstrap interval over sources, reliability curves, and with ``learning_curve``
     macro-F1 at 5 training sizes (``report.learning_curve``). Each training fold is weighted
-    by ``weights``, as in ``train``; the scores count every record once."""
+    by ``weights`` and re-tuned on its records of ``tune_on``, as in ``train``; the scores
+    count every record once."""
     from .evaluate import cross_validate
 
-    dataset = load_data(data, schema, weights)
+    dataset = load_data(data, schema, weights, tune_on)
     _log_data_warnings(dataset, log)
     return cross_validate(dataset, folds, opts, log, learning_curve=learning_curve)
 
@@ -630,15 +641,16 @@ def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,
 def audit(data: Sequence[str | Path] | None = None, folds: int = 5,
           opts: TrainOptions | None = None, schema: str | Path | None = None,
           guide: str | Path | None = None, log: Log = lambda _: None,
-          weights: Mapping[str | Path, float] | None = None) -> AuditReport:
+          weights: Mapping[str | Path, float] | None = None,
+          tune_on: Sequence[str | Path] | None = None) -> AuditReport:
     """Label audit of labelled data: an ``AuditReport`` whose ``findings`` (``Finding``
     dataclasses, most suspect first) name ``file:line``, the current and suggested labels, a
     confidence and the guide's definitions (see ``classify.audit``). The out-of-fold models
-    are trained with ``weights``, as in ``train``."""
+    are trained with ``weights`` and ``tune_on``, as in ``train``."""
     from .audit import audit as _audit
 
     paths = _path_list(data, "data") or [DEFAULT_DATA]
-    dataset = load_data(paths, schema, weights)
+    dataset = load_data(paths, schema, weights, tune_on)
     _log_data_warnings(dataset, log)
     return _audit(dataset, paths, folds, opts, guide, log=log)
 

@@ -32,7 +32,7 @@ from .model import TrainOptions
 from .output import FORMATS, Writer
 from .persist import write_output_file, write_output_files
 from .tagging import Tagger
-from .thresholds import METRICS, STRATEGIES
+from .thresholds import METRICS, STRATEGIES, TUNE_PRIOR
 from .webpage import HTML_SUFFIXES, looks_like_html
 
 PROG = "classify"
@@ -97,7 +97,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     log = _log(args.quiet or args.json)
     log(f"training on {', '.join(args.data or [api.DEFAULT_DATA])} ...")
     res = api.train(args.data, args.model, opts, args.schema,
-                    log=_log(args.quiet, args.verbose), weights=_weights(args.weight))
+                    log=_log(args.quiet, args.verbose), weights=_weights(args.weight),
+                    tune_on=args.tune_on)
     if args.json:
         print(json.dumps({k: v for k, v in res.to_dict().items() if k != "meta"}, indent=2,
                          ensure_ascii=False))
@@ -113,6 +114,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         files = ", ".join(f"{f} x{w:g}" for f, w in weights["files"].items())
         print(f"weighted: {weights['weighted_records']:,} records" + (f" ({files})" if files
                                                                      else ""))
+    tuned = res.info.get("topics", {}).get("tuned_on")
+    if tuned:
+        moved = ", ".join(f"{t} {b:.3f} -> {meta['thresholds'][t]:.3f}"
+                          for t, b in tuned["base_thresholds"].items())
+        print(f"thresholds re-tuned on {tuned['records']:,} records of "
+              f"{', '.join(meta['data']['tune_on'])}: {moved}")
     for part, labels in (("topics", res.topic_labels), ("stance", res.stance_labels)):
         if part not in res.info:
             continue
@@ -431,7 +438,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise DataError("--model needs --test (held-out data); without --model, "
                             "evaluate cross-validates training on --data")
         rep = api.evaluate(args.data, args.folds, _train_options(args), args.schema, log=log,
-                           learning_curve=args.learning_curve, weights=_weights(args.weight))
+                           learning_curve=args.learning_curve, weights=_weights(args.weight),
+                           tune_on=args.tune_on)
     if args.report:
         fmt = _report_format(args.report)
         write_output_file(args.report, render(rep, fmt))
@@ -458,7 +466,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.guide and not Path(args.guide).is_file():
         raise DataError(f"{args.guide}: no such file (--guide names the labelling guide)")
     rep = api.audit(args.data, args.folds, _train_options(args), args.schema, args.guide,
-                    log=log, weights=_weights(args.weight))
+                    log=log, weights=_weights(args.weight), tune_on=args.tune_on)
     fmt = args.format
     if args.report:
         fmt = fmt or {".html": "html", ".htm": "html", ".jsonl": "jsonl", ".json": "jsonl"
@@ -687,6 +695,12 @@ def build_parser() -> argparse.ArgumentParser:
                              f"W={api.OWN_LABELS_WEIGHT:g}, the measured default for your own "
                              "labels on top of labels/; repeatable; a record may also carry "
                              "its own 'weight'")
+        sp.add_argument("--tune-on", action="append", metavar="PATH",
+                        help="records of the data file or directory PATH are of the text the "
+                             "model will tag (your own labels of it): each topic's threshold "
+                             "is re-tuned on their out-of-fold scores and blended with the "
+                             f"threshold of all the data ({TUNE_PRIOR:g} positives' worth); "
+                             "repeatable")
         sp.add_argument("--schema", metavar="FILE",
                         help="label schema JSON (default: schema.json inside a --data dir)")
         sp.add_argument("--C", type=_positive_float, default=None,

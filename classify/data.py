@@ -33,6 +33,7 @@ class Record:
     id: str | None = None
     where: str = ""  # "file:line", for messages
     weight: float = 1.0  # how much the record counts in training (its file's weight x its own)
+    tune: bool = False  # of the text the model will tag: re-tunes the thresholds (--tune-on)
 
 
 @dataclass
@@ -53,6 +54,7 @@ class Dataset:
     files: list[str]
     conflicts: list[tuple[str, str]] = field(default_factory=list)  # (kept, other) places
     weights: dict[str, float] = field(default_factory=dict)  # file -> weight, where not 1
+    tune_on: list[str] = field(default_factory=list)  # files whose records re-tune thresholds
 
     @property
     def weighted(self) -> bool:
@@ -78,12 +80,15 @@ class Dataset:
 
 def records_sha256(records: Iterable[Record]) -> str:
     """A hash of the labelled content, independent of file format and paths (a record's
-    weight counts only where it is not 1, so unweighted data hashes as it always did)."""
+    weight counts only where it is not 1, and its ``tune`` mark only where set, so unweighted,
+    unmarked data hashes as it always did)."""
     h = hashlib.sha256()
     for r in records:
         row = [r.text, sorted(r.topics) if r.topics is not None else None, r.stance, r.source]
         if r.weight != 1.0:
             row.append(r.weight)
+        if r.tune:
+            row.append("tune")
         h.update(json.dumps(row, ensure_ascii=False).encode("utf-8"))
         h.update(b"\n")
     return h.hexdigest()
@@ -272,9 +277,21 @@ def _merge(first: Record, other: Record, union: bool) -> tuple[Record, bool]:
         elif stance != other.stance:
             conflict = True
     weight = max(first.weight, other.weight)  # a weighted copy keeps its weight
-    if (topics, stance, weight) == (first.topics, first.stance, first.weight):
+    tune = first.tune or other.tune  # ... and a marked one its mark
+    if (topics, stance, weight, tune) == (first.topics, first.stance, first.weight, first.tune):
         return first, conflict
-    return replace(first, topics=topics, stance=stance, weight=weight), conflict
+    return replace(first, topics=topics, stance=stance, weight=weight, tune=tune), conflict
+
+
+def files_under(files: list[Path], path: str | Path, flag: str) -> list[Path]:
+    """The data files ``path`` (a file or directory) names; none is a DataError naming
+    ``flag`` (a typo would otherwise change nothing)."""
+    where = Path(path).resolve()
+    hit = [f for f in files if f.resolve() == where or where in f.resolve().parents]
+    if not hit:
+        raise DataError(f"{path}: {flag} names no data file given with --data "
+                        f"({len(files)} file(s))")
+    return hit
 
 
 def file_weights(files: list[Path], weights: Mapping[str | Path, float] | None
@@ -285,14 +302,10 @@ def file_weights(files: list[Path], weights: Mapping[str | Path, float] | None
     out = {f: 1.0 for f in files}
     if not weights:
         return out
-    resolved = {f: f.resolve() for f in files}
     specific: dict[Path, int] = {}
     for raw, w in weights.items():
         where = Path(raw).resolve()
-        hit = [f for f in files if resolved[f] == where or where in resolved[f].parents]
-        if not hit:
-            raise DataError(f"{raw}: --weight names no data file given with --data "
-                            f"({len(files)} file(s))")
+        hit = files_under(files, raw, "--weight")
         depth = len(where.parts)
         for f in hit:
             if depth >= specific.get(f, -1):
@@ -302,17 +315,20 @@ def file_weights(files: list[Path], weights: Mapping[str | Path, float] | None
 
 
 def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = None,
-                 weights: Mapping[str | Path, float] | None = None) -> Dataset:
+                 weights: Mapping[str | Path, float] | None = None,
+                 tune_on: Iterable[str | Path] | None = None) -> Dataset:
     """Load labelled records from files/directories, validating every line.
 
     A text that occurs more than once (after whitespace is normalised) is kept once, with
     labels merged by ``_merge``; where the occurrences disagree, ``Dataset.conflicts`` lists
     the pairs of places and one warning sums them up. ``weights`` (file or directory ->
-    weight, see ``file_weights``) multiplies each record's own ``weight`` (default 1).
+    weight, see ``file_weights``) multiplies each record's own ``weight`` (default 1). The
+    records of the files or directories ``tune_on`` names are marked ``tune``.
     """
     files, schema = data_files(paths)
     files = list(dict.fromkeys(files))  # a file named twice (a dir and a file in it) is read once
     fweight = file_weights(files, weights)
+    marked = {f for p in tune_on or () for f in files_under(files, p, "--tune-on")}
     if schema_path is not None:
         schema = _merge_schema(schema, load_schema(Path(schema_path)))
     records: list[Record] = []
@@ -324,8 +340,8 @@ def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = N
         before = len(records) + len(repeats)
         for lineno, obj in iter_raw(f):
             rec = parse_record(obj, f"{f}:{lineno}", schema, need_labels=True)
-            if fweight[f] != 1.0:
-                rec = replace(rec, weight=rec.weight * fweight[f])
+            if fweight[f] != 1.0 or f in marked:
+                rec = replace(rec, weight=rec.weight * fweight[f], tune=f in marked)
             key = " ".join(rec.text.split())
             i = seen.get(key)
             if i is None:
@@ -365,7 +381,8 @@ def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = N
     return Dataset(records=records, topic_labels=topic_labels if has_topics else [],
                    stance_labels=stance_labels, schema=schema, warnings=warnings,
                    files=[str(f) for f in files], conflicts=conflicts,
-                   weights={str(f): w for f, w in fweight.items() if w != 1.0})
+                   weights={str(f): w for f, w in fweight.items() if w != 1.0},
+                   tune_on=[str(f) for f in files if f in marked])
 
 
 # ---------------------------------------------------------------- decoding

@@ -460,11 +460,17 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     see ``thresholds.prevalence_weights``), ``cardinality`` ("auto": from the training
     data; or "any", "at-least-one", "exactly-one"), ``cv`` (internal folds whose out-of-fold
     scores tune the thresholds) and ``threshold_repeats`` (fold splits of different seeds
-    whose scores are stacked for it), ``random_state`` and ``n_jobs``.
+    whose scores are stacked for it), ``tune_prior`` (how many positives the thresholds of
+    all the data weigh against those of the records ``fit``'s ``tune_on`` marks, see
+    ``thresholds.blend_thresholds``), ``random_state`` and ``n_jobs``.
 
     ``fit(texts, Y, groups=None)``: ``Y`` is a binary indicator matrix or a list of label
-    lists; ``groups`` (e.g. the article of each sentence) keeps a group in one internal fold.
+    lists; ``groups`` (e.g. the article of each sentence) keeps a group in one internal fold;
+    ``tune_on`` (a boolean mask, one per text) marks the records of the kind of text the model
+    will tag (a user's own labels of their news): each label's threshold is then re-tuned on
+    their out-of-fold scores and blended with the threshold of all the data.
     Fitted: ``classes_``, ``vectorizer_``, ``coef_``, ``intercept_``, ``thresholds_``,
+    ``base_thresholds_`` (before ``tune_on``; equal to ``thresholds_`` without it),
     ``cardinality_``, ``views_``, ``fallbacks_``.
     """
 
@@ -472,7 +478,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
                  C: float = 8.0, class_weight: str | None = None, word_view: bool = False,
                  threshold_strategy: str = "tuned", threshold_floor: float | None = 0.3,
                  target_prevalence: float | None = None, cardinality: str = "auto",
-                 cv: int = 3, threshold_repeats: int = 1, random_state: int = 0,
+                 cv: int = 3, threshold_repeats: int = 1,
+                 tune_prior: float = thresholds.TUNE_PRIOR, random_state: int = 0,
                  n_jobs: int = 1) -> None:
         self.vectorizer = vectorizer
         self.loss = loss
@@ -485,6 +492,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.cardinality = cardinality
         self.cv = cv
         self.threshold_repeats = threshold_repeats
+        self.tune_prior = tune_prior
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -499,8 +507,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: Iterable[str], Y: object, groups: Sequence | None = None,
             fitlog: FitLog | None = None, sample_weight: object = None,
-            classes: Sequence | None = None) -> TopicClassifier:
-        """``classes``: the names of an indicator matrix ``Y``'s columns (default 0..k-1)."""
+            classes: Sequence | None = None, tune_on: object = None) -> TopicClassifier:
+        """``classes``: the names of an indicator matrix ``Y``'s columns (default 0..k-1);
+        ``tune_on``: see the class."""
         texts = _texts(X)
         self.classes_, Yb = label_indicator(Y)
         if classes is not None:
@@ -512,11 +521,16 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         if not texts:
             raise ValueError("no texts to fit")
         w = check_weights(sample_weight, len(texts))
+        mark = None if tune_on is None else np.asarray(tune_on, dtype=bool)
+        if mark is not None and mark.shape != (len(texts),):
+            raise ValueError(f"tune_on must have one flag per text ({len(texts)}), got shape "
+                             f"{mark.shape}")
         self.vectorizer_ = _fitted_vectorizer(self.vectorizer, texts, TextVectorizer())
         M = self.vectorizer_.transform(texts)
         self.cardinality_ = _cardinality(self.cardinality, Yb)
         self.fallbacks_: list[str] = []
         lin = self._linear(M, Yb, fitlog, w)
+        base = None  # the thresholds of all the data, when tune_on re-tunes them
         if self.cardinality_ == "exactly-one":
             th = np.full(Yb.shape[1], 0.5)
             if self.target_prevalence is not None:
@@ -540,14 +554,21 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
                 ws = None if w is None else np.tile(w, len(stacked))
                 if self.target_prevalence is not None:
                     ws = thresholds.prevalence_weights(Ys, self.target_prevalence, ws)
-                th = thresholds.fit_thresholds(np.vstack(stacked), Ys, self.threshold_strategy,
+                Ps = np.vstack(stacked)
+                th = thresholds.fit_thresholds(Ps, Ys, self.threshold_strategy,
                                                self.threshold_floor, self.cardinality_, ws)
+                base = th
+                if mark is not None and mark.any():
+                    marks = np.tile(mark, len(stacked))
+                    th = thresholds.blend_thresholds(Ps[marks], Ys[marks], th,
+                                                     self.tune_prior, len(stacked))
             else:
                 th = np.full(Yb.shape[1], 0.5)
                 self.fallbacks_.append("topics: too few groups for internal cross-validation: "
                                        "thresholds 0.5 are used untuned")
         self.coef_, self.intercept_, self.views_ = lin.coef, lin.intercept, lin.views
         self.thresholds_ = th
+        self.base_thresholds_ = th if base is None else base
         return self
 
     @property

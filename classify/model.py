@@ -29,6 +29,7 @@ from . import thresholds
 from .data import Record
 from .errors import DataError
 from .features import Counts, Features, _tfidf
+from .thresholds import TUNE_PRIOR
 
 if TYPE_CHECKING:  # scikit-learn (0.7 s to import) is loaded only to train or on request
     from .estimators import StanceClassifier, TopicClassifier
@@ -60,6 +61,9 @@ class TrainOptions:
     # no search: the parameters another model's search chose, as its meta.json keeps them
     # ({"topics": training.topics.params, "stance": {"C", "class_weight"}}; see api)
     params: dict | None = None
+    # pseudo-positives of the all-data thresholds against those of the records marked tune
+    # (--tune-on: the user's own labels of the text the model will tag)
+    tune_prior: float = TUNE_PRIOR
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -421,6 +425,7 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
     if topic_recs:
         texts = [r.text for r in topic_recs]
         Y = topic_matrix(topic_recs, topic_labels)
+        tune = [r.tune for r in topic_recs] if any(r.tune for r in topic_recs) else None
         cardinality = _cardinality("auto", Y)
         log(f"topics: choosing the model by {opts.cv_folds if not opts.fast else 2}-fold "
             f"internal CV on {min(len(texts), opts.max_cv_records):,} records "
@@ -457,20 +462,27 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
             threshold_floor=tp["threshold_floor"], target_prevalence=opts.prevalence,
             cv=2 if opts.fast else opts.cv_folds,
             threshold_repeats=threshold_repeats(len(topic_recs), len(topic_labels), opts),
-            random_state=opts.seed, n_jobs=opts.jobs,
+            tune_prior=opts.tune_prior, random_state=opts.seed, n_jobs=opts.jobs,
         ).fit([r.text for r in topic_recs], topic_matrix(topic_recs, topic_labels),
               groups=[r.source for r in topic_recs], fitlog=topic_log, sample_weight=tw,
-              classes=topic_labels)
+              classes=topic_labels, tune_on=tune)
         for msg in topics.fallbacks_ + topic_log.lines():
             note(msg)
         best = next((t for t in topic_sel.trials if t.chosen), None)
         log(f"topics: chose {describe(tp)}")
+        retuned = None if tune is None else tuned_on(topic_recs, topic_labels, topics,
+                                                     opts.tune_prior)
+        if retuned is not None:
+            moved = zip(topic_labels, topics.base_thresholds_, topics.thresholds_, strict=True)
+            log(f"topics: thresholds re-tuned on {retuned['records']:,} marked record(s): "
+                + ", ".join(f"{t} {a:.3f} -> {b:.3f}" for t, a, b in moved))
         info["topics"] = {"params": jsonable(tp), "C": tp["C"],
                           "target_prevalence": opts.prevalence,
                           "cardinality": topics.cardinality_, "metric": opts.metric,
                           **({"micro_f1": best.micro_f1, "macro_f1": best.macro_f1}
                              if best else {}),
-                          "trials": _table(topic_sel.trials), "views": topics.views_}
+                          "trials": _table(topic_sel.trials), "views": topics.views_,
+                          **({"tuned_on": retuned} if retuned is not None else {})}
     if stance_recs:
         texts = [r.text for r in stance_recs]
         vec = shared or TextVectorizer(**stance_vec_params, lexicon=opts.lexicon,
@@ -511,6 +523,15 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
     info["fallbacks"] = fallbacks
     return Model(topics=Part.of(topics) if topics is not None else None,
                  stance=Part.of(stance) if stance is not None else None, info=info)
+
+
+def tuned_on(records: Sequence[Record], labels: Sequence[str], topics, prior: float) -> dict:
+    """What meta.json records of a re-tuning on marked records (``--tune-on``)."""
+    marked = [r for r in records if r.tune]
+    return {"records": len(marked), "prior": prior,
+            "positives": {t: sum(t in (r.topics or ()) for r in marked) for t in labels},
+            "base_thresholds": {t: round(float(v), 6)
+                                for t, v in zip(labels, topics.base_thresholds_, strict=True)}}
 
 
 def jsonable(params: dict) -> dict:

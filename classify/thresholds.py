@@ -15,6 +15,12 @@ model will tag, and thresholds tuned on them then fire too often there. With a t
 prevalence ``q`` the out-of-fold records are reweighted, per label, as if the label held for a
 share ``q`` of texts (``prevalence_weights``), and the thresholds are tuned on that.
 
+Thresholds of one kind of text: the records of the text a model will tag (a user's own labels
+of their news, among thousands of other records) may be marked; each label's threshold is then
+also tuned on their out-of-fold scores alone and the two are blended, the marked records'
+threshold weighing as many positives as they hold against ``TUNE_PRIOR`` for the threshold of
+all the data (``blend_thresholds``).
+
 Cardinality: ``any`` (a text may get no label), ``at-least-one`` (a text with no label over
 its threshold gets its highest-scoring one), ``exactly-one`` (the highest-scoring label).
 """
@@ -27,6 +33,7 @@ STRATEGIES = ("tuned", "shrunk", "global")
 METRICS = ("mean-f1", "macro-f1", "micro-f1")  # what model selection may maximise
 CARDINALITIES = ("any", "at-least-one", "exactly-one")
 SHRINK_PRIOR = 10
+TUNE_PRIOR = 10.0  # pseudo-positives of the all-data threshold against the marked records'
 GLOBAL_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 
 
@@ -129,6 +136,22 @@ def fit_thresholds(P: np.ndarray, Y: np.ndarray, strategy: str, floor: float | N
     elif strategy != "tuned":
         raise ValueError(f"unknown threshold strategy {strategy!r}; one of {STRATEGIES}")
     return np.maximum(best, floor) if floor is not None else best
+
+
+def blend_thresholds(P: np.ndarray, Y: np.ndarray, base: np.ndarray, prior: float,
+                     repeats: int = 1) -> np.ndarray:
+    """Each label's F1-optimal threshold on the scores ``P`` of the marked records (gold
+    ``Y``), pulled toward ``base`` (the thresholds of all the data): ``(n_pos x own + prior x
+    base) / (n_pos + prior)``, where ``n_pos`` counts the label's distinct positive records
+    (``P`` stacks ``repeats`` fold splits of each). A label without positives among them keeps
+    its ``base``."""
+    if len(P) == 0:
+        return np.asarray(base, dtype=float).copy()
+    base = np.asarray(base, dtype=float)
+    own = best_f1_thresholds(P, Y)
+    n_pos = Y.sum(axis=0) / max(1, repeats)
+    blended = (n_pos * own + prior * base) / np.maximum(n_pos + prior, 1e-12)
+    return np.where(n_pos > 0, blended, base)
 
 
 def decide(P: np.ndarray, thresholds: np.ndarray, cardinality: str) -> np.ndarray:
