@@ -16,6 +16,11 @@ a dev set:
   five sections) that gave no item to a dev set, split as ``classify tag`` splits them
   (``sentences()``; ids ``<story id>#<index>``). Topics are rare there, so it measures false
   alarms in a stream;
+- ``bbc-immigration``: every other sentence of the same file (none in ``bbc-sentences``, none
+  a dev item) that the bundled model flagged for ``immigration`` (stratum ``A``, 223) or only
+  the keyword list did (``B``, 8): 231 items, built for the step-21 decision on an immigration
+  evidence gate (``labels/README.md``), so it counts immigration's false alarms and the hits
+  the keyword list misses in ordinary BBC prose;
 - ``ag-wire``: 2004 wire snippets (headline and description) of AG News, the hidden
   holdout's kind, from a public 5,000-item sample of AG News's *training* split (the dev sets'
   wire snippets come from its test split; every item found there is left out). Its texts are
@@ -172,6 +177,7 @@ SETS: dict[str, tuple[str, str | Download, Callable[[dict], list[tuple[str, str]
     "nyt-headlines": ("nyt_headline_labels.jsonl", "cap_nyt_headlines.jsonl", _whole),
     "reuters-ledes": ("reuters_lede_labels.jsonl", "reuters21578_modapte_train.jsonl", _lede),
     "bbc-sentences": ("bbc_sentence_labels.jsonl", "bbc_news.jsonl", sentences),
+    "bbc-immigration": ("bbc_immigration_labels.jsonl", "bbc_news.jsonl", sentences),
     "ag-wire": ("ag_wire_labels.jsonl", AG, _whole),
     "ag-wire-2": ("ag_wire_2_labels.jsonl", AG2, _whole),
     "ag-wire-test": ("ag_wire_test_labels.jsonl", AG3, _whole),
