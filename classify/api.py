@@ -641,16 +641,16 @@ def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,
 def audit(data: Sequence[str | Path] | None = None, folds: int = 5,
           opts: TrainOptions | None = None, schema: str | Path | None = None,
           guide: str | Path | None = None, log: Log = lambda _: None,
-          weights: Mapping[str | Path, float] | None = None,
-          tune_on: Sequence[str | Path] | None = None) -> AuditReport:
+          weights: Mapping[str | Path, float] | None = None) -> AuditReport:
     """Label audit of labelled data: an ``AuditReport`` whose ``findings`` (``Finding``
     dataclasses, most suspect first) name ``file:line``, the current and suggested labels, a
     confidence and the guide's definitions (see ``classify.audit``). The out-of-fold models
-    are trained with ``weights`` and ``tune_on``, as in ``train``."""
+    are trained with ``weights``, as in ``train`` (it ranks on probabilities, so thresholds,
+    and ``train``'s ``tune_on``, play no part)."""
     from .audit import audit as _audit
 
     paths = _path_list(data, "data") or [DEFAULT_DATA]
-    dataset = load_data(paths, schema, weights, tune_on)
+    dataset = load_data(paths, schema, weights)
     _log_data_warnings(dataset, log)
     return _audit(dataset, paths, folds, opts, guide, log=log)
 

@@ -117,7 +117,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     tuned = res.info.get("topics", {}).get("tuned_on")
     if tuned:
         moved = ", ".join(f"{t} {b:.3f} -> {meta['thresholds'][t]:.3f}"
-                          for t, b in tuned["base_thresholds"].items())
+                          for t, b in tuned["base_thresholds"].items()
+                          if abs(b - meta["thresholds"][t]) >= 0.0005) or "none moved"
         print(f"thresholds re-tuned on {tuned['records']:,} records of "
               f"{', '.join(meta['data']['tune_on'])}: {moved}")
     for part, labels in (("topics", res.topic_labels), ("stance", res.stance_labels)):
@@ -466,7 +467,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.guide and not Path(args.guide).is_file():
         raise DataError(f"{args.guide}: no such file (--guide names the labelling guide)")
     rep = api.audit(args.data, args.folds, _train_options(args), args.schema, args.guide,
-                    log=log, weights=_weights(args.weight), tune_on=args.tune_on)
+                    log=log, weights=_weights(args.weight))
     fmt = args.format
     if args.report:
         fmt = fmt or {".html": "html", ".htm": "html", ".jsonl": "jsonl", ".json": "jsonl"
@@ -685,7 +686,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    def training_flags(sp: argparse.ArgumentParser) -> None:
+    def training_flags(sp: argparse.ArgumentParser, tune: bool = True) -> None:
+        """The flags of training; ``tune``: with --tune-on (audit ranks on probabilities, so
+        thresholds play no part there)."""
         sp.add_argument("--data", action="append", metavar="PATH",
                         help="labelled JSONL/CSV file or directory; repeatable "
                              f"(default: {api.DEFAULT_DATA}/)")
@@ -695,12 +698,13 @@ def build_parser() -> argparse.ArgumentParser:
                              f"W={api.OWN_LABELS_WEIGHT:g}, the measured default for your own "
                              "labels on top of labels/; repeatable; a record may also carry "
                              "its own 'weight'")
-        sp.add_argument("--tune-on", action="append", metavar="PATH",
-                        help="records of the data file or directory PATH are of the text the "
-                             "model will tag (your own labels of it): each topic's threshold "
-                             "is re-tuned on their out-of-fold scores and blended with the "
-                             f"threshold of all the data ({TUNE_PRIOR:g} positives' worth); "
-                             "repeatable")
+        if tune:
+            sp.add_argument("--tune-on", action="append", metavar="PATH",
+                            help="records of the data file or directory PATH are of the text the "
+                                 "model will tag (your own labels of it): each topic's threshold "
+                                 "is re-tuned on their out-of-fold scores and blended with the "
+                                 f"threshold of all the data ({TUNE_PRIOR:g} positives' worth); "
+                                 "repeatable")
         sp.add_argument("--schema", metavar="FILE",
                         help="label schema JSON (default: schema.json inside a --data dir)")
         sp.add_argument("--C", type=_positive_float, default=None,
@@ -886,7 +890,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  classify audit --fast\n"
                "  classify audit --data labels/ --report audit.html\n"
                "  classify audit --format jsonl > findings.jsonl")
-    training_flags(a)
+    training_flags(a, tune=False)
     a.add_argument("--folds", type=_folds, default=5, help="cross-validation folds")
     a.add_argument("--format", choices=("md", "jsonl", "html"), default=None,
                    help="output format (default: md, or from the --report file's extension)")

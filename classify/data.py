@@ -286,6 +286,8 @@ def _merge(first: Record, other: Record, union: bool) -> tuple[Record, bool]:
 def files_under(files: list[Path], path: str | Path, flag: str) -> list[Path]:
     """The data files ``path`` (a file or directory) names; none is a DataError naming
     ``flag`` (a typo would otherwise change nothing)."""
+    if not str(path).strip():
+        raise DataError(f"{flag} needs a data file or directory, got an empty path")
     where = Path(path).resolve()
     hit = [f for f in files if f.resolve() == where or where in f.resolve().parents]
     if not hit:
@@ -316,7 +318,7 @@ def file_weights(files: list[Path], weights: Mapping[str | Path, float] | None
 
 def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = None,
                  weights: Mapping[str | Path, float] | None = None,
-                 tune_on: Iterable[str | Path] | None = None) -> Dataset:
+                 tune_on: str | Path | Iterable[str | Path] | None = None) -> Dataset:
     """Load labelled records from files/directories, validating every line.
 
     A text that occurs more than once (after whitespace is normalised) is kept once, with
@@ -328,7 +330,8 @@ def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = N
     files, schema = data_files(paths)
     files = list(dict.fromkeys(files))  # a file named twice (a dir and a file in it) is read once
     fweight = file_weights(files, weights)
-    marked = {f for p in tune_on or () for f in files_under(files, p, "--tune-on")}
+    tune_paths = [tune_on] if isinstance(tune_on, str | Path) else list(tune_on or ())
+    marked = {f for p in tune_paths for f in files_under(files, p, "--tune-on")}
     if schema_path is not None:
         schema = _merge_schema(schema, load_schema(Path(schema_path)))
     records: list[Record] = []

@@ -471,7 +471,10 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     their out-of-fold scores and blended with the threshold of all the data.
     Fitted: ``classes_``, ``vectorizer_``, ``coef_``, ``intercept_``, ``thresholds_``,
     ``base_thresholds_`` (before ``tune_on``; equal to ``thresholds_`` without it),
-    ``cardinality_``, ``views_``, ``fallbacks_``.
+    ``n_tuned_on_`` (how many marked records re-tuned the thresholds; 0 when none did),
+    ``cardinality_``, ``views_``, ``fallbacks_``. The marked records' own optimum is taken on
+    their scores as they are (no record or prevalence weights: they are a sample of the text
+    the model will tag), and the blend is held above ``threshold_floor``.
     """
 
     def __init__(self, vectorizer: TextVectorizer | None = None, loss: str = "log",
@@ -525,6 +528,11 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         if mark is not None and mark.shape != (len(texts),):
             raise ValueError(f"tune_on must have one flag per text ({len(texts)}), got shape "
                              f"{mark.shape}")
+        if mark is not None and not mark.any():
+            mark = None
+        if mark is not None:
+            thresholds.check_prior(self.tune_prior)
+        self.n_tuned_on_ = 0
         self.vectorizer_ = _fitted_vectorizer(self.vectorizer, texts, TextVectorizer())
         M = self.vectorizer_.transform(texts)
         self.cardinality_ = _cardinality(self.cardinality, Yb)
@@ -558,17 +566,25 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
                 th = thresholds.fit_thresholds(Ps, Ys, self.threshold_strategy,
                                                self.threshold_floor, self.cardinality_, ws)
                 base = th
-                if mark is not None and mark.any():
+                if mark is not None:
                     marks = np.tile(mark, len(stacked))
                     th = thresholds.blend_thresholds(Ps[marks], Ys[marks], th,
                                                      self.tune_prior, len(stacked))
+                    if self.threshold_floor is not None:
+                        th = np.maximum(th, self.threshold_floor)
+                    self.n_tuned_on_ = int(mark.sum())
             else:
                 th = np.full(Yb.shape[1], 0.5)
                 self.fallbacks_.append("topics: too few groups for internal cross-validation: "
                                        "thresholds 0.5 are used untuned")
         self.coef_, self.intercept_, self.views_ = lin.coef, lin.intercept, lin.views
+        if mark is not None and not self.n_tuned_on_:
+            self.fallbacks_.append("topics: --tune-on has no effect: the thresholds are not "
+                                   "tuned here (" + ("the top topic decides" if
+                                                     self.cardinality_ == "exactly-one" else
+                                                     "too few groups for internal CV") + ")")
         self.thresholds_ = th
-        self.base_thresholds_ = th if base is None else base
+        self.base_thresholds_ = (th if base is None else base).copy()
         return self
 
     @property

@@ -107,7 +107,10 @@ class Part:
     @classmethod
     def of(cls, est: TopicClassifier | StanceClassifier) -> Part:
         vec = est.vectorizer_
-        params = {k: v for k, v in est.get_params(deep=False).items() if k != "vectorizer"}
+        # the prior of --tune-on is kept only where it re-tuned something, so a model trained
+        # without it is stored as before the option existed
+        skip = {"vectorizer"} | ({"tune_prior"} if not getattr(est, "n_tuned_on_", 0) else set())
+        params = {k: v for k, v in est.get_params(deep=False).items() if k not in skip}
         vparams = vec.get_params(deep=False)
         common = dict(classes=[str(c) for c in est.classes_], features=vec.features_,
                       vectorizer_params=vparams, params=params, coef=est.coef_,
@@ -399,6 +402,10 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
     if opts.prevalence is not None and not 0.0 < opts.prevalence < 1.0:
         raise DataError(f"--prevalence must lie strictly between 0 and 1, got "
                         f"{opts.prevalence!r}")
+    try:
+        thresholds.check_prior(opts.tune_prior)
+    except (TypeError, ValueError) as e:
+        raise DataError(str(e)) from None
     if opts.thresholds is not None and opts.thresholds not in thresholds.STRATEGIES:
         raise DataError(f"--thresholds must be one of {', '.join(thresholds.STRATEGIES)}, got "
                         f"{opts.thresholds!r}")
@@ -470,12 +477,8 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
             note(msg)
         best = next((t for t in topic_sel.trials if t.chosen), None)
         log(f"topics: chose {describe(tp)}")
-        retuned = None if tune is None else tuned_on(topic_recs, topic_labels, topics,
-                                                     opts.tune_prior)
-        if retuned is not None:
-            moved = zip(topic_labels, topics.base_thresholds_, topics.thresholds_, strict=True)
-            log(f"topics: thresholds re-tuned on {retuned['records']:,} marked record(s): "
-                + ", ".join(f"{t} {a:.3f} -> {b:.3f}" for t, a, b in moved))
+        retuned = None if not topics.n_tuned_on_ else tuned_on(topic_recs, topic_labels,
+                                                                topics, opts.tune_prior)
         info["topics"] = {"params": jsonable(tp), "C": tp["C"],
                           "target_prevalence": opts.prevalence,
                           "cardinality": topics.cardinality_, "metric": opts.metric,

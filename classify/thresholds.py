@@ -138,6 +138,15 @@ def fit_thresholds(P: np.ndarray, Y: np.ndarray, strategy: str, floor: float | N
     return np.maximum(best, floor) if floor is not None else best
 
 
+def check_prior(prior: float) -> float:
+    """``prior`` as a float, or a ValueError unless it is a finite number >= 0."""
+    value = float(prior)
+    if not (np.isfinite(value) and value >= 0):
+        raise ValueError(f"the prior of the re-tuning (tune_prior) must be a finite number "
+                         f">= 0, got {prior!r}")
+    return value
+
+
 def blend_thresholds(P: np.ndarray, Y: np.ndarray, base: np.ndarray, prior: float,
                      repeats: int = 1) -> np.ndarray:
     """Each label's F1-optimal threshold on the scores ``P`` of the marked records (gold
@@ -145,6 +154,7 @@ def blend_thresholds(P: np.ndarray, Y: np.ndarray, base: np.ndarray, prior: floa
     base) / (n_pos + prior)``, where ``n_pos`` counts the label's distinct positive records
     (``P`` stacks ``repeats`` fold splits of each). A label without positives among them keeps
     its ``base``."""
+    check_prior(prior)
     if len(P) == 0:
         return np.asarray(base, dtype=float).copy()
     base = np.asarray(base, dtype=float)

@@ -149,3 +149,56 @@ def test_cli_tune_on_a_path_outside_the_data_is_a_one_line_error(tmp_path):
     assert r.err.strip().count("\n") == 0
     assert str(other) in r.err and "--tune-on names no data file" in r.err
     assert not (tmp_path / "m").exists()
+
+
+def test_blend_stays_above_the_floor_and_refuses_a_bad_prior():
+    recs = make_records() + FAINT
+    mark = [False] * (len(recs) - len(FAINT)) + [True] * len(FAINT)
+    floored = TopicClassifier(TextVectorizer(), threshold_strategy="tuned",
+                              threshold_floor=0.3, tune_prior=0.0).fit(
+        [r["text"] for r in recs], [r["topics"] for r in recs],
+        groups=[r["source"] for r in recs], tune_on=mark)
+    assert (floored.thresholds_ >= 0.3).all() and floored.n_tuned_on_ == len(FAINT)
+    for bad in (-1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="tune_prior"):
+            _fit(recs, mark, prior=bad)
+        with pytest.raises(ValueError, match="tune_prior"):
+            blend_thresholds(np.ones((2, 1)), np.ones((2, 1), dtype=bool), np.ones(1), bad)
+
+
+def test_no_retuning_where_thresholds_are_not_tuned(tmp_path):
+    """Single-label data (the top topic decides) has no thresholds to re-tune: the model says
+    so and meta.json records no re-tuning."""
+    recs = [{**r, "topics": r["topics"][:1]} for r in make_records() if r["topics"]]
+    base = write_jsonl(tmp_path / "base.jsonl", recs[10:])
+    own = write_jsonl(tmp_path / "own.jsonl", recs[:10])
+    r = run_main(["train", "--data", str(base), "--data", str(own), "--tune-on", str(own),
+                  "--fast", "--model", str(tmp_path / "m")])
+    assert r.code == 0, r.err
+    assert "--tune-on has no effect" in r.err and "thresholds re-tuned" not in r.out
+    meta = json.loads((tmp_path / "m" / "meta.json").read_text(encoding="utf-8"))
+    assert "tuned_on" not in meta["training"]["topics"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--tune-on", ""], "--tune-on needs a data file or directory"),
+    (["--tune-on", "own.jsonl", "--fast"], "names no data file"),
+])
+def test_cli_bad_tune_on_is_a_one_line_error(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    write_jsonl(tmp_path / "base.jsonl", make_records())
+    r = run_main(["train", "--data", "base.jsonl", *args, "--quiet", "--model", "m"])
+    assert r.code != 0 and "Traceback" not in r.err
+    assert message in r.err and r.err.strip().count("\n") == 0
+    assert not (tmp_path / "m").exists()
+
+
+def test_an_untuned_model_stores_no_prior(tmp_path):
+    """Without --tune-on a model is stored as before the option existed (no tune_prior among
+    its parameters), so its bytes do not change."""
+    base = write_jsonl(tmp_path / "base.jsonl", make_records())
+    own = write_jsonl(tmp_path / "own.jsonl", LOOKALIKE)
+    api.train([base, own], tmp_path / "p", FAST)
+    api.train([base, own], tmp_path / "t", FAST, tune_on=[own])
+    assert "tune_prior" not in api.load_model(tmp_path / "p").topics.params
+    assert api.load_model(tmp_path / "t").topics.params["tune_prior"] == 10.0
