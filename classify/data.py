@@ -289,7 +289,7 @@ def files_under(files: list[Path], path: str | Path, flag: str) -> list[Path]:
     if not str(path).strip():
         raise DataError(f"{flag} needs a data file or directory, got an empty path")
     where = Path(path).resolve()
-    hit = [f for f in files if f.resolve() == where or where in f.resolve().parents]
+    hit = [f for f in files if (r := f.resolve()) == where or where in r.parents]
     if not hit:
         raise DataError(f"{path}: {flag} names no data file given with --data "
                         f"({len(files)} file(s))")

@@ -432,7 +432,6 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
     if topic_recs:
         texts = [r.text for r in topic_recs]
         Y = topic_matrix(topic_recs, topic_labels)
-        tune = [r.tune for r in topic_recs] if any(r.tune for r in topic_recs) else None
         cardinality = _cardinality("auto", Y)
         log(f"topics: choosing the model by {opts.cv_folds if not opts.fast else 2}-fold "
             f"internal CV on {min(len(texts), opts.max_cv_records):,} records "
@@ -472,7 +471,7 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
             tune_prior=opts.tune_prior, random_state=opts.seed, n_jobs=opts.jobs,
         ).fit([r.text for r in topic_recs], topic_matrix(topic_recs, topic_labels),
               groups=[r.source for r in topic_recs], fitlog=topic_log, sample_weight=tw,
-              classes=topic_labels, tune_on=tune)
+              classes=topic_labels, tune_on=[r.tune for r in topic_recs])
         for msg in topics.fallbacks_ + topic_log.lines():
             note(msg)
         best = next((t for t in topic_sel.trials if t.chosen), None)

@@ -132,10 +132,20 @@ def fit_thresholds(P: np.ndarray, Y: np.ndarray, strategy: str, floor: float | N
     if strategy == "shrunk":
         g = global_threshold(P, Y, cardinality, w)
         n_pos = Y.sum(axis=0) if w is None else (_per_label(w, Y.shape) * Y).sum(axis=0)
-        best = (n_pos * best + SHRINK_PRIOR * g) / (n_pos + SHRINK_PRIOR)
+        best = shrink(best, n_pos, g, SHRINK_PRIOR)
     elif strategy != "tuned":
         raise ValueError(f"unknown threshold strategy {strategy!r}; one of {STRATEGIES}")
     return np.maximum(best, floor) if floor is not None else best
+
+
+def shrink(own: np.ndarray, n_pos: np.ndarray, toward: np.ndarray | float, prior: float
+           ) -> np.ndarray:
+    """Each label's threshold ``own`` pulled toward ``toward`` in proportion to how few
+    positives ``n_pos`` it rests on: ``(n_pos x own + prior x toward) / (n_pos + prior)``; a
+    label without positives gets ``toward``."""
+    toward = np.broadcast_to(np.asarray(toward, dtype=float), np.shape(own))
+    blended = (n_pos * own + prior * toward) / np.maximum(n_pos + prior, 1e-12)
+    return np.where(n_pos > 0, blended, toward)
 
 
 def check_prior(prior: float) -> float:
@@ -157,11 +167,8 @@ def blend_thresholds(P: np.ndarray, Y: np.ndarray, base: np.ndarray, prior: floa
     check_prior(prior)
     if len(P) == 0:
         return np.asarray(base, dtype=float).copy()
-    base = np.asarray(base, dtype=float)
-    own = best_f1_thresholds(P, Y)
-    n_pos = Y.sum(axis=0) / max(1, repeats)
-    blended = (n_pos * own + prior * base) / np.maximum(n_pos + prior, 1e-12)
-    return np.where(n_pos > 0, blended, base)
+    return shrink(best_f1_thresholds(P, Y), Y.sum(axis=0) / max(1, repeats),
+                  np.asarray(base, dtype=float), prior)
 
 
 def decide(P: np.ndarray, thresholds: np.ndarray, cardinality: str) -> np.ndarray:
