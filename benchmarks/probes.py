@@ -48,7 +48,10 @@ a dev set:
   step-18 decision on the immigration bar (``labels/README.md``);
 - ``nyt-headlines-rest``, ``ag-wire-2-rest`` (``REST``): stance sets, 350 items each drawn
   from what ``nyt-headlines`` and ``ag-wire-2`` left out (no model flagged them), to measure
-  stance in ordinary copy; their texts are read as their topic set's are.
+  stance in ordinary copy; their texts are read as their topic set's are;
+- ``nyt-headlines-fresh`` (``REST``): 400 headlines drawn (seed 22) from the 1,911 that no
+  labelled set or dev set holds, labelled blind before any model scored them: the fresh set
+  of the step-22 decision on headline stance (``labels/README.md``).
 
 Each was labelled by ``../shared/LABELLING.md`` in two independent passes and adjudicated
 (``benchmarks/data/README.md``). Only ids and labels are kept here (``benchmarks/data/``); the
@@ -188,10 +191,11 @@ SETS: dict[str, tuple[str, str | Download, Callable[[dict], list[tuple[str, str]
 PUBLIC = [name for name, (_, src, _) in SETS.items() if isinstance(src, str)]
 #: the sets whose texts are downloaded, and from where
 DOWNLOADED = {name: src for name, (_, src, _) in SETS.items() if isinstance(src, Download)}
-#: stance sets: seeded samples of the items a topic set left out (none flagged by any model),
-#: labelled to measure stance in ordinary copy; each reads its texts as the set it names
+#: stance sets: seeded samples of the items a topic set left out, labelled to measure stance
+#: in ordinary copy; each reads its texts as the set it names
 REST = {"nyt-headlines-rest": ("nyt_headline_rest_labels.jsonl", "nyt-headlines"),
-        "ag-wire-2-rest": ("ag_wire_2_rest_labels.jsonl", "ag-wire-2")}
+        "ag-wire-2-rest": ("ag_wire_2_rest_labels.jsonl", "ag-wire-2"),
+        "nyt-headlines-fresh": ("nyt_headline_fresh_labels.jsonl", "nyt-headlines")}
 
 
 def parent(name: str) -> str:

@@ -46,9 +46,12 @@ def test_probe_labels_hold_ids_and_labels_only(name):
 
 @pytest.mark.parametrize("name", sorted(probes.REST))
 def test_a_stance_set_holds_only_items_its_topic_set_left_out(name):
-    """A stance set is drawn from what its topic set did not take, so no item is scored
-    twice when both are read."""
+    """A stance set is drawn from what its topic set (and its other stance sets) did not
+    take, so no item is scored twice when they are read together."""
     assert not set(_ids(name)) & set(_ids(probes.parent(name)))
+    for other in probes.REST:
+        if other != name and probes.parent(other) == probes.parent(name):
+            assert not set(_ids(name)) & set(_ids(other)), other
 
 
 @pytest.mark.skipif(not (SHARED / "public").is_dir(), reason="../shared/public not beside the repo")
