@@ -435,14 +435,15 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
         texts = [r.text for r in topic_recs]
         Y = topic_matrix(topic_recs, topic_labels)
         cardinality = _cardinality("auto", Y)
-        log(f"topics: choosing the model by {opts.cv_folds if not opts.fast else 2}-fold "
-            f"internal CV on {min(len(texts), opts.max_cv_records):,} records "
-            f"(metric {opts.metric}) ...")
         topic_log = FitLog("topics")
         tw = sample_weights(topic_recs)
         if "topics" in fixed:
+            log("topics: parameters given (--params-from), no model search")
             topic_sel = Selection(fixed_topic_params(fixed["topics"]))
         else:
+            log(f"topics: choosing the model by {opts.cv_folds if not opts.fast else 2}-fold "
+                f"internal CV on {min(len(texts), opts.max_cv_records):,} records "
+                f"(metric {opts.metric}) ...")
             topic_sel = select_topics(texts, Y, [r.source for r in topic_recs], cardinality,
                                       metric=opts.metric, k=opts.cv_folds, seed=opts.seed,
                                       fast=opts.fast, max_records=opts.max_cv_records,

@@ -214,9 +214,11 @@ def test_cli_bad_weight_is_one_line_error(tmp_path, base_and_own, spec, message)
 
 def test_params_from_reuses_the_chosen_parameters(tmp_path, model_dir, train_file):
     m = tmp_path / "again"
-    r = run_main(["train", "--data", str(train_file), "--model", str(m), "--quiet",
+    r = run_main(["train", "--data", str(train_file), "--model", str(m),
                   "--params-from", str(model_dir)])
     assert r.code == 0, r.err
+    progress = r.out + r.err  # what the user sees while it trains: no search is announced
+    assert "no model search" in progress and "choosing the model" not in progress, progress
     src, new = _meta(str(model_dir))["training"], _meta(str(m))["training"]
     assert new["topics"]["params"] == src["topics"]["params"]
     assert (new["stance"]["C"], new["stance"]["class_weight"]) == \
