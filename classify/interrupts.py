@@ -55,11 +55,14 @@ def _on_signal(signum: int, _frame: object) -> None:
         with contextlib.suppress(OSError):
             os.unlink(path)
     if os.getpid() == _main_pid:  # forked workers leave the message to their parent
-        mp = sys.modules.get("multiprocessing")
-        if mp is not None:
-            for child in mp.active_children():
-                with contextlib.suppress(OSError):
-                    child.kill()
+        # a signal can land while multiprocessing is still being imported (no children yet,
+        # and no active_children either)
+        active_children = getattr(sys.modules.get("multiprocessing"), "active_children", None)
+        if active_children is not None:
+            with contextlib.suppress(Exception):
+                for child in active_children():
+                    with contextlib.suppress(OSError):
+                        child.kill()
         with contextlib.suppress(OSError):
             os.write(2, f"{PROG}: interrupted ({signal.Signals(signum).name})\n".encode())
     os._exit(EXIT_CODES.get(signum, 128 + signum))

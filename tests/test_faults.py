@@ -209,6 +209,23 @@ from classify.cli import main
 sys.exit(main(sys.argv[2:]))
 """
 
+@pytest.mark.parametrize("sig", ["INT", "TERM"])
+def test_signal_while_multiprocessing_is_half_imported(sig):
+    """A signal that lands while ``multiprocessing`` is still being imported (the module is in
+    ``sys.modules`` but has no ``active_children`` yet; seen once in the random-moment test)
+    still ends the process with one line and 130/143."""
+    code = ("import os, signal, sys, types\n"
+            "from classify import interrupts\n"
+            "interrupts.install()\n"
+            "sys.modules['multiprocessing'] = types.ModuleType('multiprocessing')\n"
+            f"os.kill(os.getpid(), signal.SIG{sig})\n"
+            "print('not interrupted')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=_env(), timeout=60)
+    _assert_interrupted(proc.returncode, proc.stderr, sig)
+    assert proc.stdout == ""
+
+
 
 @pytest.mark.parametrize("when", ["before-meta", "half-meta", "after-meta"])
 def test_killed_while_saving(kill_data, tmp_path, train_file, when):
