@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .features import TOKEN, char_ngrams, normalize
+from .features import ABBREVIATION_DOT, TOKEN, char_ngrams, normalize
 from .model import Model, Part
 
 
@@ -61,25 +61,33 @@ class Contributions:
                           for w, v in zip(self.words, self.values, strict=True)]}
 
 
-def words(text: str) -> list[Word]:
+def words(text: str, abbreviations: bool = False) -> list[Word]:
     """The tokens ``features.tokenize`` finds in ``text``, with their offsets in ``text``.
 
     ``normalize`` lower-cases and strips accents, which can change the length of the text;
     each original character is normalised on its own to map positions back (the result is
-    the same string but for a Greek final sigma, whose case depends on its neighbours)."""
-    norm = normalize(text)
-    if norm.isascii() and len(norm) == len(text):
-        origin = list(range(len(text) + 1))
+    the same string but for a Greek final sigma, whose case depends on its neighbours). With
+    ``abbreviations``, the dots of a dotted abbreviation are dropped first (F.A.A. is one
+    word, spanning its letters)."""
+    kept = list(range(len(text)))
+    if abbreviations and "." in text:
+        dots = {m.start() for m in ABBREVIATION_DOT.finditer(text)}
+        kept = [i for i in kept if i not in dots]
+    src = "".join(text[i] for i in kept) if len(kept) < len(text) else text
+    norm = normalize(src)
+    if norm.isascii() and len(norm) == len(src):
+        origin = list(range(len(src) + 1))
     else:
         pieces, origin = [], []
-        for i, ch in enumerate(text):
+        for i, ch in enumerate(src):
             piece = normalize(ch)
             pieces.append(piece)
             origin.extend([i] * len(piece))
-        origin.append(len(text))
+        origin.append(len(src))
         per_char = "".join(pieces)
         if len(per_char) != len(norm):
             norm = per_char
+    origin = [kept[i] if i < len(kept) else len(text) for i in origin]
     out = []
     for m in TOKEN.finditer(norm):
         start = origin[m.start()]
@@ -109,7 +117,7 @@ def contributions_of(model: Model, text: str, asks: list[tuple[str, list[int] | 
                      ) -> list[Contributions]:
     """``contributions`` of several parts at once, in the order asked: a feature space the
     parts share is transformed and shared out once."""
-    ws = words(text)
+    ws = words(text, _part(model, asks[0][0]).features.abbreviations if asks else False)
     tokens = [w.token for w in ws]
     done: dict[int, tuple] = {}
     out = []

@@ -23,6 +23,7 @@ import math
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -57,20 +58,20 @@ def _texts(X: object) -> list[str]:
 # ---------------------------------------------------------------- vectorizer
 
 
-def _words_1(text: str) -> list[str]:
-    return tokenize(text)
+def _words_1(text: str, abbreviations: bool = False) -> list[str]:
+    return tokenize(text, abbreviations)
 
 
-def _words_12(text: str) -> list[str]:
-    return word_ngrams(tokenize(text))
+def _words_12(text: str, abbreviations: bool = False) -> list[str]:
+    return word_ngrams(tokenize(text, abbreviations))
 
 
 _CHAR_CACHE: dict[str, list[str]] = {}
 
 
-def _chars(text: str) -> list[str]:
+def _chars(text: str, abbreviations: bool = False) -> list[str]:
     out: list[str] = []
-    for w in tokenize(text):
+    for w in tokenize(text, abbreviations):
         grams = _CHAR_CACHE.get(w)
         if grams is None:
             grams = char_ngrams(w)
@@ -86,14 +87,18 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
     ``ngram_range``: (1, 1) word unigrams or (1, 2) unigrams and bigrams. ``char_ngrams``: add
     character 2-5-grams of words (they carry over to unseen word forms). ``lexicon``: add four
     sentiment-lexicon features (summed positive and negative VADER valence, and whether any).
+    ``abbreviations``: write dotted abbreviations as one word before tokenising (F.A.A. ->
+    faa, as copy that writes FAA has it); models saved before the option read False.
     """
 
     def __init__(self, ngram_range: tuple[int, int] = (1, 2), char_ngrams: bool = False,
                  lexicon: bool = False, min_df: int = 1, max_df: float = 0.9,
-                 max_features: int = 400_000, max_char_features: int = 300_000) -> None:
+                 max_features: int = 400_000, max_char_features: int = 300_000,
+                 abbreviations: bool = True) -> None:
         self.ngram_range = ngram_range
         self.char_ngrams = char_ngrams
         self.lexicon = lexicon
+        self.abbreviations = abbreviations
         self.min_df = min_df
         self.max_df = max_df
         self.max_features = max_features
@@ -121,15 +126,16 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
                     raise ValueError("the texts hold no words to build features from"
                                      ) from None
 
-        words = fitted(_words_12 if tuple(self.ngram_range) == (1, 2) else _words_1,
-                       self.max_features)
+        abbr = bool(self.abbreviations)
+        words = fitted(partial(_words_12 if tuple(self.ngram_range) == (1, 2) else _words_1,
+                               abbreviations=abbr), self.max_features)
         f = Features(bool(self.char_ngrams), lexicon=sentiment_lexicon() if self.lexicon
-                     else None)
+                     else None, abbreviations=abbr)
         f.word_vocab = {str(k): int(v) for k, v in words.vocabulary_.items()}
         f.word_idf = words.idf_.astype(np.float32)
         interrupts.checkpoint("mid-fit")
         if self.char_ngrams:
-            chars = fitted(_chars, self.max_char_features)
+            chars = fitted(partial(_chars, abbreviations=abbr), self.max_char_features)
             f.char_vocab = {str(k): int(v) for k, v in chars.vocabulary_.items()}
             f.char_idf = chars.idf_.astype(np.float32)
         self.vocabulary_ = f.word_vocab

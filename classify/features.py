@@ -30,10 +30,23 @@ CHAR_N = (2, 5)
 MAX_CHAR_TOKEN = 40
 CACHE_LIMIT = 200_000  # words unseen in training whose n-grams are kept between batches
 PAIR = 1 << 32  # bigram key: first token id * PAIR + second token id
+#: a dot inside a dotted abbreviation: after a single letter, before another single letter or
+#: a possessive (the dots of U.S, F.A.A. and U.S.'s, not the last dot of F.A.A.); a pattern
+#: that starts with the dot itself, so the scan is a fast search for "."
+ABBREVIATION_DOT = re.compile(r"\.(?<=(?<!\w)[A-Za-z]\.)(?=[A-Za-z]\b|'\w)")
 
 
-def normalize(text: str) -> str:
-    """Lower-case and strip accents (NFKD, combining marks dropped)."""
+def join_abbreviations(text: str) -> str:
+    """Dotted abbreviations written as one word (F.A.A. -> FAA., U.S.'s -> US's), the way most
+    copy writes them; split at the dots, "F.A.A." would be the letters f, a, a."""
+    return ABBREVIATION_DOT.sub("", text) if "." in text else text
+
+
+def normalize(text: str, abbreviations: bool = False) -> str:
+    """Lower-case and strip accents (NFKD, combining marks dropped); with ``abbreviations``,
+    join dotted abbreviations first (``join_abbreviations``)."""
+    if abbreviations:
+        text = join_abbreviations(text)
     text = text.lower()
     if text.isascii():
         return text
@@ -41,11 +54,11 @@ def normalize(text: str) -> str:
                    if not unicodedata.combining(c))
 
 
-def tokenize(text: str) -> list[str]:
-    return TOKEN.findall(normalize(text))
+def tokenize(text: str, abbreviations: bool = False) -> list[str]:
+    return TOKEN.findall(normalize(text, abbreviations))
 
 
-def batch_tokens(texts: Sequence[str]) -> list[str]:
+def batch_tokens(texts: Sequence[str], abbreviations: bool = False) -> list[str]:
     """The tokens of ``texts`` in order, with ``SEP`` between consecutive texts.
 
     Equal to ``tokenize`` text by text, done as one lower-casing and one regex pass over the
@@ -53,12 +66,12 @@ def batch_tokens(texts: Sequence[str]) -> list[str]:
     """
     joined = SEP.join(texts)
     if joined.count(SEP) == max(len(texts) - 1, 0):
-        return BATCH_TOKEN.findall(normalize(joined))
+        return BATCH_TOKEN.findall(normalize(joined, abbreviations))
     out: list[str] = []  # a text holds the separator itself: one text at a time
     for i, t in enumerate(texts):
         if i:
             out.append(SEP)
-        out.extend(tokenize(t))
+        out.extend(tokenize(t, abbreviations))
     return out
 
 
@@ -229,12 +242,15 @@ class Features:
     four sentiment-lexicon features when a ``lexicon`` is given: the summed positive and
     negative valence of a text's words (divided by the square root of its length, and by 4
     so a strong word weighs about 1), and whether it has any positive or negative word. They
-    carry evaluative words the training data never saw, which is what stance needs most."""
+    carry evaluative words the training data never saw, which is what stance needs most.
+    ``abbreviations``: texts are tokenised with dotted abbreviations joined (False for models
+    saved before the option)."""
 
-    def __init__(self, char_ngrams: bool = True, lexicon: dict[str, float] | None = None
-                 ) -> None:
+    def __init__(self, char_ngrams: bool = True, lexicon: dict[str, float] | None = None,
+                 abbreviations: bool = False) -> None:
         self.lexicon = lexicon
         self.use_char = char_ngrams
+        self.abbreviations = abbreviations
         self.word_vocab: dict[str, int] = {}
         self.char_vocab: dict[str, int] = {}
         self.word_idf = np.zeros(0, np.float32)
@@ -267,7 +283,7 @@ class Features:
         """
         tab = self._tables()
         n = len(texts)
-        tid = tab.ids(batch_tokens(texts))
+        tid = tab.ids(batch_tokens(texts, self.abbreviations))
         is_sep = tid == SEP_ID
         rows = np.cumsum(is_sep)
         keep = ~is_sep
@@ -326,7 +342,7 @@ class Features:
         """The words of ``text`` with a positive (``sign`` "+") or negative lexicon valence,
         strongest first."""
         lex = self.lexicon or {}
-        vals = {w: lex[w] for w in tokenize(text) if w in lex}
+        vals = {w: lex[w] for w in tokenize(text, self.abbreviations) if w in lex}
         chosen = [w for w, v in vals.items() if (v > 0 if sign == "+" else v < 0)]
         return sorted(chosen, key=lambda w: -abs(vals[w]))
 
@@ -355,6 +371,7 @@ class Features:
             state[key] = _term_ids(state[key])
         state.pop("_cache", None)  # models saved before the batch path
         state.setdefault("lexicon", None)
+        state.setdefault("abbreviations", False)  # models saved before the option
         state.setdefault("_tab", None)
         self.__dict__.update(state)
         if self._tab is not None:

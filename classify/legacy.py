@@ -69,7 +69,7 @@ def load_pickle(blob: bytes, joblib_file: bool = False) -> Model:
 def convert(old: OldModel) -> Model:
     f = old.features
     vparams = {"ngram_range": (1, 2), "char_ngrams": bool(f.use_char),
-               "lexicon": bool(f.lexicon)}
+               "lexicon": bool(f.lexicon), "abbreviations": False}
     topics = stance = None
     if old.topics is not None:
         t = old.topics

@@ -98,7 +98,8 @@ def _get_features(a: dict, p: str, params: dict) -> Features:
     if f"{p}.lexicon_words" in a:
         words = _terms(a[f"{p}.lexicon_words"]).split("\n")
         lexicon = dict(zip(words, a[f"{p}.lexicon_valence"].tolist(), strict=True))
-    f = Features(bool(params["char_ngrams"]), lexicon=lexicon)
+    f = Features(bool(params["char_ngrams"]), lexicon=lexicon,
+                 abbreviations=bool(params.get("abbreviations", False)))
     f.word_vocab = _term_ids(_terms(a[f"{p}.word_terms"]))
     f.word_idf = a[f"{p}.word_idf"]
     if f.use_char:
@@ -135,7 +136,9 @@ def model_from_npz(blob: bytes, meta: dict) -> Model:
         vparams = layout["vectorizers"][entry["vectorizer"]]
         parts[kind] = Part(
             kind, [str(c) for c in entry["classes"]], spaces[entry["vectorizer"]],
-            {k: tuple(v) if isinstance(v, list) else v for k, v in vparams.items()},
+            # a model saved before the option split dotted abbreviations
+            {"abbreviations": False,
+             **{k: tuple(v) if isinstance(v, list) else v for k, v in vparams.items()}},
             dict(entry["params"]), a[f"{kind}.coef"], a[f"{kind}.intercept"],
             a.get("topics.thresholds") if kind == "topics" else None,
             entry.get("cardinality_"), int(entry.get("views_", 1)))

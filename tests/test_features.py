@@ -29,7 +29,7 @@ def reference(f: Features, texts: list[str]) -> np.ndarray:
     out = np.zeros((len(texts), f.n_features))
     nw = len(f.word_vocab)
     for i, text in enumerate(texts):
-        toks = tokenize(text)
+        toks = tokenize(text, f.abbreviations)
         parts = [(Counter(word_ngrams(toks)), f.word_vocab, f.word_idf, 0)]
         if f.use_char:
             parts.append((Counter(g for w in toks for g in char_ngrams(w)), f.char_vocab,
@@ -56,7 +56,8 @@ def test_transform_equals_reference(char: bool) -> None:
     X = f.transform(TRAIN)
     np.testing.assert_allclose(X.toarray(), reference(f, TRAIN), atol=1e-6)
     new = ["Heroin seized at the airport; zorblatt smugglers fled.", "", "résumé résumé",
-           "airline airline airline flights", "x\x00y airport", "ΣΊΣΥΦΟΣ at the border"]
+           "airline airline airline flights", "x\x00y airport", "ΣΊΣΥΦΟΣ at the border",
+           "The F.D.A. and the U.S.'s airline rules"]
     np.testing.assert_allclose(f.transform(new).toarray(), reference(f, new), atol=1e-6)
 
 
@@ -69,12 +70,55 @@ def test_unseen_words_are_remembered_across_batches() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.text(max_size=40), max_size=6))
-def test_batch_tokens_equal_per_text(texts: list[str]) -> None:
+@given(st.lists(st.text(alphabet=st.characters(), max_size=40)
+                | st.text(alphabet="aB. '\x00", max_size=40), max_size=6), st.booleans())
+def test_batch_tokens_equal_per_text(texts: list[str], abbreviations: bool) -> None:
     expected: list[str] = []
     for i, t in enumerate(texts):
-        expected += ([SEP] if i else []) + tokenize(t)
-    assert batch_tokens(texts) == expected
+        expected += ([SEP] if i else []) + tokenize(t, abbreviations)
+    assert batch_tokens(texts, abbreviations) == expected
+
+
+def test_dotted_abbreviations_are_one_word() -> None:
+    text = "The F.A.A. and the U.S.'s e.g. U.S.-led E.D.F.Man; he came home.A cat"
+    assert tokenize(text, abbreviations=True) == [
+        "the", "faa", "and", "the", "us's", "eg", "us", "led", "edf", "man", "he", "came",
+        "home", "a", "cat"]
+    assert tokenize("The F.A.A.")[1:] == ["f", "a", "a"]  # without the option: letters
+    f = _fitted(True)
+    assert f.abbreviations  # the vectorizer's default
+    X = f.transform(["The F.D.A. approved its pill.", "The FDA approved its pill."])
+    np.testing.assert_allclose(X[0].toarray(), X[1].toarray(), atol=1e-7)
+
+
+def test_a_model_saved_before_the_option_keeps_splitting_abbreviations(tmp_path) -> None:
+    """A model whose stored vectorizer lacks ``abbreviations`` tags as it did when it was
+    trained (F.D.A. as the letters f, d, a), while a new model reads it as FDA."""
+    import json
+
+    from classify.data import Record
+    from classify.model import TrainOptions, train_model
+    from classify.persist import load_model, save_model
+
+    topics = ["narcotics", "aviation"]
+    records = [Record(text=t, topics=[topics[i % 2]], stance="neutral", source=f"s{i}")
+               for i, t in enumerate(TRAIN * 3)]
+    m = train_model(records, topics, [], TrainOptions(C=4.0, cv_folds=2, fast=True))
+    save_model(m, tmp_path / "m", {})
+    pair = ["Shares rose after the F.D.A. approved the pill.",
+            "Shares rose after the FDA approved the pill."]
+    new, _ = load_model(tmp_path / "m")
+    P = new.scores(pair)[0]
+    np.testing.assert_allclose(P[0], P[1], atol=1e-6)
+    meta_path = tmp_path / "m" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    assert meta["model"]["vectorizers"][0].pop("abbreviations") is True
+    meta_path.write_text(json.dumps(meta))
+    old, _ = load_model(tmp_path / "m")
+    assert not old.topics.features.abbreviations
+    assert old.estimators()[0].vectorizer_.get_params()["abbreviations"] is False
+    P = old.scores(pair)[0]
+    assert not np.allclose(P[0], P[1], atol=1e-6)
 
 
 @pytest.mark.parametrize("char", [True, False])

@@ -74,6 +74,10 @@ def test_words_point_into_the_original_text():
     assert [text[w.start:w.end] for w in ws] == [
         "Zürich", "s", "CAFÉ", "re", "opened", "ΟΔΟΣ", "naïve", "ﬁnance", "İstanbul"]
     assert [w.token for w in ws][:3] == ["zurich", "s", "cafe"]
+    text = "Zürich’s F.B.I. and U.S.'s CAFÉ"
+    ws = words(text, abbreviations=True)
+    assert [text[w.start:w.end] for w in ws] == ["Zürich", "s", "F.B.I", "and", "U.S.'s", "CAFÉ"]
+    assert [w.token for w in ws] == ["zurich", "s", "fbi", "and", "us's", "cafe"]
 
 
 def test_word_with_a_topic_pushes_toward_it(model_dir):
@@ -138,7 +142,9 @@ def test_article_page_cli(model_dir, tmp_path):
         # contributions of each explained label, one per word, words slicing the text
         assert {x[0] for x in u["why"]} >= set(s.topics) | {s.stance}
         offsets = u["w"]
-        assert all(re.fullmatch(r"\w+(?:'\w+)?", s.text[a_:b_])
+        # a word, or a dotted abbreviation read as one word (U.S, F.B.I)
+        assert all(re.fullmatch(r"\w+(?:'\w+)?|(?:[A-Za-z]\.)+[A-Za-z](?:'\w+)?",
+                                s.text[a_:b_])
                    for a_, b_ in zip(offsets[::2], offsets[1::2], strict=True))
         assert all(len(x[3]) == len(offsets) // 2 for x in u["why"])
     # paragraphs of the source are kept: the headline is a paragraph of its own
