@@ -38,7 +38,10 @@ from .model import Model
 from .modelfile import model_from_npz, model_to_npz
 
 META = "meta.json"
-FORMAT = 3  # 1: joblib pickles; 2: gzip-compressed pickles; 3: .npz arrays + meta.json
+# 1: joblib pickles; 2: gzip-compressed pickles; 3: .npz arrays + meta.json; 4: as 3, read
+# with dotted abbreviations joined (the vectorizer's `abbreviations`), so a classify that
+# tokenises otherwise refuses it instead of tagging with other features
+FORMAT = 4
 MODEL_FILES = ("model-*.npz", "model-*.pkl.gz", "model-*.joblib")
 
 
