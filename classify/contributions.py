@@ -69,11 +69,12 @@ def words(text: str, abbreviations: bool = False) -> list[Word]:
     the same string but for a Greek final sigma, whose case depends on its neighbours). With
     ``abbreviations``, the dots of a dotted abbreviation are dropped first (F.A.A. is one
     word, spanning its letters)."""
-    kept = list(range(len(text)))
+    src, kept = text, None  # kept: the positions of text that src keeps, when dots went
     if abbreviations and "." in text:
         dots = {m.start() for m in ABBREVIATION_DOT.finditer(text)}
-        kept = [i for i in kept if i not in dots]
-    src = "".join(text[i] for i in kept) if len(kept) < len(text) else text
+        if dots:
+            kept = [i for i in range(len(text)) if i not in dots]
+            src = "".join(text[i] for i in kept)
     norm = normalize(src)
     if norm.isascii() and len(norm) == len(src):
         origin = list(range(len(src) + 1))
@@ -87,7 +88,8 @@ def words(text: str, abbreviations: bool = False) -> list[Word]:
         per_char = "".join(pieces)
         if len(per_char) != len(norm):
             norm = per_char
-    origin = [kept[i] if i < len(kept) else len(text) for i in origin]
+    if kept is not None:
+        origin = [kept[i] if i < len(kept) else len(text) for i in origin]
     out = []
     for m in TOKEN.finditer(norm):
         start = origin[m.start()]

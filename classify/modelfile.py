@@ -99,7 +99,7 @@ def _get_features(a: dict, p: str, params: dict) -> Features:
         words = _terms(a[f"{p}.lexicon_words"]).split("\n")
         lexicon = dict(zip(words, a[f"{p}.lexicon_valence"].tolist(), strict=True))
     f = Features(bool(params["char_ngrams"]), lexicon=lexicon,
-                 abbreviations=bool(params.get("abbreviations", False)))
+                 abbreviations=bool(params["abbreviations"]))
     f.word_vocab = _term_ids(_terms(a[f"{p}.word_terms"]))
     f.word_idf = a[f"{p}.word_idf"]
     if f.use_char:
@@ -126,19 +126,19 @@ def model_from_npz(blob: bytes, meta: dict) -> Model:
     with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
         a = {k: npz[k] for k in npz.files}
     layout = meta.get("model") or json.loads(_terms(a["layout.json"]))
-    spaces = [_get_features(a, f"v{i}", params)
-              for i, params in enumerate(layout["vectorizers"])]
+    # a model saved before the option split dotted abbreviations
+    vectorizers = [{"abbreviations": False,
+                    **{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}}
+                   for params in layout["vectorizers"]]
+    spaces = [_get_features(a, f"v{i}", params) for i, params in enumerate(vectorizers)]
     parts: dict[str, Part] = {}
     for kind in ("topics", "stance"):
         if kind not in layout:
             continue
         entry = layout[kind]
-        vparams = layout["vectorizers"][entry["vectorizer"]]
         parts[kind] = Part(
             kind, [str(c) for c in entry["classes"]], spaces[entry["vectorizer"]],
-            # a model saved before the option split dotted abbreviations
-            {"abbreviations": False,
-             **{k: tuple(v) if isinstance(v, list) else v for k, v in vparams.items()}},
+            dict(vectorizers[entry["vectorizer"]]),
             dict(entry["params"]), a[f"{kind}.coef"], a[f"{kind}.intercept"],
             a.get("topics.thresholds") if kind == "topics" else None,
             entry.get("cardinality_"), int(entry.get("views_", 1)))
