@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import devsplit  # noqa: E402
 import probes  # noqa: E402
+from metrics import class_scores  # noqa: E402
 
 DECISION = ("ag-wire", "ag-wire-2", "ag-world-tech", "ag-wire-test", "bbc-immigration",
             "dev-confirm")
@@ -69,16 +70,6 @@ def topic_f1(gold: np.ndarray, pred: np.ndarray) -> np.ndarray:
     tp = (gold & pred).sum(0)
     wrong = (gold ^ pred).sum(0)
     return np.where(2 * tp + wrong > 0, 2 * tp / np.maximum(2 * tp + wrong, 1), 0.0)
-
-
-def stance_macro(gold: list[str], pred: list[str]) -> float:
-    classes = sorted(set(gold) | set(pred))
-    f = []
-    for c in classes:
-        tp = sum(g == c and p == c for g, p in zip(gold, pred, strict=True))
-        n = sum(g == c for g in gold) + sum(p == c for p in pred)
-        f.append(2 * tp / n if n else 0.0)
-    return float(np.mean(f))
 
 
 def bootstrap(gold: np.ndarray, base: list[np.ndarray], cand: list[np.ndarray],
@@ -170,15 +161,16 @@ def main(argv: list[str] | None = None) -> None:
                    for s, k in zip(res["pred"][n][1], keep[n], strict=True) if k]
 
     G, GS = gold(split)
+    alone = {n: gold([n])[0] for n in guard + info}
+    pooled = [pred(res, split) for res in results]
     table = []
-    for res in results:
-        P, PS = pred(res, split)
+    for res, (P, PS) in zip(results, pooled, strict=True):
         f = topic_f1(G, P)
         row = {"arm": res["arm"], "seed": res["seed"], "records": res["records"],
                "thresholds": res["thresholds"], "macro": float(f.mean()),
-               "per_topic": f.tolist(), "stance": stance_macro(GS, PS)}
-        for n in guard + info:
-            g, _ = gold([n])
+               "per_topic": f.tolist(),
+               "stance": class_scores(GS, PS, sorted(set(GS) | set(PS)))["macro_f1"]}
+        for n, g in alone.items():
             row[n] = float(topic_f1(g, pred(res, [n])[0]).mean())
         table.append(row)
 
@@ -186,9 +178,10 @@ def main(argv: list[str] | None = None) -> None:
         vals = [r[key] if j is None else r[key][j] for r in table if r["arm"] == arm]
         return float(np.mean(vals))
 
-    boot = bootstrap(G, [pred(r, split)[0] for r in results if r["arm"] == "base"],
-                     [pred(r, split)[0] for r in results if r["arm"] == "candidate"],
-                     args.resamples)
+    boot = bootstrap(G, [P for r, (P, _) in zip(results, pooled, strict=True)
+                         if r["arm"] == "base"],
+                     [P for r, (P, _) in zip(results, pooled, strict=True)
+                      if r["arm"] == "candidate"], args.resamples)
     n_items = int(len(G))
     print(f"# decide: labels/ vs labels/ + {', '.join(args.candidate)}\n")
     print(f"Decision sets (pooled, {n_items} items): {', '.join(split)}"
