@@ -9,7 +9,9 @@ What it prints (Markdown; ``--json FILE`` keeps the same numbers):
    topic macro-F1 of each **guard** set and each **info** set;
 2. the seeds' means, and the candidate's gain over the baseline;
 3. a paired bootstrap over the pooled decision items (``--resamples``, seeded): the share of
-   resamples in which the seeds' mean gain is above zero, for topic macro-F1 and each topic.
+   resamples in which the seeds' mean gain is above zero, for topic macro-F1 and each topic,
+   and below zero for topic macro-F1; and the same bootstrap over each guard set's items, so
+   a loss there can be read as seen or not seen in the resamples.
 
 The seeds vary what training varies (the fold splits that tune the thresholds); the items are
 fixed. Training is the bundled model's recipe: the parameters and target prevalence in
@@ -75,10 +77,12 @@ def topic_f1(gold: np.ndarray, pred: np.ndarray) -> np.ndarray:
 def bootstrap(gold: np.ndarray, base: list[np.ndarray], cand: list[np.ndarray],
               resamples: int, seed: int = 0) -> dict:
     """Share of resamples of the items in which the seeds' mean gain is above zero: for the
-    macro-F1 over topics (``macro``) and each topic column (``per_topic``)."""
+    macro-F1 over topics (``macro``) and each topic column (``per_topic``); and the share in
+    which the macro-F1 gain is below zero (``macro_below``, a loss seen in the resamples)."""
     rng = np.random.default_rng(seed)
     n = len(gold)
     wins = np.zeros(gold.shape[1] + 1)
+    losses = 0
     for _ in range(resamples):
         i = rng.integers(0, n, n)
         g = gold[i]
@@ -86,7 +90,9 @@ def bootstrap(gold: np.ndarray, base: list[np.ndarray], cand: list[np.ndarray],
         fc = np.mean([topic_f1(g, p[i]) for p in cand], axis=0)
         wins[:-1] += fc > fb
         wins[-1] += fc.mean() > fb.mean()
-    return {"macro": wins[-1] / resamples, "per_topic": (wins[:-1] / resamples).tolist()}
+        losses += fc.mean() < fb.mean()
+    return {"macro": wins[-1] / resamples, "per_topic": (wins[:-1] / resamples).tolist(),
+            "macro_below": losses / resamples}
 
 
 def _train_and_predict(job: tuple) -> dict:
@@ -178,10 +184,13 @@ def main(argv: list[str] | None = None) -> None:
         vals = [r[key] if j is None else r[key][j] for r in table if r["arm"] == arm]
         return float(np.mean(vals))
 
-    boot = bootstrap(G, [P for r, (P, _) in zip(results, pooled, strict=True)
-                         if r["arm"] == "base"],
-                     [P for r, (P, _) in zip(results, pooled, strict=True)
-                      if r["arm"] == "candidate"], args.resamples)
+    def arms(ns: list[str]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        p = [pred(res, ns)[0] for res in results]
+        return ([x for r, x in zip(results, p, strict=True) if r["arm"] == "base"],
+                [x for r, x in zip(results, p, strict=True) if r["arm"] == "candidate"])
+
+    boot = bootstrap(G, *arms(split), args.resamples)
+    guard_boot = {n: bootstrap(alone[n], *arms([n]), args.resamples) for n in guard}
     n_items = int(len(G))
     print(f"# decide: labels/ vs labels/ + {', '.join(args.candidate)}\n")
     print(f"Decision sets (pooled, {n_items} items): {', '.join(split)}"
@@ -195,20 +204,24 @@ def main(argv: list[str] | None = None) -> None:
                  *(f"{v:.3f}" for v in r["per_topic"]), f"{r['stance']:.4f}",
                  *(f"{r[n]:.4f}" for n in guard + info)]
         print("| " + " | ".join(cells) + " |")
-    print("\n| mean over seeds | baseline | candidate | gain | gain > 0 in resamples |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print("\n| mean over seeds | baseline | candidate | gain | gain > 0 in resamples "
+          "| gain < 0 in resamples |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     summary = {}
-    lines = [("topic macro-F1 (decision sets)", "macro", None, boot["macro"])]
-    lines += [(f"{t} F1 (decision sets)", "per_topic", j, boot["per_topic"][j])
+    lines = [("topic macro-F1 (decision sets)", "macro", None, boot["macro"],
+              boot["macro_below"])]
+    lines += [(f"{t} F1 (decision sets)", "per_topic", j, boot["per_topic"][j], None)
               for j, t in enumerate(classes)]
-    lines += [("stance macro-F1 (decision sets)", "stance", None, None)]
-    lines += [(f"{n} topic macro-F1 ({'guard' if n in guard else 'info'})", n, None, None)
-              for n in guard + info]
-    for label, key, j, share in lines:
+    lines += [("stance macro-F1 (decision sets)", "stance", None, None, None)]
+    lines += [(f"{n} topic macro-F1 (guard)", n, None, guard_boot[n]["macro"],
+               guard_boot[n]["macro_below"]) for n in guard]
+    lines += [(f"{n} topic macro-F1 (info)", n, None, None, None) for n in info]
+    for label, key, j, above, below in lines:
         b, c = mean("base", key, j), mean("candidate", key, j)
-        summary[label] = {"base": b, "candidate": c, "gain": c - b, "share_above_zero": share}
+        summary[label] = {"base": b, "candidate": c, "gain": c - b, "share_above_zero": above,
+                          "share_below_zero": below}
         print(f"| {label} | {b:.4f} | {c:.4f} | {c - b:+.4f} | "
-              f"{'' if share is None else f'{share:.1%}'} |")
+              + " | ".join("" if x is None else f"{x:.1%}" for x in (above, below)) + " |")
     if args.json:
         Path(args.json).write_text(json.dumps({"runs": table, "summary": summary,
                                                "items": n_items, "args": vars(args)},

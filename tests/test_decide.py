@@ -36,8 +36,23 @@ def test_bootstrap_counts_only_real_gains():
     noisy = gold ^ (rng.random((300, 2)) < 0.2)
     same = decide.bootstrap(gold, [noisy], [noisy.copy()], resamples=50)
     assert same["macro"] == 0 and same["per_topic"] == [0, 0]  # no gain is not a gain
+    assert same["macro_below"] == 0  # ... nor a loss
     better = decide.bootstrap(gold, [noisy, noisy], [gold, gold], resamples=50)
     assert better["macro"] == 1 and better["per_topic"] == [1, 1]
+    assert better["macro_below"] == 0
+    worse = decide.bootstrap(gold, [gold], [noisy], resamples=50)
+    assert worse["macro"] == 0 and worse["macro_below"] == 1
+
+
+def test_bootstrap_sees_a_one_item_loss_in_some_resamples_only():
+    """A single item turned wrong among many is a loss in the resamples that drew it and no
+    change in the others: the share below zero sits strictly between 0 and 1."""
+    gold = np.zeros((400, 1), bool)
+    gold[:40] = True
+    cand = gold.copy()
+    cand[0] = False  # one missed positive
+    below = decide.bootstrap(gold, [gold], [cand], resamples=200)["macro_below"]
+    assert 0.3 < below < 0.9  # drawn at least once with probability 1 - (1 - 1/400)**400
 
 
 def test_runs_find_a_shared_twelve_word_stretch():
