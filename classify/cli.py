@@ -735,9 +735,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="no sentiment-lexicon features; by default four features from "
                              "VADER's word valences help stance on words the data lacks")
         sp.add_argument("--seed", type=_seed, default=0, help="random seed (folds, solvers)")
-        sp.add_argument("--jobs", type=_positive, default=1,
-                        help="processes fitting the per-label models (the result is the "
-                             "same whatever the number)")
+        sp.add_argument("--jobs", type=_jobs, default="auto",
+                        help="processes fitting the per-label models (the model is the same "
+                             "whatever the number); auto: one per free core, at most 4, "
+                             "when records x labels reach 100,000 (smaller data trains "
+                             "faster in one), else 1"),
         sp.add_argument("--quiet", action="store_true", help="no progress messages")
         sp.add_argument("--verbose", action="store_true",
                         help="list every detail a warning sums up (e.g. each conflicting "

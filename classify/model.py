@@ -53,7 +53,9 @@ class TrainOptions:
     seed: int = 0
     fast: bool = False  # no search: default parameters, 2-fold threshold tuning on a sample
     max_cv_records: int = 5000
-    jobs: int = 1  # processes fitting the per-label models
+    # processes fitting the per-label models; "auto": ``auto_train_jobs`` (the model is the
+    # same whatever the number)
+    jobs: int | str = 1
     lexicon: bool = True  # sentiment-lexicon features for stance
     metric: str = "mean-f1"  # what topic selection maximises (selection.METRICS)
     thresholds: str | None = None  # a fixed threshold strategy; None = chosen by internal CV
@@ -113,6 +115,8 @@ class Part:
         # without it is stored as before the option existed
         skip = {"vectorizer"} | ({"tune_prior"} if not getattr(est, "n_tuned_on_", 0) else set())
         params = {k: v for k, v in est.get_params(deep=False).items() if k not in skip}
+        if "n_jobs" in params:  # how it was fitted, not what it is: stored as one process
+            params["n_jobs"] = 1
         vparams = vec.get_params(deep=False)
         common = dict(classes=[str(c) for c in est.classes_], features=vec.features_,
                       vectorizer_params=vparams, params=params, coef=est.coef_,
@@ -334,6 +338,24 @@ class _Scorer:
 # ---------------------------------------------------------------- training
 
 
+AUTO_TRAIN_CELLS = 100_000  # records x labels from which --jobs auto fits in parallel
+AUTO_TRAIN_MAX = 4
+
+
+def auto_train_jobs(n_records: int, n_labels: int) -> int:
+    """Processes for ``jobs="auto"``: one per core this process may use (at most
+    ``AUTO_TRAIN_MAX``) when records x labels reach ``AUTO_TRAIN_CELLS``, else 1. Starting
+    worker processes costs more than it saves on smaller data. Measured on 2 cores (wall
+    time of ``classify train``): 2,000 sentences x 4 labels 11.1 s in one process, 14.5 s in
+    two; ``labels/`` (13,910 x 4) with the bundled recipe 23.5 s, 20.0 s; 10,000 headlines x
+    27 labels 75 s, 45 s."""
+    from .api import usable_cores  # api imports this module
+
+    if n_records * max(n_labels, 1) < AUTO_TRAIN_CELLS:
+        return 1
+    return max(1, min(AUTO_TRAIN_MAX, usable_cores()))
+
+
 def threshold_repeats(n_records: int, n_labels: int, opts: TrainOptions) -> int:
     """Fold splits for the final thresholds: one split's thresholds swing with its seed on
     small data, so ``THRESHOLD_REPEATS`` are stacked there; on large data (records x labels
@@ -415,6 +437,10 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
     stance_recs = [r for r in records if r.stance is not None] if stance_labels else []
     if not topic_recs and not stance_recs:
         raise DataError("no labelled records to train on: every record lacks topics and stance")
+    if opts.jobs == "auto":
+        opts = replace(opts, jobs=auto_train_jobs(len(topic_recs), len(topic_labels)))
+    elif not isinstance(opts.jobs, int) or isinstance(opts.jobs, bool) or opts.jobs < 1:
+        raise DataError(f"--jobs must be a positive number or auto, got {opts.jobs!r}")
     fallbacks: list[str] = []
 
     def note(msg: str) -> None:

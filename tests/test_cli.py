@@ -711,22 +711,30 @@ def test_chunk_parse_fast_path_equals_per_record_validation():
 
 
 def test_train_jobs_gives_the_same_model_and_a_quiet_exit(tmp_path, train_file):
-    """``--jobs`` only spreads the per-label fits over processes: the weights and thresholds
-    are those of one process, and the worker pool neither leaves warnings about leaked
-    temporary folders on stderr nor holds the command's pipes open after it ends (the test
-    would time out waiting for them)."""
-    import numpy as np
-
-    arrays, thresholds = {}, {}
-    for jobs in ("1", "2"):
+    """``--jobs`` only spreads the per-label fits over processes: the model file is byte for
+    byte that of one process (the number of processes is not stored in it), and the worker
+    pool neither leaves warnings about leaked temporary folders on stderr nor holds the
+    command's pipes open after it ends (the test would time out waiting for them)."""
+    metas = {}
+    for jobs in ("1", "2", "auto"):
         p = run_cli(["train", "--data", train_file, "--model", tmp_path / jobs, "--jobs", jobs,
                      "--quiet"], timeout=60)
         assert p.returncode == 0, p.stderr
         assert "Warning" not in p.stderr and "leaked" not in p.stderr, p.stderr
-        (npz,) = (tmp_path / jobs).glob("model-*.npz")
-        with np.load(npz) as z:
-            arrays[jobs] = {k: z[k] for k in z.files if k != "layout.json"}  # layout: n_jobs
-        thresholds[jobs] = json.loads((tmp_path / jobs / "meta.json").read_text())["thresholds"]
-    assert arrays["1"].keys() == arrays["2"].keys() and len(arrays["1"]) > 2
-    assert all(np.array_equal(arrays["1"][k], arrays["2"][k]) for k in arrays["1"])
-    assert thresholds["1"] == thresholds["2"]
+        metas[jobs] = json.loads((tmp_path / jobs / "meta.json").read_text())
+    assert metas["1"]["model_sha256"] == metas["2"]["model_sha256"] == \
+        metas["auto"]["model_sha256"]
+    assert metas["1"]["thresholds"] == metas["2"]["thresholds"]
+    assert metas["auto"]["training"]["options"]["jobs"] == "auto"
+
+
+def test_auto_train_jobs_uses_the_cores_only_for_large_data(monkeypatch):
+    from classify import api
+    from classify.model import AUTO_TRAIN_CELLS, auto_train_jobs
+
+    monkeypatch.setattr(api, "usable_cores", lambda: 8)
+    assert auto_train_jobs(AUTO_TRAIN_CELLS // 4 - 1, 4) == 1  # small: one process
+    assert auto_train_jobs(AUTO_TRAIN_CELLS // 4, 4) == 4  # large: the cores, at most 4
+    monkeypatch.setattr(api, "usable_cores", lambda: 2)
+    assert auto_train_jobs(10_000, 27) == 2
+    assert auto_train_jobs(10_000, 0) == 1
