@@ -334,6 +334,7 @@ def fit_linear(X: sp.csr_matrix, Y: np.ndarray, labels: Sequence[str], loss: str
         res = Parallel(n_jobs=jobs)(
             delayed(_fit_binary)(X, Y[:, j], C, seed, class_weight, sgd, loss, sample_weight)
             for j in range(Y.shape[1]))
+        interrupts.checkpoint("mid-pool")  # the pool's workers are up, idle
     else:
         res = [_fit_binary(X, Y[:, j], C, seed, class_weight, sgd, loss, sample_weight)
                for j in range(Y.shape[1])]

@@ -26,8 +26,12 @@ from collections.abc import Iterator
 
 PROG = "classify"
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
-POINTS = ("start", "after-imports", "after-load", "mid-fit", "mid-save", "mid-tag",
+POINTS = ("start", "after-imports", "after-load", "mid-fit", "mid-pool", "mid-save", "mid-tag",
           "mid-evaluate", "mid-partition")
+#: joblib's resource tracker, started with the first worker pool (``train --jobs N``), inherits
+#: the environment: after an interrupt has killed the pool's workers (``_kill_joblib_workers``)
+#: it removes the pool's temporary files and semaphores, and would report each on stderr
+_TRACKER_QUIET = "ignore::UserWarning:joblib.externals.loky.backend.resource_tracker"
 
 temp_files: set[str] = set()  # removed if the process is interrupted
 cleanups: list = []  # callables run if the process is interrupted (e.g. restore a terminal)
@@ -39,6 +43,8 @@ def install() -> None:
     """Make SIGINT and SIGTERM end the process cleanly (see the module docstring)."""
     global _main_pid
     _main_pid = os.getpid()
+    given = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = f"{given},{_TRACKER_QUIET}" if given else _TRACKER_QUIET
     for sig in EXIT_CODES:
         signal.signal(sig, _on_signal)
 
@@ -63,9 +69,22 @@ def _on_signal(signum: int, _frame: object) -> None:
                 for child in active_children():
                     with contextlib.suppress(OSError):
                         child.kill()
+        _kill_joblib_workers()
         with contextlib.suppress(OSError):
             os.write(2, f"{PROG}: interrupted ({signal.Signals(signum).name})\n".encode())
     os._exit(EXIT_CODES.get(signum, 128 + signum))
+
+
+def _kill_joblib_workers() -> None:
+    """Kill the workers of joblib's process pool (``train --jobs N``), which multiprocessing
+    does not list: left alone they would finish the fit at hand and idle for minutes, orphaned.
+    Their resource tracker then sees them gone and removes the pool's temporary files."""
+    loky = sys.modules.get("joblib.externals.loky.reusable_executor")
+    executor = getattr(loky, "_executor", None)
+    with contextlib.suppress(Exception):
+        for proc in list((getattr(executor, "_processes", None) or {}).values()):
+            with contextlib.suppress(OSError):
+                os.kill(proc.pid, signal.SIGKILL)
 
 
 @contextlib.contextmanager

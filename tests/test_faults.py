@@ -227,6 +227,45 @@ def test_signal_while_multiprocessing_is_half_imported(sig):
 
 
 
+def _processes_with(marker: str) -> list[int]:
+    """Live (not zombie) processes whose environment holds ``marker``."""
+    found = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            if marker.encode() not in (d / "environ").read_bytes():
+                continue
+            state = next(ln for ln in (d / "status").read_text().splitlines()
+                         if ln.startswith("State:"))
+        except (OSError, StopIteration):
+            continue
+        if "Z" not in state.split()[1]:
+            found.append(int(d.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("sig", ["INT", "TERM"])
+def test_signal_with_a_worker_pool_kills_the_workers(train_file, tmp_path, sig):
+    """``train --jobs 2`` interrupted while its worker pool is up: one line, exit 130/143,
+    no model written, and no worker left running (joblib's workers are not children
+    multiprocessing lists; orphaned, they would finish their fit and idle for minutes). The
+    pool's resource tracker removes its temporary files without a word on stderr."""
+    marker = f"CLASSIFY_TEST_POOL={os.getpid()}-{sig}"
+    d = tmp_path / "model"
+    proc = _classify(["train", "--data", train_file, "--model", d, "--quiet", "--jobs", "2"],
+                     env={"CLASSIFY_SIGNAL_AT": f"mid-pool:{sig}",
+                          marker.split("=")[0]: marker.split("=")[1]})
+    _, err = proc.communicate(timeout=300)
+    _assert_interrupted(proc.returncode, err.decode("utf-8", "replace"), sig)
+    assert not d.exists()
+    deadline = time.monotonic() + 30  # the tracker notices its clients are gone, then exits
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_with(marker) == []
+
+
 @pytest.mark.parametrize("when", ["before-meta", "half-meta", "after-meta"])
 def test_killed_while_saving(kill_data, tmp_path, train_file, when):
     """SIGKILL at fixed points inside save_model: old model or new, never a mix."""
