@@ -739,7 +739,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="processes fitting the per-label models (the model is the same "
                              "whatever the number); auto: one per free core, at most 4, "
                              "when records x labels reach 100,000 (smaller data trains "
-                             "faster in one), else 1"),
+                             "faster in one), else 1")
         sp.add_argument("--quiet", action="store_true", help="no progress messages")
         sp.add_argument("--verbose", action="store_true",
                         help="list every detail a warning sums up (e.g. each conflicting "
