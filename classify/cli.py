@@ -593,7 +593,12 @@ def _seed(value: str) -> int:
 
 
 def _jobs(value: str) -> int | str:
-    return "auto" if value == "auto" else _positive(value)
+    if value == "auto":
+        return value
+    try:
+        return _positive(value)
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f"{e} (a number of processes, or auto)") from None
 
 
 class _DefaultSize(int):

@@ -544,6 +544,7 @@ def test_audit_guide_must_exist(train_file, tmp_path):
 @pytest.mark.parametrize("args, says", [
     (["tag", "x.txt", "--jobs", "abc"], "not a whole number: 'abc'"),
     (["tag", "x.txt", "--jobs", "0"], "must be at least 1"),
+    (["train", "--jobs", "many"], "not a whole number: 'many' (a number of processes, or auto)"),
     (["train", "--seed", "-1"], "must be at least 0"),
     (["train", "--C", "inf"], "must be a finite number"),
     (["train", "--C", "abc"], "not a number: 'abc'"),
