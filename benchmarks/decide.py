@@ -169,28 +169,29 @@ def main(argv: list[str] | None = None) -> None:
     G, GS = gold(split)
     alone = {n: gold([n])[0] for n in guard + info}
     pooled = [pred(res, split) for res in results]
+    alone_pred = {n: [pred(res, [n])[0] for res in results] for n in alone}
     table = []
-    for res, (P, PS) in zip(results, pooled, strict=True):
+    for k, (res, (P, PS)) in enumerate(zip(results, pooled, strict=True)):
         f = topic_f1(G, P)
         row = {"arm": res["arm"], "seed": res["seed"], "records": res["records"],
                "thresholds": res["thresholds"], "macro": float(f.mean()),
                "per_topic": f.tolist(),
                "stance": class_scores(GS, PS, sorted(set(GS) | set(PS)))["macro_f1"]}
         for n, g in alone.items():
-            row[n] = float(topic_f1(g, pred(res, [n])[0]).mean())
+            row[n] = float(topic_f1(g, alone_pred[n][k]).mean())
         table.append(row)
 
     def mean(arm: str, key: str, j: int | None = None) -> float:
         vals = [r[key] if j is None else r[key][j] for r in table if r["arm"] == arm]
         return float(np.mean(vals))
 
-    def arms(ns: list[str]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        p = [pred(res, ns)[0] for res in results]
-        return ([x for r, x in zip(results, p, strict=True) if r["arm"] == "base"],
-                [x for r, x in zip(results, p, strict=True) if r["arm"] == "candidate"])
+    def arms(preds: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Each run's predictions, split into the baseline's and the candidate's."""
+        return ([x for r, x in zip(results, preds, strict=True) if r["arm"] == "base"],
+                [x for r, x in zip(results, preds, strict=True) if r["arm"] == "candidate"])
 
-    boot = bootstrap(G, *arms(split), args.resamples)
-    guard_boot = {n: bootstrap(alone[n], *arms([n]), args.resamples) for n in guard}
+    boot = bootstrap(G, *arms([P for P, _ in pooled]), args.resamples)
+    guard_boot = {n: bootstrap(alone[n], *arms(alone_pred[n]), args.resamples) for n in guard}
     n_items = int(len(G))
     print(f"# decide: labels/ vs labels/ + {', '.join(args.candidate)}\n")
     print(f"Decision sets (pooled, {n_items} items): {', '.join(split)}"
