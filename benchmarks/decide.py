@@ -6,7 +6,7 @@ What it prints (Markdown; ``--json FILE`` keeps the same numbers):
 
 1. per arm and seed: topic macro-F1 on the **decision** sets pooled (each topic's F1 over the
    pooled items, then the mean over topics), each topic's F1, pooled stance macro-F1, and the
-   topic macro-F1 of each **guard** set and each **info** set;
+   topic macro-F1 of each **guard** set (and each topic's F1 there) and each **info** set;
 2. the seeds' means, and the candidate's gain over the baseline;
 3. a paired bootstrap over the pooled decision items (``--resamples``, seeded): the share of
    resamples in which the seeds' mean gain is above zero, for topic macro-F1 and each topic,
@@ -178,7 +178,9 @@ def main(argv: list[str] | None = None) -> None:
                "per_topic": f.tolist(),
                "stance": class_scores(GS, PS, sorted(set(GS) | set(PS)))["macro_f1"]}
         for n, g in alone.items():
-            row[n] = float(topic_f1(g, alone_pred[n][k]).mean())
+            fn = topic_f1(g, alone_pred[n][k])
+            row[n] = float(fn.mean())
+            row[f"{n} per topic"] = fn.tolist()
         table.append(row)
 
     def mean(arm: str, key: str, j: int | None = None) -> float:
@@ -216,6 +218,8 @@ def main(argv: list[str] | None = None) -> None:
     lines += [("stance macro-F1 (decision sets)", "stance", None, None, None)]
     lines += [(f"{n} topic macro-F1 (guard)", n, None, guard_boot[n]["macro"],
                guard_boot[n]["macro_below"]) for n in guard]
+    lines += [(f"{t} F1 ({n}, guard)", f"{n} per topic", j, None, None)
+              for n in guard for j, t in enumerate(classes)]
     lines += [(f"{n} topic macro-F1 (info)", n, None, None, None) for n in info]
     for label, key, j, above, below in lines:
         b, c = mean("base", key, j), mean("candidate", key, j)

@@ -1,0 +1,251 @@
+"""Read candidates on wire copy no one here has read: the rows of the downloaded AG files that
+no labelled set and no dev set holds (step 28 in ``labels/README.md``).
+
+A paired comparison only needs the items on which the arms disagree: on every other item the
+baseline and the candidate score alike. So the rows of the public AG files that nothing has
+labelled (earlier models only scored them to pick strata; nobody read them) make a fresh pool,
+and only the pool items on which a candidate's topics differ from the baseline's at the same
+seed need labels. Four steps, each writing to ``benchmarks/out/fresh/``:
+
+1. ``pool``: the rows of the five AG files of ``probes.py`` (cut as their sets cut them), less
+   every row that shares a 12-word run with, or has the same words as, an item of a set in
+   ``benchmarks/data/`` or a dev set, and less repeats of an earlier pool row
+   (``pool.jsonl``: ``id``, ``text``);
+2. ``predict --arm NAME [--candidate FILE ...]``: trains the bundled recipe (as ``decide.py``)
+   on ``labels/`` plus the files at each seed and writes the pool's topics
+   (``NAME.json``). Run it from a checkout with a code change to read that change;
+3. ``select --arms base,a,b``: the pool items on which some candidate differs from the first
+   arm at the same seed, shuffled, as ``id`` and ``text`` only (``to_label.jsonl``; at most
+   ``--max`` items, a seeded sample beyond that), for labelling blind;
+4. ``score --labels FILE --arms base,a,b``: per candidate, topic and seed, ``U = 2 x (hits -
+   base's hits) - (false alarms - base's false alarms)`` on the labelled items (a hit counts
+   twice because F1 counts it twice), the seeds' mean, and a paired bootstrap over the items.
+
+    python benchmarks/fresh_pool.py pool
+    python benchmarks/fresh_pool.py predict --arm base
+    python benchmarks/fresh_pool.py predict --arm a --candidate benchmarks/candidates/X.jsonl
+    python benchmarks/fresh_pool.py select --arms base,a
+    python benchmarks/fresh_pool.py score --arms base,a \
+        --labels benchmarks/data/ag_fresh_labels.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import devsplit  # noqa: E402
+import probes  # noqa: E402
+
+OUT = ROOT / "benchmarks" / "out" / "fresh"
+#: the AG files, in the order their rows enter the pool
+FILES = ("ag-test-descriptions", "ag-wire-test", "ag-wire", "ag-wire-2", "ag-world-tech")
+RUN = 12
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def runs(ws: list[str]) -> set[str]:
+    return {" ".join(ws[i:i + RUN]) for i in range(len(ws) - RUN + 1)}
+
+
+def build_pool(shared: str) -> tuple[list[dict], dict]:
+    """The fresh pool, and how many rows each step left out."""
+    seen_runs: set[str] = set()
+    seen_words: set[str] = set()
+
+    def remember(text: str) -> None:
+        ws = words(text)
+        seen_runs.update(runs(ws))
+        seen_words.add(" ".join(ws))
+
+    def known(text: str) -> bool:
+        ws = words(text)
+        return " ".join(ws) in seen_words or bool(runs(ws) & seen_runs)
+
+    for name in [*probes.SETS, *probes.REST]:
+        for r in probes.load(name, shared):
+            remember(r["text"])
+    for r in devsplit.load(shared):
+        remember(r["text"])
+    pool, counts = [], {}
+    for name in FILES:
+        _, src, cut = probes.SETS[name]
+        rows = [x for item in src.items(src.path) for x in cut(item)]
+        kept = 0
+        for rid, text in rows:
+            if not text.strip() or known(text):
+                continue
+            remember(text)
+            pool.append({"id": rid, "text": text})
+            kept += 1
+        counts[name] = {"rows": len(rows), "kept": kept}
+    return pool, counts
+
+
+def _predict(job: tuple) -> tuple[int, list[list[str]], list[str]]:
+    seed, extra, texts = job
+    from classify import api
+    from classify.model import TrainOptions, train_model
+
+    opts = json.loads((ROOT / "models" / "default" / "meta.json").read_text())
+    opts = opts["training"]["options"]
+    data = api.load_data([ROOT / "labels", *extra])
+    model = train_model(data.records, data.topic_labels, data.stance_labels,
+                        TrainOptions(params=opts["params"], prevalence=opts["prevalence"],
+                                     thresholds=opts.get("thresholds"), seed=seed))
+    topics, _ = model.estimators()
+    pred = np.asarray(topics.predict(texts)).astype(bool)
+    classes = [str(c) for c in topics.classes_]
+    return seed, [[c for c, on in zip(classes, row, strict=True) if on] for row in pred], classes
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def load_arms(names: list[str]) -> dict[str, dict]:
+    arms = {}
+    for n in names:
+        path = OUT / f"{n}.json"
+        if not path.is_file():
+            sys.exit(f"fresh_pool: {path}: no such file (run predict --arm {n} first)")
+        arms[n] = json.loads(path.read_text())
+    seeds = {tuple(a["seeds"]) for a in arms.values()}
+    if len(seeds) != 1:
+        sys.exit("fresh_pool: the arms were trained at different seeds")
+    return arms
+
+
+def utility(gold: np.ndarray, base: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """Per topic: 2 x (hits gained - hits lost) - (false alarms added - false alarms removed)."""
+    hits = (cand & gold).sum(0).astype(int) - (base & gold).sum(0)
+    alarms = (cand & ~gold).sum(0).astype(int) - (base & ~gold).sum(0)
+    return 2 * hits - alarms
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("step", choices=["pool", "predict", "select", "score"])
+    ap.add_argument("--arm", help="predict: the arm's name")
+    ap.add_argument("--candidate", action="append", default=[], metavar="FILE",
+                    help="predict: training data the arm adds to labels/ (repeatable)")
+    ap.add_argument("--arms", help="select, score: the baseline first, then the candidates")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--labels", help="score: the labels of the selected items")
+    ap.add_argument("--max", type=int, default=600, help="select: at most this many items")
+    ap.add_argument("--resamples", type=int, default=2000)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    args = ap.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    if args.step == "pool":
+        pool, counts = build_pool(args.shared)
+        with (OUT / "pool.jsonl").open("w", encoding="utf-8") as fh:
+            for r in pool:
+                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+        for name, c in counts.items():
+            print(f"{name}: {c['rows']} rows, {c['kept']} in the pool")
+        print(f"pool: {len(pool)} items -> {OUT / 'pool.jsonl'}")
+        return
+
+    pool = read_jsonl(OUT / "pool.jsonl")
+    if args.step == "predict":
+        if not args.arm:
+            sys.exit("fresh_pool: predict needs --arm")
+        seeds = [int(s) for s in args.seeds.split(",")]
+        texts = [r["text"] for r in pool]
+        with ProcessPoolExecutor(max(1, args.jobs)) as ex:
+            res = list(ex.map(_predict, [(s, args.candidate, texts) for s in seeds]))
+        out = {"arm": args.arm, "candidate": args.candidate, "seeds": seeds,
+               "classes": res[0][2], "ids": [r["id"] for r in pool],
+               "topics": {str(s): t for s, t, _ in res}}
+        (OUT / f"{args.arm}.json").write_text(json.dumps(out) + "\n")
+        print(f"{args.arm}: {len(pool)} items predicted at seeds {args.seeds}")
+        return
+
+    names = [a for a in (args.arms or "").split(",") if a]
+    if len(names) < 2:
+        sys.exit("fresh_pool: --arms needs the baseline and at least one candidate")
+    arms = load_arms(names)
+    base, cands = names[0], names[1:]
+    ids = arms[base]["ids"]
+    seeds = [str(s) for s in arms[base]["seeds"]]
+
+    if args.step == "select":
+        differ = [i for i in range(len(ids))
+                  if any(set(arms[c]["topics"][s][i]) != set(arms[base]["topics"][s][i])
+                         for c in cands for s in seeds)]
+        rng = random.Random(28)
+        if len(differ) > args.max:
+            differ = sorted(rng.sample(differ, args.max))
+        rng.shuffle(differ)
+        with (OUT / "to_label.jsonl").open("w", encoding="utf-8") as fh:
+            for i in differ:
+                fh.write(json.dumps({"id": ids[i], "text": pool[i]["text"]},
+                                    ensure_ascii=False) + "\n")
+        print(f"{len(differ)} items to label -> {OUT / 'to_label.jsonl'}")
+        return
+
+    if not args.labels:
+        sys.exit("fresh_pool: score needs --labels")
+    labels = {r["id"]: r for r in read_jsonl(Path(args.labels))}
+    index = {rid: i for i, rid in enumerate(ids)}
+    missing = [rid for rid in labels if rid not in index]
+    if missing:
+        sys.exit(f"fresh_pool: {args.labels}: {len(missing)} ids not in the pool, "
+                 f"e.g. {missing[0]}")
+    rows = [index[rid] for rid in labels]
+    for rid, i in zip(labels, rows, strict=True):
+        if "sha256" in labels[rid] and probes.digest(pool[i]["text"]) != labels[rid]["sha256"]:
+            sys.exit(f"fresh_pool: {args.labels}: the text of {rid} is not the one labelled")
+    classes = arms[base]["classes"]
+    gold = np.array([[t in labels[rid]["topics"] for t in classes] for rid in labels])
+
+    def matrix(arm: str, s: str) -> np.ndarray:
+        return np.array([[t in arms[arm]["topics"][s][i] for t in classes] for i in rows])
+
+    print(f"{len(rows)} labelled items; positives: "
+          + ", ".join(f"{t} {int(gold[:, j].sum())}" for j, t in enumerate(classes)))
+    print("\n| candidate | seed | " + " | ".join(f"U {t}" for t in classes) + " | U |")
+    print("| --- | ---: | " + " | ".join("---:" for _ in classes) + " | ---: |")
+    rng = np.random.default_rng(0)
+    draws = [rng.integers(0, len(rows), len(rows)) for _ in range(args.resamples)]
+    for c in cands:
+        per_seed = []
+        for s in seeds:
+            b, p = matrix(base, s), matrix(c, s)
+            u = utility(gold, b, p)
+            per_seed.append((b, p))
+            print(f"| {c} | {s} | " + " | ".join(f"{v:+d}" for v in u) + f" | {u.sum():+d} |")
+        mean = np.mean([utility(gold, b, p) for b, p in per_seed], axis=0)
+        above = np.zeros(len(classes) + 1)
+        for i in draws:
+            m = np.mean([utility(gold[i], b[i], p[i]) for b, p in per_seed], axis=0)
+            above[:-1] += m > 0
+            above[-1] += m.sum() > 0
+        print(f"| {c} | mean | " + " | ".join(f"{v:+.2f}" for v in mean)
+              + f" | {mean.sum():+.2f} |")
+        print(f"| {c} | above zero | " + " | ".join(f"{v / args.resamples:.1%}"
+                                                    for v in above[:-1])
+              + f" | {above[-1] / args.resamples:.1%} |")
+
+
+if __name__ == "__main__":
+    main()
