@@ -149,6 +149,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--labels", help="score: the labels of the selected items")
     ap.add_argument("--max", type=int, default=600, help="select: at most this many items")
+    ap.add_argument("--seed", type=int, default=28, help="select: the seed of the sample")
+    ap.add_argument("--exclude", action="append", default=[], metavar="FILE",
+                    help="select: leave out the ids of this labels file (repeatable)")
     ap.add_argument("--resamples", type=int, default=2000)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
@@ -189,10 +192,11 @@ def main(argv: list[str] | None = None) -> None:
     seeds = [str(s) for s in arms[base]["seeds"]]
 
     if args.step == "select":
-        differ = [i for i in range(len(ids))
-                  if any(set(arms[c]["topics"][s][i]) != set(arms[base]["topics"][s][i])
+        done = {r["id"] for f in args.exclude for r in read_jsonl(Path(f))}
+        differ = [i for i in range(len(ids)) if ids[i] not in done
+                  and any(set(arms[c]["topics"][s][i]) != set(arms[base]["topics"][s][i])
                          for c in cands for s in seeds)]
-        rng = random.Random(28)
+        rng = random.Random(args.seed)
         if len(differ) > args.max:
             differ = sorted(rng.sample(differ, args.max))
         rng.shuffle(differ)
