@@ -5,7 +5,10 @@ A paired comparison only needs the items on which the arms disagree: on every ot
 baseline and the candidate score alike. So the rows of the public AG files that nothing has
 labelled (earlier models only scored them to pick strata; nobody read them) make a fresh pool,
 and only the pool items on which a candidate's topics differ from the baseline's at the same
-seed need labels. Four steps, each writing to ``benchmarks/out/fresh/``:
+seed need labels. The pool is not a plain stream, though: the sets took every row that an
+earlier model or the keyword list flagged, so it holds what those let through (the bundled
+model flags 59 of its 14,548 rows), and a candidate is read on that copy only. Four steps,
+each writing to ``benchmarks/out/fresh/``:
 
 1. ``pool``: the rows of the five AG files of ``probes.py`` (cut as their sets cut them), less
    every row that shares a 12-word run with, or has the same words as, an item of a set in
