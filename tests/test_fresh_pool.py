@@ -1,0 +1,90 @@
+"""benchmarks/fresh_pool.py: the score it reads a candidate by, and which items it asks to label."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import fresh_pool  # noqa: E402
+
+CLASSES = ["aviation", "counterterrorism", "immigration", "narcotics"]
+
+
+def test_utility_counts_a_hit_twice_and_a_false_alarm_once():
+    gold = np.array([[1, 0, 0, 0], [0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0]], bool)
+    base = np.array([[0, 0, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0]], bool)
+    cand = np.array([[1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 0]], bool)
+    # aviation: a hit gained (+2), a false alarm removed (+1); counterterrorism: a hit lost
+    # (-2); immigration: a false alarm added (-1); narcotics: nothing moves
+    assert fresh_pool.utility(gold, base, cand).tolist() == [3, -2, -1, 0]
+    assert fresh_pool.utility(gold, base, base).tolist() == [0, 0, 0, 0]
+
+
+def _f1(gold: np.ndarray, pred: np.ndarray) -> float:
+    tp = int((pred & gold).sum())
+    return 2 * tp / max(2 * tp + int((pred ^ gold).sum()), 1)
+
+
+def test_utility_has_the_sign_of_the_f1_change_for_one_changed_item():
+    """Where one item flips, U's sign is F1's (the first-order claim the step's rule makes)."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        gold = rng.random((60, 1)) < 0.3
+        base = gold ^ (rng.random((60, 1)) < 0.2)
+        cand = base.copy()
+        k = rng.integers(60)
+        cand[k] = ~cand[k]
+
+        u = int(fresh_pool.utility(gold, base, cand)[0])
+        assert np.sign(u) == np.sign(round(_f1(gold, cand) - _f1(gold, base), 12))
+
+
+def _arms(out: Path, ids: list[str], arms: dict[str, dict[str, list[list[str]]]]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "pool.jsonl").open("w", encoding="utf-8") as fh:
+        for rid in ids:
+            fh.write(json.dumps({"id": rid, "text": f"text of {rid}"}) + "\n")
+    for name, topics in arms.items():
+        (out / f"{name}.json").write_text(json.dumps(
+            {"arm": name, "candidate": [], "seeds": [int(s) for s in topics],
+             "classes": CLASSES, "ids": ids, "topics": topics}))
+
+
+def test_select_asks_only_for_items_where_a_candidate_differs(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(fresh_pool, "OUT", tmp_path)
+    ids = ["r-1", "r-2", "r-3", "r-4", "r-5"]
+    _arms(tmp_path, ids, {
+        "base": {"0": [[], ["aviation"], [], [], []], "1": [[], ["aviation"], [], [], []]},
+        "a": {"0": [[], ["aviation"], ["immigration"], [], []],
+              "1": [[], ["aviation"], [], [], ["narcotics"]]},
+        "b": {"0": [[], [], [], [], []], "1": [[], ["aviation"], [], [], []]},
+    })
+    done = tmp_path / "done.jsonl"
+    done.write_text(json.dumps({"id": "r-5", "topics": [], "stance": "neutral"}) + "\n")
+    fresh_pool.main(["select", "--arms", "base,a,b", "--exclude", str(done)])
+    rows = fresh_pool.read_jsonl(tmp_path / "to_label.jsonl")
+    assert sorted(r["id"] for r in rows) == ["r-2", "r-3"]  # r-5 was labelled already
+    assert all(set(r) == {"id", "text"} for r in rows)  # no model output shown to labellers
+
+
+def test_score_reads_the_labels_and_refuses_unknown_ids(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(fresh_pool, "OUT", tmp_path)
+    ids = ["r-1", "r-2", "r-3"]
+    _arms(tmp_path, ids, {
+        "base": {"0": [["immigration"], [], ["immigration"]]},
+        "a": {"0": [[], ["immigration"], ["immigration"]]},
+    })
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("".join(json.dumps({"id": rid, "topics": t, "stance": "neutral"}) + "\n"
+                              for rid, t in (("r-1", []), ("r-2", ["immigration"]))))
+    fresh_pool.main(["score", "--arms", "base,a", "--labels", str(labels), "--resamples", "20"])
+    out = capsys.readouterr().out
+    # a false alarm removed (+1) and a hit gained (+2) on immigration
+    assert "| a | 0 | +0 | +0 | +3 | +0 | +3 |" in out
+    labels.write_text(json.dumps({"id": "r-9", "topics": [], "stance": "neutral"}) + "\n")
+    with pytest.raises(SystemExit, match="labels.jsonl: 1 ids not in the pool"):
+        fresh_pool.main(["score", "--arms", "base,a", "--labels", str(labels)])
