@@ -41,7 +41,6 @@ Log = Callable[[str], None]
 NEAR_DUPLICATE = 0.9  # TF-IDF cosine of word 1-2-grams at or above which two texts are near-same
 MIN_EXAMPLES = 20  # fewer records than this for a label: too few to learn it
 MIN_SOURCES = 5  # ... or fewer sources than this: cross-validation cannot spread it
-PROBLEM_KINDS = ("topics", "stance", "conflicting-duplicate")
 
 
 @dataclass

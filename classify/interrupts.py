@@ -49,10 +49,6 @@ def install() -> None:
         signal.signal(sig, _on_signal)
 
 
-def installed() -> bool:
-    return _main_pid is not None
-
-
 def _on_signal(signum: int, _frame: object) -> None:
     for fn in list(cleanups):
         with contextlib.suppress(Exception):
