@@ -15,6 +15,9 @@ Rules, in order:
   on a name ("U.S. Navy", "U.S. Customs and Border Protection"); after other dotted
   abbreviations (initials "M.L.", "a.m.") only before an opener. A list number at the start of
   a line ("1. The first item") does not end anything.
+- In a headline (a line whose words of four letters or more all start with a capital: title
+  case or capitals) none of those abbreviations ends a sentence: "U.S. Is Seeking Death
+  Sentence" and "F.B.I. IS PROPOSING A SPECIAL DIVISION" are one headline each.
 - Inside a quotation that closes within ``QUOTE_REACH`` characters, sentence ends stay in
   it: '"We will not forgive. We will not forget," he said.' is one sentence.
 - A spaced ellipsis (". . .") is one mark.
@@ -85,6 +88,8 @@ NAME_HEADS = {
 _CAP_THEN_LOWER = re.compile(r"([A-Z][a-z]+)[ \t]+([a-z]+)")
 _CONTINUES_NAME = {"and", "of", "de", "du", "la", "for"}
 _NUMBER_NEXT = re.compile(r"(\d|[IVXLC]+\b)")
+_WORD = re.compile(r"[^\W\d_][\w'\u2019&\-]*")
+HEADLINE_CHARS = 300  # a longer line is not taken for a headline
 
 _END = re.compile(r"(?:\.(?: \.){2,}|[.!?\u2026]+)[\"'\u201d\u2019)\]\u00bb]*")
 _BREAK = re.compile(r"\n[ \t\r\f\v]*(\n\s*)?")
@@ -99,8 +104,18 @@ class Sentence:
     text: str
 
 
-def _is_boundary(text: str, dot_end: int, nxt: int) -> bool:
-    """Is the terminal punctuation ending at ``dot_end`` (next sentence at ``nxt``) a boundary?"""
+def _headline(text: str, lo: int, hi: int) -> bool:
+    """Is ``text[lo:hi]`` (one line) a headline: at most ``HEADLINE_CHARS`` long, with at
+    least one word of four letters or more and every such word capitalised?"""
+    if hi - lo > HEADLINE_CHARS:
+        return False
+    long_words = [w for w in _WORD.findall(text, lo, hi) if len(w) >= 4]
+    return bool(long_words) and all(w[0].isupper() for w in long_words)
+
+
+def _is_boundary(text: str, dot_end: int, nxt: int, headline: bool = False) -> bool:
+    """Is the terminal punctuation ending at ``dot_end`` (next sentence at ``nxt``) a boundary?
+    In a ``headline`` an abbreviation never ends a sentence."""
     if nxt >= len(text):
         return True
     first = text[nxt]
@@ -133,9 +148,10 @@ def _is_boundary(text: str, dot_end: int, nxt: int) -> bool:
     if word.isdigit() and len(word) <= 3 and _enumerator(text, m.start(1)):
         return False  # "1. The first item" at the start of a line or sentence
     if word in SUFFIXES or word in PLACES:  # company suffix, month, U.S., U.K., ...
-        return opener or _new_clause(text, nxt)
-    if "." in word and all(len(p) <= 2 and p.isalpha() for p in word.split(".")):
-        return opener  # other dotted abbreviations and initials (a.m., M.L.)
+        return not headline and (opener or _new_clause(text, nxt))
+    dotted = word.rsplit("-", 1)[-1]  # "Ex-C.I.A."
+    if "." in dotted and all(len(p) <= 2 and p.isalpha() for p in dotted.split(".")):
+        return not headline and opener  # other dotted abbreviations, initials (a.m., M.L.)
     return True
 
 
@@ -160,6 +176,7 @@ def _enumerator(text: str, word_start: int) -> bool:
 def _split_segment(text: str, lo: int, hi: int, out: list[Sentence], max_chars: int) -> None:
     start = lo
     seen = lo  # quotes are counted in text[start:seen]
+    headline = _headline(text, lo, hi)
     straight = opened = 0  # '"' seen, and curly opening minus closing quotes
     for m in _END.finditer(text, lo, hi):
         end = m.end()
@@ -168,7 +185,7 @@ def _split_segment(text: str, lo: int, hi: int, out: list[Sentence], max_chars: 
             nxt += 1
         if nxt == end and end < hi:  # no white space after: "3.5", "U.S.-led"
             continue
-        if nxt >= hi or _is_boundary(text, end, nxt):
+        if nxt >= hi or _is_boundary(text, end, nxt, headline):
             part = text[seen:end]
             straight += part.count('"')
             opened += part.count("\u201c") - part.count("\u201d")

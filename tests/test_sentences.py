@@ -86,6 +86,18 @@ def texts(text: str) -> list[str]:
      ['An unclosed "quote.', "Does not hold.", "The rest."]),
     ("Wait . . . . Next sentence.", ["Wait . . . .", "Next sentence."]),
     ("1. The first item.\n2. The second item.", ["1. The first item.", "2. The second item."]),
+    # headlines (title case or capitals): an abbreviation does not end them
+    ("U.S. Is Seeking Death Sentence", ["U.S. Is Seeking Death Sentence"]),
+    ("F.B.I. IS PROPOSING A SPECIAL DIVISION FOR HUNTING SPIES",
+     ["F.B.I. IS PROPOSING A SPECIAL DIVISION FOR HUNTING SPIES"]),
+    ("Expansion Provided 387,000 New Jobs In U.S. Last Month",
+     ["Expansion Provided 387,000 New Jobs In U.S. Last Month"]),
+    ("Ex-C.I.A. Aides Say Iraq Leader Helped Agency",
+     ["Ex-C.I.A. Aides Say Iraq Leader Helped Agency"]),
+    ("U.S. Is Reassessing Need for Zaire Force\nHe flew to the U.S. The next day he left.",
+     ["U.S. Is Reassessing Need for Zaire Force", "He flew to the U.S.",
+      "The next day he left."]),
+    ("You Want to Be a Star? Then Get in Line", ["You Want to Be a Star?", "Then Get in Line"]),
 ])
 def test_examples(text, expected):
     assert texts(text) == expected
