@@ -83,7 +83,7 @@ NAME_HEADS = {
     "forces", "military", "justice", "defense", "defence", "homeland", "trade", "dollar",
     "open", "olympic", "envoy", "representative", "commander", "general", "admiral",
     "intelligence", "agency", "consulate", "capitol", "census", "geological",
-    "chamber", "council", "commission", "administration", "mission", "team", "troops",
+    "chamber", "council", "commission", "administration", "mission", "team", "troops", "office",
 }
 _CAP_THEN_LOWER = re.compile(r"([A-Z][a-z]+)[ \t]+([a-z]+)")
 _CONTINUES_NAME = {"and", "of", "de", "du", "la", "for"}

@@ -62,6 +62,8 @@ def texts(text: str) -> list[str]:
      ["I work for the U.S. Government in Virginia."]),
     ("Agents of U.S. Customs and Border Protection seized it.",
      ["Agents of U.S. Customs and Border Protection seized it."]),
+    ("The U.N. Office on Drugs and Crime said cultivation rose.",
+     ["The U.N. Office on Drugs and Crime said cultivation rose."]),
     ("Judge M.L. Tahaliyani said the evidence was clear.",
      ["Judge M.L. Tahaliyani said the evidence was clear."]),
     ("A bomb tore through the Alfred P. Murrah Federal Building. Rescuers searched.",
