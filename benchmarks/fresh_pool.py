@@ -116,9 +116,18 @@ def _predict(job: tuple) -> tuple[int, list[list[str]], list[str]]:
     return seed, [[c for c, on in zip(classes, row, strict=True) if on] for row in pred], classes
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+def read_jsonl(path: Path, hint: str = "") -> list[dict]:
+    """The records of a JSONL file; a missing file or a bad line stops with one line."""
+    if not path.is_file():
+        sys.exit(f"fresh_pool: {path}: no such file{hint}")
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                sys.exit(f"fresh_pool: {path}:{n}: not JSON ({e.msg})")
+    return rows
 
 
 def load_arms(names: list[str]) -> dict[str, dict]:
@@ -171,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"pool: {len(pool)} items -> {OUT / 'pool.jsonl'}")
         return
 
-    pool = read_jsonl(OUT / "pool.jsonl")
+    pool = read_jsonl(OUT / "pool.jsonl", " (run the pool step first)")
     if args.step == "predict":
         if not args.arm:
             sys.exit("fresh_pool: predict needs --arm")

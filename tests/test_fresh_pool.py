@@ -88,3 +88,14 @@ def test_score_reads_the_labels_and_refuses_unknown_ids(tmp_path, monkeypatch, c
     labels.write_text(json.dumps({"id": "r-9", "topics": [], "stance": "neutral"}) + "\n")
     with pytest.raises(SystemExit, match="labels.jsonl: 1 ids not in the pool"):
         fresh_pool.main(["score", "--arms", "base,a", "--labels", str(labels)])
+
+
+def test_missing_or_broken_files_stop_with_one_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(fresh_pool, "OUT", tmp_path)
+    with pytest.raises(SystemExit, match=r"pool.jsonl: no such file \(run the pool step"):
+        fresh_pool.main(["select", "--arms", "base,a"])
+    _arms(tmp_path, ["r-1"], {"base": {"0": [[]]}, "a": {"0": [[]]}})
+    bad = tmp_path / "labels.jsonl"
+    bad.write_text('{"id": "r-1", "topics": [], "stance": "neutral"}\n{oops\n')
+    with pytest.raises(SystemExit, match="labels.jsonl:2: not JSON"):
+        fresh_pool.main(["score", "--arms", "base,a", "--labels", str(bad)])
