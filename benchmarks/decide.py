@@ -95,8 +95,10 @@ def bootstrap(gold: np.ndarray, base: list[np.ndarray], cand: list[np.ndarray],
             "macro_below": losses / resamples}
 
 
-def _train_and_predict(job: tuple) -> dict:
-    arm, seed, extra, names, shared = job
+def train_recipe(seed: int, extra: list) -> tuple:
+    """The bundled recipe (the parameters, threshold strategy and target prevalence in
+    ``models/default/meta.json``) trained at ``seed`` on ``labels/`` plus the files ``extra``:
+    the fitted topic and stance estimators and the number of records."""
     from classify import api
     from classify.model import TrainOptions, train_model
 
@@ -106,8 +108,13 @@ def _train_and_predict(job: tuple) -> dict:
     model = train_model(data.records, data.topic_labels, data.stance_labels,
                         TrainOptions(params=opts["params"], prevalence=opts["prevalence"],
                                      thresholds=opts.get("thresholds"), seed=seed))
-    topics, stance = model.estimators()
-    out = {"arm": arm, "seed": seed, "records": len(data.records),
+    return (*model.estimators(), len(data.records))
+
+
+def _train_and_predict(job: tuple) -> dict:
+    arm, seed, extra, names, shared = job
+    topics, stance, n_records = train_recipe(seed, extra)
+    out = {"arm": arm, "seed": seed, "records": n_records,
            "classes": [str(c) for c in topics.classes_],
            "thresholds": np.round(topics.thresholds_, 4).tolist(), "pred": {}}
     for name in names:

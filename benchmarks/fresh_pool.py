@@ -48,21 +48,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import decide  # noqa: E402
 import devsplit  # noqa: E402
 import probes  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "fresh"
 #: the AG files, in the order their rows enter the pool
 FILES = ("ag-test-descriptions", "ag-wire-test", "ag-wire", "ag-wire-2", "ag-world-tech")
-RUN = 12
 
 
-def words(text: str) -> list[str]:
-    return re.findall(r"\w+", text.lower())
-
-
-def runs(ws: list[str]) -> set[str]:
-    return {" ".join(ws[i:i + RUN]) for i in range(len(ws) - RUN + 1)}
+def words(text: str) -> str:
+    """The text's words, lower-cased, one space apart (two rows with the same are the same)."""
+    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 def build_pool(shared: str) -> tuple[list[dict], dict]:
@@ -71,13 +68,11 @@ def build_pool(shared: str) -> tuple[list[dict], dict]:
     seen_words: set[str] = set()
 
     def remember(text: str) -> None:
-        ws = words(text)
-        seen_runs.update(runs(ws))
-        seen_words.add(" ".join(ws))
+        seen_runs.update(decide.runs(text))
+        seen_words.add(words(text))
 
     def known(text: str) -> bool:
-        ws = words(text)
-        return " ".join(ws) in seen_words or bool(runs(ws) & seen_runs)
+        return words(text) in seen_words or bool(decide.runs(text) & seen_runs)
 
     for name in [*probes.SETS, *probes.REST]:
         for r in probes.load(name, shared):
@@ -101,16 +96,7 @@ def build_pool(shared: str) -> tuple[list[dict], dict]:
 
 def _predict(job: tuple) -> tuple[int, list[list[str]], list[str]]:
     seed, extra, texts = job
-    from classify import api
-    from classify.model import TrainOptions, train_model
-
-    opts = json.loads((ROOT / "models" / "default" / "meta.json").read_text())
-    opts = opts["training"]["options"]
-    data = api.load_data([ROOT / "labels", *extra])
-    model = train_model(data.records, data.topic_labels, data.stance_labels,
-                        TrainOptions(params=opts["params"], prevalence=opts["prevalence"],
-                                     thresholds=opts.get("thresholds"), seed=seed))
-    topics, _ = model.estimators()
+    topics, _, _ = decide.train_recipe(seed, extra)
     pred = np.asarray(topics.predict(texts)).astype(bool)
     classes = [str(c) for c in topics.classes_]
     return seed, [[c for c, on in zip(classes, row, strict=True) if on] for row in pred], classes
