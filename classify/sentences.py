@@ -113,9 +113,10 @@ def _headline(text: str, lo: int, hi: int) -> bool:
     return bool(long_words) and all(w[0].isupper() for w in long_words)
 
 
-def _is_boundary(text: str, dot_end: int, nxt: int, headline: bool = False) -> bool:
+def _is_boundary(text: str, dot_end: int, nxt: int, line: tuple[int, int] | None = None) -> bool:
     """Is the terminal punctuation ending at ``dot_end`` (next sentence at ``nxt``) a boundary?
-    In a ``headline`` an abbreviation never ends a sentence."""
+    In a headline (``line``, the bounds of the line, is one) an abbreviation never ends a
+    sentence; that is asked only when an abbreviation is found, to keep other text fast."""
     if nxt >= len(text):
         return True
     first = text[nxt]
@@ -148,10 +149,11 @@ def _is_boundary(text: str, dot_end: int, nxt: int, headline: bool = False) -> b
     if word.isdigit() and len(word) <= 3 and _enumerator(text, m.start(1)):
         return False  # "1. The first item" at the start of a line or sentence
     if word in SUFFIXES or word in PLACES:  # company suffix, month, U.S., U.K., ...
-        return not headline and (opener or _new_clause(text, nxt))
+        return (opener or _new_clause(text, nxt)) and not (line and _headline(text, *line))
     dotted = word.rsplit("-", 1)[-1]  # "Ex-C.I.A."
     if "." in dotted and all(len(p) <= 2 and p.isalpha() for p in dotted.split(".")):
-        return not headline and opener  # other dotted abbreviations, initials (a.m., M.L.)
+        # other dotted abbreviations and initials (a.m., M.L.)
+        return opener and not (line and _headline(text, *line))
     return True
 
 
@@ -176,7 +178,6 @@ def _enumerator(text: str, word_start: int) -> bool:
 def _split_segment(text: str, lo: int, hi: int, out: list[Sentence], max_chars: int) -> None:
     start = lo
     seen = lo  # quotes are counted in text[start:seen]
-    headline = _headline(text, lo, hi)
     straight = opened = 0  # '"' seen, and curly opening minus closing quotes
     for m in _END.finditer(text, lo, hi):
         end = m.end()
@@ -185,7 +186,7 @@ def _split_segment(text: str, lo: int, hi: int, out: list[Sentence], max_chars: 
             nxt += 1
         if nxt == end and end < hi:  # no white space after: "3.5", "U.S.-led"
             continue
-        if nxt >= hi or _is_boundary(text, end, nxt, headline):
+        if nxt >= hi or _is_boundary(text, end, nxt, (lo, hi)):
             part = text[seen:end]
             straight += part.count('"')
             opened += part.count("\u201c") - part.count("\u201d")
