@@ -230,13 +230,11 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.default_rng(0)
     draws = [rng.integers(0, len(rows), len(rows)) for _ in range(args.resamples)]
     for c in cands:
-        per_seed = []
-        for s in seeds:
-            b, p = matrix(base, s), matrix(c, s)
-            u = utility(gold, b, p)
-            per_seed.append((b, p))
+        per_seed = [(matrix(base, s), matrix(c, s)) for s in seeds]
+        us = [utility(gold, b, p) for b, p in per_seed]
+        for s, u in zip(seeds, us, strict=True):
             print(f"| {c} | {s} | " + " | ".join(f"{v:+d}" for v in u) + f" | {u.sum():+d} |")
-        mean = np.mean([utility(gold, b, p) for b, p in per_seed], axis=0)
+        mean = np.mean(us, axis=0)
         above = np.zeros(len(classes) + 1)
         for i in draws:
             m = np.mean([utility(gold[i], b[i], p[i]) for b, p in per_seed], axis=0)
