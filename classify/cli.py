@@ -803,7 +803,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "click, its scores and the words that pushed each label; several "
                         "inputs or a batch give one page with an index")
     g.add_argument("--explain", action="store_true",
-                   help="add the n-grams that pushed each label (always on in text format)")
+                   help="add `why`: the 3 words that pushed each chosen label most, as the html "
+                        "page shades them (always on in text format)")
     g.add_argument("--input-format", choices=("auto", "text", "jsonl"), default="auto",
                    help="how to read inputs: by extension (.jsonl = batch, .html/.htm = web "
                         "page) / sniffing stdin")

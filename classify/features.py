@@ -338,14 +338,6 @@ class Features:
 
     # ------------------------------------------------------------ explanations
 
-    def lexicon_words(self, text: str, sign: str) -> list[str]:
-        """The words of ``text`` with a positive (``sign`` "+") or negative lexicon valence,
-        strongest first."""
-        lex = self.lexicon or {}
-        vals = {w: lex[w] for w in tokenize(text, self.abbreviations) if w in lex}
-        chosen = [w for w, v in vals.items() if (v > 0 if sign == "+" else v < 0)]
-        return sorted(chosen, key=lambda w: -abs(vals[w]))
-
     @property
     def names(self) -> np.ndarray:
         if self._names is None:

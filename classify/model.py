@@ -243,35 +243,6 @@ class Model:
         return replace(self, topics=replace(self.topics, thresholds=th),
                        info={**self.info, "threshold_overrides": done}, _scorers=self._scorers)
 
-    def explain(self, text: str, part: str, label: int, k: int = 3) -> list[str]:
-        """The k features that push ``text`` most toward ``label`` (weight x value).
-
-        The lexicon features count as one reason per polarity, named by the sentence's words
-        that carry it, e.g. "praised/successful (lexicon +)".
-        """
-        m = self.topics if part == "topics" else self.stance
-        if m is None:
-            return []
-        f = m.features
-        X_row = f.transform([text])
-        if X_row.nnz == 0:
-            return []
-        weights = m.coef[label::len(m.classes)].mean(axis=0)  # averaged over the views
-        contrib = X_row.data * weights[X_row.indices]
-        names = [str(x) for x in f.names[X_row.indices]]
-        first_lex = f.n_features - f.n_lexicon
-        lexicon_reason = {}
-        for sign in "+-" if f.n_lexicon else "":
-            words = "/".join(f.lexicon_words(text, sign)[:3]) or "evaluative words"
-            lexicon_reason[sign] = f"{words} (lexicon {sign})"
-        merged: dict[str, float] = {}
-        for name, col, c in zip(names, X_row.indices.tolist(), contrib.tolist(), strict=True):
-            if col >= first_lex:  # columns: +sum, -sum, +any, -any
-                name = lexicon_reason["+" if (col - first_lex) % 2 == 0 else "-"]
-            merged[name] = merged.get(name, 0.0) + c
-        best = sorted(merged.items(), key=lambda kv: -kv[1])[:k]
-        return [name for name, c in best if c > 0]
-
 
 class _Scorer:
     """Linear scores ``X @ coef.T + intercept`` straight from raw counts: see ``Model.scores``."""

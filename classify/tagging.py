@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .boilerplate import split_prose
+from .contributions import contributions_of
 from .data import JSON_SPACE, json_line, scan_json
 from .errors import DataError
 from .model import Model
@@ -19,6 +20,7 @@ from .persist import load_model
 from .sentences import split_sentences
 
 BATCH = 2000
+WHY_WORDS = 3  # words a label's `why` lists
 
 
 @dataclass(frozen=True)
@@ -171,14 +173,16 @@ class Tagger:
         return out
 
     def why(self, texts: Sequence[str], sc: Scores) -> list[dict[str, list[str]]]:
-        """For each text, the words that pushed each chosen topic and the chosen stance."""
-        tl, sl = sc.topic_labels, sc.stance_labels
+        """For each text, the words that pushed each chosen topic and the chosen stance most:
+        each word's share of the label's linear score (``contributions``, what the HTML page
+        shades), summed over the word's repeats, largest first, at most ``WHY_WORDS``."""
         out = []
         for text, chosen, stance_i in zip(texts, sc.chosen(), sc.stance_index(), strict=True):
-            why = {tl[j]: self.model.explain(text, "topics", j) for j in chosen}
+            asks: list[tuple[str, list[int] | None]] = [("topics", list(chosen))] if chosen else []
             if stance_i is not None:
-                why[sl[stance_i]] = self.model.explain(text, "stance", stance_i)
-            out.append(why)
+                asks.append(("stance", [stance_i]))
+            out.append({c.label: [w for w, _ in c.top(WHY_WORDS)]
+                        for c in contributions_of(self.model, text, asks)} if asks else {})
         return out
 
     def tag_article(self, text: str, name: str = "<text>", explain: bool = False,

@@ -164,16 +164,6 @@ def test_lexicon_features_cover_words_unseen_in_training(char: bool) -> None:
         assert not last[2].any()
 
 
-def test_lexicon_words_name_the_evaluative_words() -> None:
-    from classify.features import sentiment_lexicon
-
-    f = Features(char_ngrams=False, lexicon=sentiment_lexicon())
-    text = "Ministers praised the excellent plan but condemned the delays."
-    assert f.lexicon_words(text, "+") == ["excellent", "praised"]  # strongest first
-    assert f.lexicon_words(text, "-") == ["condemned"]
-    assert Features(char_ngrams=False).lexicon_words(text, "+") == []
-
-
 @pytest.mark.parametrize("char", [True, False])
 def test_topic_views_average_a_word_only_model(char: bool) -> None:
     """With word_view and character n-grams, topics average a model on all n-grams and one on

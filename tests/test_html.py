@@ -109,6 +109,25 @@ def test_word_with_a_topic_pushes_toward_it(model_dir):
     assert [w["text"] for w in as_dict["words"]][:2] == ["Police", "seized"]
 
 
+def test_why_lists_the_words_that_push_each_label_most(model_dir):
+    """``why`` names whole words of the sentence (never character n-grams), the same words
+    and order as the contributions the page shades."""
+    text = ("Police seized a shipment of heroin at the airport. "
+            "Leaders praised the excellent work of the customs officers.")
+    article = api.tag_text(text, model_dir=model_dir)
+    assert any(s.topics for s in article.sentences)
+    for s in article.sentences:
+        assert set(s.why) == set(s.topics) | {s.stance}
+        tokens = tokenize(s.text)
+        for label, listed in s.why.items():
+            [c] = api.word_contributions(s.text, part="topics" if label in s.topics
+                                         else "stance", labels=[label], model_dir=model_dir)
+            assert listed == [w for w, _ in c.top(3)]
+            assert listed and all(w in tokens for w in listed)
+    assert "praised" in article.sentences[1].why[article.sentences[1].stance] or \
+        "excellent" in article.sentences[1].why[article.sentences[1].stance]
+
+
 def test_word_contributions_unknown_label(model_dir):
     with pytest.raises(DataError, match="unknown topics label"):
         api.word_contributions("text", labels=["weather"], model_dir=model_dir)
