@@ -558,7 +558,14 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
+    """Adds "(default: X)" to an option's help unless its help already says its default or
+    there is none to show (None, or an off switch)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default in (None, False) or "default" in text.lower():
+            return text
+        return super()._get_help_string(action)
 
 
 def _int(value: str, least: int) -> int:
@@ -727,8 +734,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "alarms where topics are rare); default: as the data are")
         sp.add_argument("--fast", action="store_true",
                         help="no model search: word 1-2-grams (+ character n-grams where they "
-                             "are a candidate), logistic regression C=8, shrunk thresholds "
-                             "tuned by 2-fold CV on at most 2,000 records")
+                             "are a candidate), logistic regression C=8; the thresholds and "
+                             "their strategy (--thresholds) still chosen by 2-fold CV on at "
+                             "most 2,000 records")
         sp.add_argument("--metric", choices=METRICS, default="mean-f1",
                         help="what the topic model search maximises: mean-f1 is the mean of "
                              "micro-F1 and macro-F1 (rare labels weigh as much as frequent "

@@ -86,3 +86,23 @@ def test_classify_model_env_var(tmp_path, stance_only_model):
     sent = json.loads(p.stdout)[0]["sentence_tags"][0]
     assert sent["topic_scores"] == {}
     assert set(sent["stance_scores"]) == {"AGAINST", "FAVOR", "NONE"}
+
+
+def test_readme_examples_are_what_the_bundled_model_prints():
+    """The README's worked example (its first text block) and its batch example are real
+    output: each line shown is a line the tool prints now."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    p = run_cli(["tag", "seeds/000_f5626b0ffdcc9b6c.txt", "--model", BUNDLED], cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    printed = set(p.stdout.splitlines())
+    lines = [x for x in shown if x.strip() not in ("", "...")]
+    assert len(lines) >= 10 and any("why: " in x for x in lines)
+    assert [x for x in lines if x not in printed] == []
+
+    record = '{"id": "1", "text": "The airline cut fares on its Lahore route."}'
+    assert record in readme
+    p = run_cli(["tag", "-", "--input-format", "jsonl", "--format", "jsonl", "--model", BUNDLED],
+                input=record.encode())
+    assert p.returncode == 0, p.stderr
+    assert f"```json\n{p.stdout.strip()}\n```" in readme
