@@ -88,7 +88,8 @@ def _train_options(args: argparse.Namespace) -> TrainOptions:
                         char_ngrams=False if args.no_char else None,
                         seed=args.seed, fast=args.fast, jobs=args.jobs,
                         lexicon=not args.no_lexicon, metric=args.metric,
-                        thresholds=args.thresholds, prevalence=args.prevalence,
+                        thresholds=args.thresholds,
+                        prevalence=getattr(args, "prevalence", None),
                         params=api.model_params(params_from) if params_from else None)
 
 
@@ -699,8 +700,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def training_flags(sp: argparse.ArgumentParser, tune: bool = True) -> None:
-        """The flags of training; ``tune``: with --tune-on (audit ranks on probabilities, so
-        thresholds play no part there)."""
+        """The flags of training; ``tune``: with --tune-on and --prevalence, which only move
+        the final thresholds (audit ranks on probabilities, so they play no part there)."""
         sp.add_argument("--data", action="append", metavar="PATH",
                         help="labelled JSONL/CSV file or directory; repeatable "
                              f"(default: {api.DEFAULT_DATA}/)")
@@ -717,6 +718,12 @@ def build_parser() -> argparse.ArgumentParser:
                                  "is re-tuned on their out-of-fold scores and blended with the "
                                  f"threshold of all the data ({TUNE_PRIOR:g} positives' worth); "
                                  "repeatable")
+            sp.add_argument("--prevalence", type=float, default=None, metavar="Q",
+                            help="the share of texts (0 < Q < 1) each topic is expected to hold "
+                                 "for where the model will be used, e.g. 0.05 for a news stream "
+                                 "in which most sentences have no topic: the topic thresholds are "
+                                 "tuned as if the training data had that share (fewer false "
+                                 "alarms where topics are rare); default: as the data are")
         sp.add_argument("--schema", metavar="FILE",
                         help="label schema JSON (default: schema.json inside a --data dir)")
         sp.add_argument("--C", type=_positive_float, default=None,
@@ -726,12 +733,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help="fix the topic threshold strategy instead of choosing it by "
                              "internal CV: tuned (per label, with a floor), shrunk (per label, "
                              "rare labels pulled toward one global threshold) or global")
-        sp.add_argument("--prevalence", type=float, default=None, metavar="Q",
-                        help="the share of texts (0 < Q < 1) each topic is expected to hold "
-                             "for where the model will be used, e.g. 0.05 for a news stream "
-                             "in which most sentences have no topic: the topic thresholds are "
-                             "tuned as if the training data had that share (fewer false "
-                             "alarms where topics are rare); default: as the data are")
         sp.add_argument("--fast", action="store_true",
                         help="no model search: word 1-2-grams (+ character n-grams where they "
                              "are a candidate), logistic regression C=8; the thresholds and "

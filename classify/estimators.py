@@ -20,6 +20,7 @@ a classifier always gives an unfitted one, so cross-validation refits the vocabu
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from functools import partial
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import interrupts, thresholds
@@ -161,6 +163,14 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.input_tags.string = True
         return tags
+
+
+def seed_of(random_state: int | np.random.RandomState | None) -> int:
+    """An int seed from ``random_state`` as scikit-learn takes it: an int is used as it is
+    (the same seed, the same model); None or a ``RandomState`` draws one."""
+    if isinstance(random_state, numbers.Integral):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
 def _fitted_vectorizer(vectorizer: TextVectorizer | None, texts: list[str],
@@ -469,7 +479,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     scores tune the thresholds) and ``threshold_repeats`` (fold splits of different seeds
     whose scores are stacked for it), ``tune_prior`` (how many positives the thresholds of
     all the data weigh against those of the records ``fit``'s ``tune_on`` marks, see
-    ``thresholds.blend_thresholds``), ``random_state`` and ``n_jobs``.
+    ``thresholds.blend_thresholds``), ``random_state`` (``seed_of``) and ``n_jobs``.
 
     ``fit(texts, Y, groups=None)``: ``Y`` is a binary indicator matrix or a list of label
     lists; ``groups`` (e.g. the article of each sentence) keeps a group in one internal fold;
@@ -489,7 +499,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
                  threshold_strategy: str = "tuned", threshold_floor: float | None = 0.3,
                  target_prevalence: float | None = None, cardinality: str = "auto",
                  cv: int = 3, threshold_repeats: int = 1,
-                 tune_prior: float = thresholds.TUNE_PRIOR, random_state: int = 0,
+                 tune_prior: float = thresholds.TUNE_PRIOR,
+                 random_state: int | np.random.RandomState | None = 0,
                  n_jobs: int = 1) -> None:
         self.vectorizer = vectorizer
         self.loss = loss
@@ -507,12 +518,12 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
 
     def _linear(self, X: sp.csr_matrix, Y: np.ndarray, fitlog: FitLog | None,
-                sample_weight: np.ndarray | None = None) -> TopicLinear:
+                sample_weight: np.ndarray | None, seed: int) -> TopicLinear:
         v = self.vectorizer_
         word_cols = len(v.features_.word_vocab) if (self.word_view and v.features_.use_char) \
             else None
         return fit_topic_linear(X, Y, [str(c) for c in self.classes_], self.loss, self.C,
-                                self.class_weight, self.random_state, v.n_ngram_columns,
+                                self.class_weight, seed, v.n_ngram_columns,
                                 word_cols, self.n_jobs, fitlog, sample_weight)
 
     def fit(self, X: Iterable[str], Y: object, groups: Sequence | None = None,
@@ -544,7 +555,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         M = self.vectorizer_.transform(texts)
         self.cardinality_ = _cardinality(self.cardinality, Yb)
         self.fallbacks_: list[str] = []
-        lin = self._linear(M, Yb, fitlog, w)
+        seed = seed_of(self.random_state)
+        lin = self._linear(M, Yb, fitlog, w, seed)
         base = None  # the thresholds of all the data, when tune_on re-tunes them
         if self.cardinality_ == "exactly-one":
             th = np.full(Yb.shape[1], 0.5)
@@ -556,13 +568,13 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             # thresholds swing with its seed
             stacked = []
             for r in range(max(1, self.threshold_repeats)):
-                folds = internal_folds(Yb, groups, self.cv, self.random_state + r)
+                folds = internal_folds(Yb, groups, self.cv, seed + r)
                 if not folds:
                     break
                 P = np.zeros(Yb.shape)
                 for tr, te in folds:
-                    P[te] = self._linear(M[tr], Yb[tr], None,
-                                         None if w is None else w[tr]).proba(M[te])
+                    P[te] = self._linear(M[tr], Yb[tr], None, None if w is None else w[tr],
+                                         seed).proba(M[te])
                 stacked.append(P)
             if stacked:
                 Ys = np.vstack([Yb] * len(stacked))
@@ -613,9 +625,10 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         return self.decide(self.predict_proba(X)).astype(int)
 
     def score(self, X: Iterable[str], Y: object, sample_weight: object = None) -> float:
-        """Micro-F1 on (X, Y)."""
+        """Micro-F1 on (X, Y), each record counted ``sample_weight`` times if given."""
         _, Yb = label_indicator(Y, list(self.classes_))
-        return thresholds.f1(Yb, self.predict(X).astype(bool), "micro")
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        return thresholds.f1(Yb, self.predict(X).astype(bool), "micro", w)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         check_is_fitted(self, "vectorizer_")
@@ -635,12 +648,13 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
     probabilities normalised over the classes.
 
     Parameters: ``vectorizer`` (default word 1-2-grams, character n-grams and the lexicon
-    features), ``C``, ``class_weight`` (None or "balanced"), ``random_state``.
+    features), ``C``, ``class_weight`` (None or "balanced"), ``random_state`` (``seed_of``).
     Fitted: ``classes_``, ``vectorizer_``, ``coef_``, ``intercept_``.
     """
 
     def __init__(self, vectorizer: TextVectorizer | None = None, C: float = 4.0,
-                 class_weight: str | None = None, random_state: int = 0) -> None:
+                 class_weight: str | None = None,
+                 random_state: int | np.random.RandomState | None = 0) -> None:
         self.vectorizer = vectorizer
         self.C = C
         self.class_weight = class_weight
@@ -663,7 +677,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         Y = np.eye(len(self.classes_), dtype=bool)[codes]
         self.coef_, self.intercept_ = fit_linear(
             M, Y, [str(c) for c in self.classes_], "log", self.C, self.class_weight,
-            self.random_state, fitlog=fitlog,
+            seed_of(self.random_state), fitlog=fitlog,
             sample_weight=check_weights(sample_weight, len(texts)))
         return self
 

@@ -169,6 +169,11 @@ class Model:
             if part.kind == "topics":
                 est.thresholds_, est.cardinality_ = part.thresholds, part.cardinality
                 est.views_, est.fallbacks_ = part.views, []
+                tuned = self.info.get("topics", {}).get("tuned_on") or {}
+                base = tuned.get("base_thresholds", {})
+                est.n_tuned_on_ = int(tuned.get("records", 0))
+                est.base_thresholds_ = np.array([base.get(c, t) for c, t in
+                                                 zip(part.classes, part.thresholds, strict=True)])
             out.append(est)
         return out[0], out[1]
 

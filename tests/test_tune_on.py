@@ -123,7 +123,16 @@ def test_train_records_the_retuning_in_meta(tmp_path):
     assert tuned["base_thresholds"]["aviation"] == pytest.approx(
         res.meta["thresholds"]["aviation"], abs=1e-4)
     assert res.meta["thresholds"]["narcotics"] > tuned["base_thresholds"]["narcotics"]
+    # the saved model gives back the fitted estimator's re-tuning attributes
+    topics = api.load_model(tmp_path / "m").estimators()[0]
+    assert topics.n_tuned_on_ == len(LOOKALIKE)
+    j = list(topics.classes_).index("narcotics")
+    assert topics.base_thresholds_[j] == pytest.approx(tuned["base_thresholds"]["narcotics"])
+    assert topics.thresholds_[j] > topics.base_thresholds_[j]
     plain = api.train([base, own], tmp_path / "p", FAST)
+    untuned = api.load_model(tmp_path / "p").estimators()[0]
+    assert untuned.n_tuned_on_ == 0
+    np.testing.assert_array_equal(untuned.base_thresholds_, untuned.thresholds_)
     assert "tune_on" not in plain.meta["data"]
     assert "tuned_on" not in plain.meta["training"]["topics"]
 
