@@ -131,11 +131,8 @@ def _str_or_none(value: object) -> str | None:
 
 def parse_record(obj: object, where: str, schema: Schema | None, need_labels: bool) -> Record:
     """Validate one decoded record; raise DataError naming ``where`` (file:line)."""
-    if not isinstance(obj, dict):
-        raise DataError(f"{where}: record must be a JSON object, got {type(obj).__name__}")
-    text = obj.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise DataError(f"{where}: missing or empty 'text'")
+    text = item_text(obj, where)
+    assert isinstance(obj, dict)
     topics = obj.get("topics")
     if topics is not None:
         if not isinstance(topics, list) or not all(isinstance(t, str) and t for t in topics):
@@ -177,9 +174,26 @@ def parse_weight(value: object, what: str) -> float:
 
 def _iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
     with open_lines(path) as lines:
-        for lineno, line in enumerate(lines, 1):
-            if line.strip(JSON_SPACE):
-                yield lineno, json_line(line, f"{path}:{lineno}")
+        yield from jsonl_values(lines, str(path))
+
+
+def jsonl_values(lines: Iterable[str], name: str) -> Iterator[tuple[int, object]]:
+    """(line number, decoded value) for each line of a JSONL stream called ``name`` that holds
+    more than JSON whitespace (a line of other spaces is malformed JSON, named by its line)."""
+    for lineno, line in enumerate(lines, 1):
+        if line.strip(JSON_SPACE):
+            yield lineno, json_line(line, f"{name}:{lineno}")
+
+
+def item_text(obj: object, where: str) -> str:
+    """The text of a record: ``obj`` must be a JSON object with a non-empty string ``text``;
+    otherwise a DataError naming ``where`` (file:line)."""
+    if not isinstance(obj, dict):
+        raise DataError(f"{where}: record must be a JSON object, got {type(obj).__name__}")
+    text = obj.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise DataError(f"{where}: missing or empty 'text'")
+    return text
 
 
 def _iter_csv(path: Path) -> Iterator[tuple[int, object]]:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import IO
 
 from . import interrupts
-from .data import Schema, input_lines, input_name, iter_raw, json_line, parse_record
+from .data import Schema, input_lines, input_name, item_text, iter_raw, jsonl_values, parse_record
 from .errors import DataError
 from .suggest import normalise
 
@@ -79,15 +79,10 @@ def read_items(path: str | Path) -> list[dict]:
     out = []
     name = input_name(path)
     with input_lines(path) as lines:
-        for lineno, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
+        for lineno, obj in jsonl_values(lines, name):
             where = f"{name}:{lineno}"
-            obj = json_line(line, where)
-            if not isinstance(obj, dict):
-                raise DataError(f"{where}: record must be a JSON object")
-            if not isinstance(obj.get("text"), str) or not obj["text"].strip():
-                raise DataError(f"{where}: missing or empty 'text'")
+            item_text(obj, where)
+            assert isinstance(obj, dict)
             obj["_where"] = where
             out.append(obj)
     if not out:

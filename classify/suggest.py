@@ -36,9 +36,10 @@ from .data import (
     data_files,
     input_lines,
     is_stdin,
+    item_text,
     iter_raw,
-    json_line,
     json_object_line,
+    jsonl_values,
     open_lines,
     read_text,
 )
@@ -101,9 +102,8 @@ def normalise(text: str) -> str:
 def _pool_file(path: Path, name: str) -> Iterator[PoolItem]:
     if path.suffix.lower() == ".csv":
         for lineno, obj in iter_raw(path):
-            text = obj.get("text") if isinstance(obj, dict) else None
-            if not isinstance(text, str) or not text.strip():
-                raise DataError(f"{name}:{lineno}: missing or empty 'text'")
+            text = item_text(obj, f"{name}:{lineno}")
+            assert isinstance(obj, dict)
             rid = obj.get("id") or f"{name}:{lineno}"
             yield PoolItem(str(rid), text, str(obj.get("source") or name))
         return
@@ -115,14 +115,10 @@ def _pool_file(path: Path, name: str) -> Iterator[PoolItem]:
 
 
 def _jsonl_items(lines: Iterable[str], name: str) -> Iterator[PoolItem]:
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for lineno, obj in jsonl_values(lines, name):
         where = f"{name}:{lineno}"
-        obj = json_line(line, where)
-        text = obj.get("text") if isinstance(obj, dict) else None
-        if not isinstance(text, str) or not text.strip():
-            raise DataError(f"{where}: missing or empty 'text'")
+        text = item_text(obj, where)
+        assert isinstance(obj, dict)
         rid = obj.get("id")
         yield PoolItem(where if rid is None else str(rid), text, str(obj.get("source") or name))
 

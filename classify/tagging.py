@@ -13,7 +13,7 @@ import numpy as np
 
 from .boilerplate import split_prose
 from .contributions import contributions_of
-from .data import JSON_SPACE, json_line, scan_json
+from .data import JSON_SPACE, item_text, json_line, scan_json
 from .errors import DataError
 from .model import Model
 from .persist import load_model
@@ -280,14 +280,12 @@ def _parse_line(raw: str, where: str) -> BatchItem:
 
 def batch_item(obj: object, where: str) -> BatchItem:
     """Validate one decoded batch record: a JSON object with a non-empty ``text``."""
-    if not isinstance(obj, dict):
-        return BatchItem(where, None, None, f"{where}: record must be a JSON object")
-    rid = obj.get("id")
+    rid = obj.get("id") if isinstance(obj, dict) else None
     rid = None if rid is None else str(rid)
-    text = obj.get("text")
-    if not isinstance(text, str) or not text.strip():
-        return BatchItem(where, rid, None, f"{where}: missing or empty 'text'")
-    return BatchItem(where, rid, text)
+    try:
+        return BatchItem(where, rid, item_text(obj, where))
+    except DataError as e:
+        return BatchItem(where, rid, None, str(e))
 
 
 def _tag_chunk(tagger: Tagger, items: list[BatchItem], explain: bool) -> list[Tags]:

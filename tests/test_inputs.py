@@ -7,6 +7,7 @@ from conftest import ROOT, assert_clean_error, run_main
 
 from classify import api
 from classify.boilerplate import line_verdicts, split_prose
+from classify.errors import DataError
 from classify.webpage import looks_like_html
 
 SCRAPED = ROOT / "seeds" / "002_01799f4d18c26965.txt"
@@ -150,3 +151,25 @@ def test_missing_trafilatura_hint(monkeypatch, model_dir, tmp_path):
     r = run_main(["tag", str(f), "--model", str(model_dir)])
     assert_clean_error(r.code, r.err, "page.html")
     assert "pip install 'classify[html]'" in r.err
+
+
+def test_every_reader_of_jsonl_texts_treats_a_line_alike(tmp_path):
+    """train, tag, suggest and label read a JSONL file the same way: a line of no-break
+    spaces is not blank in JSON's sense, so each names it as malformed at its line; a line
+    that is not an object names its type."""
+    from classify import data, labeller, suggest, tagging
+
+    good = '{"text": "Police seized heroin.", "topics": [], "stance": "neutral"}\n'
+    for body, line, says in (("\u00a0\u00a0\n", 2, "malformed JSON"),
+                             ("[1, 2]\n", 2, "record must be a JSON object, got list")):
+        f = tmp_path / "x.jsonl"
+        f.write_text(good + body, encoding="utf-8")
+        where = f"{f}:{line}: {says}"
+        for read, arg in ((data.load_dataset, [f]), (labeller.read_items, f),
+                          (suggest.read_pool, f)):
+            with pytest.raises(DataError) as e:
+                read(arg)
+            assert str(e.value).startswith(where)
+        items = list(tagging.iter_batch(f.read_text(encoding="utf-8").splitlines(True),
+                                        str(f)))
+        assert items[0].error is None and items[1].error.startswith(where)
