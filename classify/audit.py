@@ -245,7 +245,7 @@ def audit(data: Dataset, paths: Sequence[str | Path], folds: int = 5,
                 ", ".join(f"{s} {v:.2f}" for s, v in zip(sl, p, strict=True))))
     findings += _conflicts(lines, findings, doubt, defs, current)
     findings.sort(key=lambda f: -f.confidence)
-    extra = _near_duplicates(lines, defs, current) + _rare_labels(lines, data, defs)
+    extra = _near_duplicates(lines, defs, current) + _rare_labels(data, defs)
     report = AuditReport(
         findings=findings + extra, n_lines=len(lines), n_records=len(data.records),
         settings={"folds": n_folds, "seed": opts.seed, "fast": opts.fast, "method": method,
@@ -335,7 +335,7 @@ def _near_duplicates(lines: list[Line], defs: dict[str, str], current) -> list[F
     return out
 
 
-def _rare_labels(lines: list[Line], data: Dataset, defs: dict[str, str]) -> list[Finding]:
+def _rare_labels(data: Dataset, defs: dict[str, str]) -> list[Finding]:
     """Topic labels and stance classes with fewer than ``MIN_EXAMPLES`` records or
     ``MIN_SOURCES`` sources (all of the schema's labels are counted, unused ones too)."""
     count: Counter = Counter()

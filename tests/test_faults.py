@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import stat
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import (
     FAST,
+    ROOT,
     SEED_ARTICLE,
     assert_clean_error,
     make_records,
@@ -457,3 +459,14 @@ def test_interrupt_while_parsing_arguments_is_one_line(monkeypatch, capsys):
     assert cli.main(["tag", "x.txt"]) == 130
     err = capsys.readouterr().err
     assert "interrupted" in err and "Traceback" not in err
+
+
+def test_every_checkpoint_is_a_listed_point():
+    """Fault injection matches points by name: a checkpoint named outside ``POINTS`` (a typo)
+    would never fire, and a listed point no code reaches would inject nothing."""
+    from classify import interrupts
+
+    used = set()
+    for path in (ROOT / "classify").glob("*.py"):
+        used |= set(re.findall(r"checkpoint\(\"([^\"]+)\"\)", path.read_text(encoding="utf-8")))
+    assert used == set(interrupts.POINTS)
