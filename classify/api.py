@@ -210,6 +210,9 @@ def train(data: Sequence[str | Path] | None = None, model_dir: str | Path = LOCA
     dataset = load_data(data, schema, weights, tune_on)
     _log_data_warnings(dataset, log)
     model = train_model(dataset.records, dataset.topic_labels, dataset.stance_labels, opts, log)
+    if not model.finite():
+        raise DataError(f"training gave weights that are not numbers (NaN or infinity), so "
+                        f"nothing was saved to {model_dir}; are some weights extreme?")
     topics, stances = model.topic_labels, model.stance_labels
     meta = build_meta(dataset, model.info, opts, topics,
                       model.topics.thresholds if model.topics else [], stances)

@@ -148,14 +148,19 @@ def _weights(specs: list[str] | None) -> dict[str, float]:
     for spec in specs or []:
         path, eq, value = spec.rpartition("=")
         if not eq or Path(spec).exists():
-            out[spec] = api.OWN_LABELS_WEIGHT
-            continue
-        if not path:
+            path, w = spec, api.OWN_LABELS_WEIGHT
+        elif not path:
             raise DataError(f"--weight {spec}: name a data file or directory before '='")
-        try:
-            out[path] = float(value)
-        except ValueError:
-            raise DataError(f"--weight {spec}: the weight after '=' must be a number") from None
+        else:
+            try:
+                w = float(value)
+            except ValueError:
+                raise DataError(f"--weight {spec}: the weight after '=' must be a number"
+                                ) from None
+        if path in out:
+            raise DataError(f"--weight {spec}: {path} has a weight already; give each path "
+                            "once")
+        out[path] = w
     return out
 
 

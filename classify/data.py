@@ -161,14 +161,20 @@ def parse_record(obj: object, where: str, schema: Schema | None, need_labels: bo
                   weight=1.0 if weight is None else weight)
 
 
+MAX_WEIGHT = 1000.0  # a record counts at most this many times (file weight x its own)
+
+
 def parse_weight(value: object, what: str) -> float:
-    """A training weight: a finite number > 0 (a string of one, as CSV cells are)."""
+    """A training weight: a number > 0 and at most ``MAX_WEIGHT`` (a string of one, as CSV
+    cells are); larger weights overflow the fits' sums into a model of NaNs."""
     if isinstance(value, str):
         with contextlib.suppress(ValueError):
             value = float(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not math.isfinite(value) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 \
+            or (isinstance(value, float) and math.isnan(value)):
         raise DataError(f"{what} must be a positive number, got {value!r:.60}")
+    if value > MAX_WEIGHT:  # an int too large for a float compares exactly
+        raise DataError(f"{what} must be at most {MAX_WEIGHT:g}, got {value!r:.20}")
     return float(value)
 
 

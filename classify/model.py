@@ -144,6 +144,12 @@ class Model:
     def stance_labels(self) -> list[str]:
         return list(self.stance.classes) if self.stance is not None else []
 
+    def finite(self) -> bool:
+        """Whether every weight, intercept and threshold is a finite number (a fit that
+        overflowed leaves NaNs, which must not be saved)."""
+        return all(np.isfinite(a).all() for p in (self.topics, self.stance) if p is not None
+                   for a in (p.coef, p.intercept, p.thresholds) if a is not None)
+
     def estimators(self) -> tuple[TopicClassifier | None, StanceClassifier | None]:
         """The fitted scikit-learn estimators (a shared feature space stays one fitted
         ``TextVectorizer`` object)."""

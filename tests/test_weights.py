@@ -163,14 +163,16 @@ def test_data_directory_and_file_in_it_read_once(tmp_path):
     assert [r.weight for r in ds.records] == [1.0, 5.0]
 
 
-@pytest.mark.parametrize("value", [0, -1, "heavy", True, None, [2]])
+@pytest.mark.parametrize("value", [0, -1, "heavy", True, None, [2], 1001, 1e308, 10**400])
 def test_bad_record_weight_names_file_and_line(tmp_path, value):
     f = write_jsonl(tmp_path / "d.jsonl", [{"text": "Fine.", "topics": []},
                                            {"text": "Bad.", "topics": [], "weight": value}])
     if value is None:  # null means "no weight given": 1
         assert load_dataset([f]).records[1].weight == 1.0
         return
-    with pytest.raises(DataError, match=rf"{f}:2: 'weight' must be a positive number"):
+    most = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    with pytest.raises(DataError, match=rf"{f}:2: 'weight' must be "
+                       + ("at most 1000" if most else "a positive number")):
         load_dataset([f])
 
 
@@ -200,6 +202,7 @@ def test_cli_weight_flag(tmp_path, base_and_own):
     ("{own}=x", "the weight after '=' must be a number"),
     ("{own}=-2", "must be a positive number"),
     ("{tmp}/nope.jsonl=2", "names no data file given with --data"),
+    ("{own}=1e300", "must be at most 1000"),
 ])
 def test_cli_bad_weight_is_one_line_error(tmp_path, base_and_own, spec, message):
     base, own = base_and_own
@@ -209,6 +212,14 @@ def test_cli_bad_weight_is_one_line_error(tmp_path, base_and_own, spec, message)
     assert r.code == 2
     assert "Traceback" not in r.err
     assert message in r.err and r.err.count("\n") == 1, r.err
+    assert not (tmp_path / "m").exists()
+
+
+def test_cli_weight_given_twice_for_one_path_is_an_error(tmp_path, base_and_own):
+    base, own = base_and_own
+    r = run_main(["train", "--data", str(base), "--data", str(own), "--weight", f"{own}=2",
+                  "--weight", f"{own}=5", "--model", str(tmp_path / "m"), "--fast", "--quiet"])
+    assert r.code == 2 and "has a weight already" in r.err and r.err.count("\n") == 1, r.err
     assert not (tmp_path / "m").exists()
 
 
@@ -241,3 +252,23 @@ def test_evaluate_takes_weights(tmp_path, base_and_own):
     rep = api.evaluate([base, own], folds=3, opts=TrainOptions(fast=True),
                        weights={own: 5})
     assert rep.n_records == len(make_records()) + len(OWN)
+
+
+def test_a_fit_that_overflowed_is_not_saved(tmp_path, base_and_own, monkeypatch):
+    """A model holding NaN is refused before saving: the model already in the directory is
+    kept byte for byte."""
+    base, _ = base_and_own
+    m = tmp_path / "m"
+    api.train([base], m, FAST)
+    before = {p.name: p.read_bytes() for p in m.iterdir()}
+    real = api.train_model
+
+    def overflowed(*args, **kwargs):
+        model = real(*args, **kwargs)
+        model.topics.coef[0, 0] = np.nan
+        return model
+
+    monkeypatch.setattr(api, "train_model", overflowed)
+    with pytest.raises(DataError, match="not numbers .NaN or infinity., so nothing was saved"):
+        api.train([base], m, FAST)
+    assert {p.name: p.read_bytes() for p in m.iterdir()} == before
