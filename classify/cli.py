@@ -24,6 +24,7 @@ from .data import (
     input_name,
     is_stdin,
     json_object_line,
+    missing,
     read_text,
     stdin_bytes,
 )
@@ -229,7 +230,7 @@ def _iter_inputs(inputs: list[str], failures: list[str]) -> Iterator[Path | str]
         elif p.exists():
             yield p
         else:
-            failures.append(f"{p}: no such file or directory")
+            failures.append(f"{p}: {missing(p)}")
             _err(f"error: {failures[-1]}")
 
 
@@ -471,7 +472,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     _not_an_input(args.report, "--report", _data_inputs(args))
     _report_writable(args.report)
     if args.guide and not Path(args.guide).is_file():
-        raise DataError(f"{args.guide}: no such file (--guide names the labelling guide)")
+        why = "not a regular file" if Path(args.guide).exists() else "no such file"
+        raise DataError(f"{args.guide}: {why} (--guide names the labelling guide)")
     rep = api.audit(args.data, args.folds, _train_options(args), args.schema, args.guide,
                     log=log, weights=_weights(args.weight))
     fmt = args.format

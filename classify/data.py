@@ -97,11 +97,41 @@ def records_sha256(records: Iterable[Record]) -> str:
 # ---------------------------------------------------------------- schema
 
 
-def load_schema(path: Path) -> Schema:
+MAX_JSON_FILE = 16 * 2**20  # bytes: a schema or guide is a few kB; /dev/zero is endless
+
+
+def read_json_file(path: Path, what: str) -> object:
+    """The JSON value of a small file such as a schema (UTF-8, a BOM allowed); a one-line
+    error naming the file if it is not a regular file, is larger than ``MAX_JSON_FILE``, or
+    does not hold one JSON value."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataError(f"{path}: cannot read schema: {_one_line(e)}") from None
+        if not path.is_file():
+            raise DataError(f"{path}: cannot read {what}: " + (
+                "not a regular file" if path.exists() else "no such file"))
+        if path.stat().st_size > MAX_JSON_FILE:
+            raise DataError(f"{path}: cannot read {what}: larger than "
+                            f"{MAX_JSON_FILE // 2**20} MB")
+        text = path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"{path}: cannot read {what}: {_one_line(e)}") from None
+    return parse_json(text, f"{path}")
+
+
+def parse_json(text: str, where: str) -> object:
+    """``json.loads``, with every way it can fail as a one-line DataError naming ``where``."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataError(f"{where}: malformed JSON: {e.msg} (line {e.lineno} column {e.colno})"
+                        ) from None
+    except RecursionError:
+        raise DataError(f"{where}: malformed JSON: nested too deeply") from None
+    except ValueError as e:  # e.g. an integer of more than 4,300 digits
+        raise DataError(f"{where}: malformed JSON: {_one_line(e)}") from None
+
+
+def load_schema(path: Path) -> Schema:
+    raw = read_json_file(path, "schema")
     if not isinstance(raw, dict):
         raise DataError(f"{path}: schema must be a JSON object with 'topics' and/or 'stance'")
     topics = raw.get("topics", {})
@@ -262,8 +292,17 @@ def data_files(paths: Iterable[str | Path]) -> tuple[list[Path], Schema | None]:
         elif p.is_file():
             files.append(p)
         else:
-            raise DataError(f"{p}: no such file or directory")
+            raise DataError(f"{p}: " + missing(p))
     return files, schema
+
+
+def missing(p: Path) -> str:
+    """Why a path that is neither a regular file nor a directory cannot be read as data."""
+    if p.exists():
+        return "not a regular file or directory (a pipe or device: save it to a file first)"
+    if p.is_symlink():
+        return "a symlink that leads nowhere (broken, or a loop)"
+    return "no such file or directory"
 
 
 def _merge_schema(a: Schema | None, b: Schema) -> Schema:
@@ -527,7 +566,7 @@ def json_object_line(line: str | bytes) -> bool:
         return False
     try:
         return isinstance(json.loads(body), dict)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
@@ -571,6 +610,8 @@ def json_line(line: str, where: str) -> object:
         raise DataError(f"{where}: malformed JSON: {e.msg} (column {lead + e.colno})") from None
     except RecursionError:
         raise DataError(f"{where}: malformed JSON: nested too deeply") from None
+    except ValueError as e:  # e.g. an integer of more than 4,300 digits
+        raise DataError(f"{where}: malformed JSON: {_one_line(e)}") from None
     if end != len(body):
         raise DataError(f"{where}: malformed JSON: extra data after the value "
                         f"(column {lead + end + 1})")

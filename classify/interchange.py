@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from .data import Schema, json_line, open_lines, parse_record
+from .data import Schema, json_line, open_lines, parse_json, parse_record
 from .errors import DataError
 
 TOOLS = ("label-studio", "doccano", "prodigy")
@@ -149,10 +149,7 @@ def _read(path: Path) -> Iterator[tuple[str, object]]:
         text = "".join(lines)
     body = text.strip()
     if body.startswith("["):
-        try:
-            data = json.loads(body)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{path}: malformed JSON: {e.msg} (line {e.lineno})") from None
+        data = parse_json(body, str(path))
         for i, obj in enumerate(data, 1):
             yield f"{path}: item {i}", obj
         return

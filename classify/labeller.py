@@ -33,7 +33,16 @@ from pathlib import Path
 from typing import IO
 
 from . import interrupts
-from .data import Schema, input_lines, input_name, item_text, iter_raw, jsonl_values, parse_record
+from .data import (
+    Schema,
+    input_lines,
+    input_name,
+    item_text,
+    iter_raw,
+    jsonl_values,
+    parse_record,
+    read_json_file,
+)
 from .errors import DataError
 from .suggest import normalise
 
@@ -106,10 +115,7 @@ def done_texts(path: Path, schema: Schema | None = None) -> list[str]:
 
 def guide(path: Path) -> dict[str, str]:
     """Label -> one-line definition from a schema.json (topics and stance as objects)."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataError(f"{path}: cannot read the label guide: {e}") from None
+    raw = read_json_file(path, "the label guide")
     out: dict[str, str] = {}
     if isinstance(raw, dict):
         for part in ("topics", "stance"):

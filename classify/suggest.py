@@ -40,6 +40,7 @@ from .data import (
     iter_raw,
     json_object_line,
     jsonl_values,
+    missing,
     open_lines,
     read_text,
 )
@@ -154,7 +155,8 @@ def read_pool(path: str | Path) -> list[PoolItem]:
     elif p.is_file():
         files = [p]
     else:
-        raise DataError(f"{p}: no such file or directory")
+        raise DataError(f"{p}: " + missing(p) + ("; '-' reads standard input"
+                                                   if p.exists() else ""))
     return _distinct((_pool_file(f, str(f)) for f in files), str(p))
 
 

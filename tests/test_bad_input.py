@@ -776,3 +776,66 @@ def test_an_unwritable_report_path_stops_before_the_work(train_file, tmp_path, c
                       str(report)])
         assert_clean_error(r.code, r.err, str(report))
         assert r.out == "" and "fold" not in r.err
+
+
+# ---------------------------------------------------------------- found by an adversarial run
+
+
+def test_schema_that_is_a_device_or_too_large_is_a_one_line_error(tmp_path, train_file):
+    """--schema /dev/zero used to read until memory ran out; a huge file is refused by size."""
+    big = tmp_path / "big.json"
+    with open(big, "wb") as fh:
+        fh.truncate(17 * 2**20)
+    for schema, says in (("/dev/zero", "not a regular file"), (str(big), "larger than 16 MB"),
+                         (str(tmp_path / "none.json"), "no such file")):
+        r = run_main(["train", "--data", str(train_file), "--schema", schema, "--fast",
+                      "--quiet", "--model", str(tmp_path / "m")])
+        assert_clean_error(r.code, r.err, schema)
+        assert says in r.err
+    assert not (tmp_path / "m").exists()
+
+
+def test_schema_with_a_byte_order_mark_is_read(tmp_path, train_file):
+    schema = tmp_path / "schema.json"
+    schema.write_bytes(b"\xef\xbb\xbf" + json.dumps({"topics": TOPICS,
+                                                       "stance": STANCES}).encode())
+    r = run_main(["train", "--data", str(train_file), "--schema", str(schema), "--fast",
+                  "--quiet", "--model", str(tmp_path / "m")])
+    assert r.code == 0, r.err
+
+
+def test_a_number_of_5000_digits_names_its_line(tmp_path, model_dir):
+    """Python refuses to convert integers of more than 4,300 digits: that was an internal
+    error in every reader; it is malformed JSON at its line now."""
+    f = tmp_path / "big.jsonl"
+    f.write_text('{"text": "Fine.", "topics": []}\n{"text": "x", "topics": [], "n": '
+                 + "9" * 5000 + "}\n", encoding="utf-8")
+    for args in (["train", "--data", str(f), "--fast", "--quiet", "--model",
+                  str(tmp_path / "m")],
+                 ["tag", str(f), "--model", str(model_dir), "--format", "jsonl"],
+                 ["suggest", "--pool", str(f), "--model", str(model_dir)]):
+        r = run_main(args)
+        assert_clean_error(r.code, r.err, f"{f}:2")
+        assert "malformed JSON" in r.err
+
+
+def test_import_of_json_nested_too_deeply(tmp_path, model_dir):
+    f = tmp_path / "deep.json"
+    f.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    r = run_main(["import", str(f), "--from", "label-studio", "--model", str(model_dir),
+                  "--out", str(tmp_path / "out.jsonl")])
+    assert_clean_error(r.code, r.err, str(f))
+    assert "nested too deeply" in r.err
+
+
+def test_data_that_is_a_pipe_or_a_symlink_loop_says_so(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    loop = tmp_path / "l1"
+    loop.symlink_to(tmp_path / "l2")
+    (tmp_path / "l2").symlink_to(loop)
+    for path, says in ((fifo, "not a regular file or directory"), (loop, "leads nowhere")):
+        r = run_main(["train", "--data", str(path), "--fast", "--quiet", "--model",
+                      str(tmp_path / "m")])
+        assert_clean_error(r.code, r.err, str(path))
+        assert says in r.err
