@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
+import io
 import json
 import math
 import os
@@ -1110,6 +1112,36 @@ def main(argv: list[str] | None = None) -> int:
         return 70
 
 
+class _ClosedOutput(io.TextIOBase):
+    """Standard output when the shell closed it (``>&-``): a command that writes nothing
+    there still works; one that writes gets a one-line error, as ``echo`` does."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def fileno(self) -> int:
+        return 1
+
+
+def _closed_streams() -> None:
+    """Give closed standard streams something to be: file descriptors 0-2 are pointed at
+    /dev/null (else the next file opened would take the number, and output meant for the
+    terminal would land in it); a closed stderr drops the messages instead of sending them
+    to stdout (where ``print(file=None)`` goes); a closed stdout is ``_ClosedOutput``."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.open(os.devnull, os.O_RDWR)  # the lowest free number: this one
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    if sys.stdout is None:
+        sys.stdout = _ClosedOutput()
+
+
 def run() -> None:
     """The console entry point: ``main``, then a fast exit.
 
@@ -1117,6 +1149,7 @@ def run() -> None:
     the interpreter's teardown, about 0.1 s with numpy and scipy loaded, is skipped, unless
     joblib's worker pool was started: its exit handlers must run.
     """
+    _closed_streams()
     code = main()
     try:
         sys.stdout.flush()

@@ -839,3 +839,16 @@ def test_data_that_is_a_pipe_or_a_symlink_loop_says_so(tmp_path):
                       str(tmp_path / "m")])
         assert_clean_error(r.code, r.err, str(path))
         assert says in r.err
+
+
+def test_closed_standard_streams(tmp_path, model_dir):
+    """``>&-``: a one-line error, no traceback; ``2>&-``: stdout still holds only the output
+    (messages used to land in it, as print(file=None) goes to stdout)."""
+    f = write_jsonl(tmp_path / "b.jsonl", [{"id": "1", "text": "Police seized heroin."}])
+    cmd = f"{sys.executable} -m classify tag {f} --model {model_dir} --format jsonl --jobs 9"
+    p = subprocess.run(["sh", "-c", cmd + " >&-"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert error_lines(p.stderr) == ["classify: error: output: standard output is closed"]
+    p = subprocess.run(["sh", "-c", cmd + " 2>&-"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0
+    assert [json.loads(line)["id"] for line in p.stdout.splitlines()] == ["1"]
