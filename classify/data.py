@@ -229,7 +229,21 @@ def item_text(obj: object, where: str) -> str:
     text = obj.get("text")
     if not isinstance(text, str) or not text.strip():
         raise DataError(f"{where}: missing or empty 'text'")
+    if not text.isascii() and not valid_unicode(text):
+        at = next(i for i, c in enumerate(text) if "\ud800" <= c <= "\udfff")
+        raise DataError(f"{where}: 'text' is not valid Unicode: a lone surrogate "
+                        f"{text[at]!r} at character {at + 1}")
     return text
+
+
+def valid_unicode(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8: JSON can escape a lone surrogate
+    ("\\ud800"), which is half of a character and cannot."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _iter_csv(path: Path) -> Iterator[tuple[int, object]]:

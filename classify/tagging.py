@@ -13,7 +13,7 @@ import numpy as np
 
 from .boilerplate import split_prose
 from .contributions import contributions_of
-from .data import JSON_SPACE, item_text, json_line, scan_json
+from .data import JSON_SPACE, item_text, json_line, scan_json, valid_unicode
 from .errors import DataError
 from .model import Model
 from .persist import load_model
@@ -337,7 +337,8 @@ class Chunk:
                 end = -1
             if end == len(body) and type(obj) is dict:
                 text = obj.get("text")
-                if type(text) is str and text and not text.isspace():
+                if type(text) is str and text and not text.isspace() \
+                        and (text.isascii() or valid_unicode(text)):
                     rid = obj.get("id")
                     ids.append(rid if rid is None or type(rid) is str else str(rid))
                     texts.append(text)

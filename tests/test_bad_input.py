@@ -852,3 +852,22 @@ def test_closed_standard_streams(tmp_path, model_dir):
     p = subprocess.run(["sh", "-c", cmd + " 2>&-"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0
     assert [json.loads(line)["id"] for line in p.stdout.splitlines()] == ["1"]
+
+
+def test_a_lone_surrogate_in_text_names_its_line(tmp_path, model_dir):
+    r"""JSON can escape a lone surrogate ("\ud800"), which is no character: training used to
+    fail after the whole fit, when hashing the data; every reader now names the line."""
+    f = tmp_path / "s.jsonl"
+    f.write_text('{"text": "Fine.", "topics": [], "stance": "neutral"}\n'
+                 '{"text": "Flights \\ud800 cancelled.", "topics": [], "stance": "neutral"}\n',
+                 encoding="utf-8")
+    for args in (["train", "--data", str(f), "--fast", "--quiet", "--model",
+                  str(tmp_path / "m")],
+                 ["evaluate", "--model", str(model_dir), "--test", str(f)],
+                 ["export", str(f), "--to", "label-studio", "--model", str(model_dir),
+                  "--out", str(tmp_path / "x.json")],
+                 ["tag", str(f), "--model", str(model_dir), "--format", "jsonl"]):
+        r = run_main(args)
+        assert_clean_error(r.code, r.err, f"{f}:2")
+        assert "lone surrogate" in r.err
+    assert not (tmp_path / "m").exists() and not (tmp_path / "x.json").exists()
