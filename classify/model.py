@@ -144,6 +144,24 @@ class Model:
     def stance_labels(self) -> list[str]:
         return list(self.stance.classes) if self.stance is not None else []
 
+    def shape_problem(self) -> str | None:
+        """What does not fit together in a model read from files (a hand-edited or damaged
+        one): weights, intercepts and thresholds against the classes and features; None if
+        all fit."""
+        for p in (self.topics, self.stance):
+            if p is None:
+                continue
+            rows = p.views * len(p.classes)
+            if p.coef.ndim != 2 or p.coef.shape != (rows, p.features.n_features):
+                return (f"{p.kind} weights have shape {p.coef.shape}, expected "
+                        f"({rows}, {p.features.n_features})")
+            if p.intercept.shape != (rows,):
+                return f"{p.kind} intercepts have shape {p.intercept.shape}, expected ({rows},)"
+            if p.thresholds is not None and p.thresholds.shape != (len(p.classes),):
+                return (f"{p.kind} thresholds have shape {p.thresholds.shape}, expected "
+                        f"({len(p.classes)},)")
+        return None
+
     def finite(self) -> bool:
         """Whether every weight, intercept and threshold is a finite number (a fit that
         overflowed leaves NaNs, which must not be saved)."""

@@ -279,8 +279,24 @@ def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]
                              ) from None
     else:
         model = _load_pickle(directory, path, blob, meta, trust)
+    problem = model.shape_problem()
+    if problem:
+        raise ModelError(f"{path}: not a usable model: {problem}")
+    _check_rule(meta, directory / META)
     interrupts.checkpoint("after-load")
     return model, meta
+
+
+def _check_rule(meta: dict, path: Path) -> None:
+    """meta.json's article rule (hand-editable: the hash covers the model file only) must be
+    ``{"params": {"min_sentences": int, "short_article": int}, ...}`` or absent."""
+    rule = meta.get("article_rule", {})
+    params = rule.get("params", {}) if isinstance(rule, dict) else None
+    if not isinstance(params, dict) or not all(
+            k in ("min_sentences", "short_article") and type(v) is int and v >= 0
+            for k, v in params.items()):
+        raise ModelError(f"{path}: 'article_rule' must be {{\"params\": {{\"min_sentences\": "
+                         f"N, \"short_article\": N}}}} with whole numbers, got {rule!r:.80}")
 
 
 

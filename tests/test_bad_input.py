@@ -871,3 +871,33 @@ def test_a_lone_surrogate_in_text_names_its_line(tmp_path, model_dir):
         assert_clean_error(r.code, r.err, f"{f}:2")
         assert "lone surrogate" in r.err
     assert not (tmp_path / "m").exists() and not (tmp_path / "x.json").exists()
+
+
+def test_hand_edited_model_directories_are_one_line_errors(model_copy, tmp_path):
+    """meta.json is not covered by the model file's hash, and a model file can be rewritten
+    with its hash fixed: both are checked when the model loads, not failed on mid-tag."""
+    import hashlib
+
+    import numpy as np
+
+    article = tmp_path / "a.txt"
+    article.write_text("Police seized heroin at the airport.", encoding="utf-8")
+    meta_path = model_copy / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    good = dict(meta)
+    meta["article_rule"] = 5
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    r = run_main(["tag", str(article), "--model", str(model_copy)])
+    assert_clean_error(r.code, r.err, str(meta_path))
+    assert "'article_rule' must be" in r.err
+
+    npz = model_copy / good["model_file"]
+    arrays = dict(np.load(npz, allow_pickle=False))
+    arrays["topics.coef"] = arrays["topics.coef"][:, :-3]
+    with open(npz, "wb") as fh:
+        np.savez(fh, **arrays)
+    good["model_sha256"] = hashlib.sha256(npz.read_bytes()).hexdigest()
+    meta_path.write_text(json.dumps(good), encoding="utf-8")
+    r = run_main(["tag", str(article), "--model", str(model_copy)])
+    assert_clean_error(r.code, r.err, str(npz))
+    assert "not a usable model: topics weights have shape" in r.err
