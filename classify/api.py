@@ -677,10 +677,12 @@ def convert_model(model_dir: str | Path, output: str | Path | None = None,
 
 
 def evaluate_on(model_dir: str | Path, test: Sequence[str | Path], trust: bool = False,
-                seed: int = 0, thresholds: Mapping[str, float] | None = None) -> EvalReport:
+                seed: int = 0, thresholds: Mapping[str, float] | None = None,
+                log: Log = lambda _: None) -> EvalReport:
     """Score a trained model on held-out labelled data (intervals resample its sources with
     ``seed``); ``thresholds`` replaces topics' decision thresholds as ``load_tagger`` does,
-    to measure a bar before tagging with it."""
+    to measure a bar before tagging with it. Labels of the data that the model does not have
+    are in the report's ``fallbacks`` and logged as warnings."""
     from .evaluate import evaluate_model
 
     files = _path_list(test, "test")
@@ -688,7 +690,7 @@ def evaluate_on(model_dir: str | Path, test: Sequence[str | Path], trust: bool =
         raise DataError("no test data given: name labelled files to score the model on")
     model, meta = _load_model(model_dir, trust=trust)
     model = model.with_thresholds(thresholds or {})
-    rep = evaluate_model(model, meta, load_dataset(files), str(model_dir), seed=seed)
+    rep = evaluate_model(model, meta, load_dataset(files), str(model_dir), seed=seed, log=log)
     bars = model.info.get("threshold_overrides")
     if bars:
         rep.settings["thresholds"] = dict(bars)

@@ -439,7 +439,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise DataError("--learning-curve needs cross-validation (it retrains); drop "
                             "--model/--test")
         rep = api.evaluate_on(model_dir, args.test, trust=args.trust, seed=args.seed,
-                              thresholds=_thresholds(args.threshold))
+                              thresholds=_thresholds(args.threshold), log=log)
     else:
         if args.threshold:
             raise DataError("--threshold scores a trained model's bar: use it with --model "

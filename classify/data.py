@@ -389,6 +389,21 @@ def file_weights(files: list[Path], weights: Mapping[str | Path, float] | None
     return out
 
 
+RECORD_FIELDS = frozenset({"text", "topics", "stance", "source", "id", "weight"})
+
+
+def _meant_field(key: str) -> str | None:
+    """The record field an unread field name looks like a slip for ("topic", "Topics",
+    "stances"), if any; other extra fields (a URL, a date) are the user's own."""
+    import difflib
+
+    low = key.strip().lower()
+    if low in RECORD_FIELDS:
+        return low
+    close = difflib.get_close_matches(low, sorted(RECORD_FIELDS), n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
 def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = None,
                  weights: Mapping[str | Path, float] | None = None,
                  tune_on: str | Path | Iterable[str | Path] | None = None) -> Dataset:
@@ -412,10 +427,18 @@ def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = N
     repeats: list[tuple[int, Record]] = []  # later occurrences, merged once all are read
     warnings: list[str] = []
     empty: list[str] = []
+    checked: set[str] = set()  # fields of records other than RECORD_FIELDS, seen once
     for f in files:
         before = len(records) + len(repeats)
         for lineno, obj in iter_raw(f):
             rec = parse_record(obj, f"{f}:{lineno}", schema, need_labels=True)
+            assert isinstance(obj, dict)  # parse_record checked it
+            for key in obj.keys() - RECORD_FIELDS - checked:
+                checked.add(key)
+                meant = _meant_field(key)
+                if meant and meant not in obj:
+                    warnings.append(f"{f}:{lineno}: field {key!r} is not read (did you mean "
+                                    f"{meant!r}?)")
             if fweight[f] != 1.0 or f in marked:
                 rec = replace(rec, weight=rec.weight * fweight[f], tune=f in marked)
             key = " ".join(rec.text.split())

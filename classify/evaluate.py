@@ -329,9 +329,38 @@ def _learning_curve(data: Dataset, splits: list[tuple[np.ndarray, np.ndarray]],
                     "are bootstrap intervals over sources"}
 
 
+def unknown_labels(records: Sequence[Record], model: Model) -> list[str]:
+    """One line for each label of held-out data that the model does not have: what the
+    scores do with it (an unknown topic is left out; a record of an unknown stance class
+    counts as missed), with how many records and the first place."""
+    out = []
+    for part, known, labels_of, effect in (
+            ("topic", set(model.topic_labels), lambda r: r.topics or (),
+             "left out of the topic scores"),
+            ("stance", set(model.stance_labels), lambda r: [r.stance] if r.stance else [],
+             "those records count as missed")):
+        if not known:
+            continue
+        seen: dict[str, list] = {}
+        for r in records:
+            for lab in labels_of(r):
+                if lab not in known:
+                    seen.setdefault(lab, [0, r.where])[0] += 1
+        for lab, (n, where) in seen.items():
+            out.append(f"test data: {part} {lab!r} is not one of the model's "
+                       f"({', '.join(sorted(known))}); {n} record(s), first at {where}: "
+                       f"{effect}")
+    return out
+
+
 def evaluate_model(model: Model, meta: dict, data: Dataset, model_dir: str,
-                   resamples: int = bootstrap.RESAMPLES, seed: int = 0) -> EvalReport:
-    """Score a trained model on held-out labelled data."""
+                   resamples: int = bootstrap.RESAMPLES, seed: int = 0,
+                   log: Callable[[str], None] = lambda _: None) -> EvalReport:
+    """Score a trained model on held-out labelled data; labels it does not have are noted
+    (``unknown_labels``: in ``fallbacks``, and logged as warnings)."""
+    notes = unknown_labels(data.records, model)
+    for msg in notes:
+        log(f"warning: {msg}")
     pred = predict(model, data.records)
     topics, stance, errors = score(data.records, pred, resamples, seed)
     _note_few_sources(topics, stance)
@@ -341,4 +370,5 @@ def evaluate_model(model: Model, meta: dict, data: Dataset, model_dir: str,
                     f"records) scored on {len(data.records)} held-out records",
         topics=topics, stance=stance, errors=errors,
         settings={"model": model_dir, "data": data.files, "data_sha256": data.sha256(),
-                  "bootstrap": bootstrap.settings(resamples, seed)})
+                  "bootstrap": bootstrap.settings(resamples, seed)},
+        fallbacks=notes)

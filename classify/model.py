@@ -446,6 +446,13 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
         fallbacks.append(msg)
         log(f"warning: {msg}")
 
+    n_sources = len({r.source for r in records})
+    if opts.cv_folds > max(n_sources, TrainOptions.cv_folds):
+        # a fold holds whole sources: more folds than sources cannot be made (and the
+        # default's 3 on smaller data falls back quietly, as it always has)
+        note(f"--cv-folds {opts.cv_folds} is more than the {n_sources} sources (articles) in "
+             f"the data: {n_sources} folds are used")
+        opts = replace(opts, cv_folds=max(n_sources, 2))
     all_texts = [r.text for r in records]
     if opts.params is not None and "topics" in opts.params and opts.char_ngrams is None:
         use_char = bool(opts.params["topics"].get("char_ngrams"))
@@ -519,8 +526,11 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
                                        min_df=min_df).fit(texts)
         classes = sorted({r.stance for r in stance_recs})
         if len(classes) < 2:
-            raise DataError(f"stance needs at least two classes in the data, found only "
-                            f"{classes[0]!r}")
+            files = list(dict.fromkeys(r.where.rpartition(":")[0] or r.where
+                                       for r in stance_recs))
+            raise DataError(f"{', '.join(files[:3])}{', ...' if len(files) > 3 else ''}: "
+                            f"stance needs at least two classes in the data, found only "
+                            f"{classes[0]!r} (drop 'stance' to train topics alone)")
         index = {s: i for i, s in enumerate(classes)}
         y = np.array([index[r.stance] for r in stance_recs])
         fitlog = FitLog("stance")

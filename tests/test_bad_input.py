@@ -901,3 +901,39 @@ def test_hand_edited_model_directories_are_one_line_errors(model_copy, tmp_path)
     r = run_main(["tag", str(article), "--model", str(model_copy)])
     assert_clean_error(r.code, r.err, str(npz))
     assert "not a usable model: topics weights have shape" in r.err
+
+
+def test_held_out_labels_the_model_lacks_are_warned_about(tmp_path, model_dir):
+    f = write_jsonl(tmp_path / "t.jsonl", [
+        {"text": "Police seized heroin.", "topics": ["narcotics", "sport"], "stance": "angry"},
+        {"text": "Flights resumed.", "topics": ["aviation"], "stance": "neutral"},
+        {"text": "The match was won.", "topics": ["sport"], "stance": "neutral"}])
+    r = run_main(["evaluate", "--model", str(model_dir), "--test", str(f), "--json"])
+    assert r.code == 0, r.err
+    warned = [x for x in r.err.splitlines() if x.startswith("classify: warning: test data")]
+    assert len(warned) == 2
+    assert "topic 'sport'" in warned[0] and f"2 record(s), first at {f}:1" in warned[0]
+    assert "stance 'angry'" in warned[1] and "count as missed" in warned[1]
+    assert json.loads(r.out)["fallbacks"] == [w.removeprefix("classify: warning: ")
+                                              for w in warned]
+
+
+def test_one_stance_class_names_the_file(tmp_path):
+    recs = [{"text": f"Sentence number {i} about flights.", "topics": ["aviation"],
+             "stance": "neutral", "source": f"d{i % 4}"} for i in range(12)]
+    f = write_jsonl(tmp_path / "one.jsonl", recs)
+    r = run_main(["train", "--data", str(f), "--fast", "--quiet", "--model",
+                  str(tmp_path / "m")])
+    assert_clean_error(r.code, r.err, str(f))
+    assert "stance needs at least two classes" in r.err
+    assert not (tmp_path / "m").exists()
+
+
+def test_more_cv_folds_than_sources_says_how_many_are_used(tmp_path, train_file):
+    n = len({json.loads(x)["source"] for x in train_file.read_text().splitlines()})
+    r = run_main(["train", "--data", str(train_file), "--cv-folds", "10000", "--model",
+                  str(tmp_path / "m")])
+    assert r.code == 0, r.err
+    assert (f"warning: --cv-folds 10000 is more than the {n} sources (articles) in the data: "
+            f"{n} folds are used") in r.err
+    assert f"choosing the model by {n}-fold internal CV" in r.out + r.err

@@ -439,3 +439,17 @@ def test_bad_schema_names_the_schema_file(tmp_path, content):
         load_dataset([d])
     assert str(e.value).startswith(str(d / "schema.json"))
     assert "\n" not in str(e.value)
+
+
+def test_a_misspelled_field_is_warned_about_and_other_fields_are_not(tmp_path):
+    """'topic' for 'topics' used to give a stance-only model without a word; a field of the
+    user's own (a URL) is left alone."""
+    f = tmp_path / "d.jsonl"
+    f.write_text(json.dumps({"text": "Police seized heroin.", "topic": ["narcotics"],
+                             "stance": "neutral", "url": "https://example.org"}) + "\n"
+                 + json.dumps({"text": "Flights resumed.", "topics": ["aviation"],
+                               "stance": "neutral", "Stance": "x", "when": "2004"}) + "\n"
+                 + json.dumps({"text": "Fares rose.", "stance": "neutral",
+                               "topic": ["aviation"]}) + "\n", encoding="utf-8")
+    ds = load_dataset([f])
+    assert ds.warnings == [f"{f}:1: field 'topic' is not read (did you mean 'topics'?)"]
