@@ -246,7 +246,11 @@ def valid_unicode(text: str) -> bool:
     return True
 
 
+CSV_FIELD_LIMIT = 2**24  # characters in a cell (Python's default, 131,072, is a short article)
+
+
 def _iter_csv(path: Path) -> Iterator[tuple[int, object]]:
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     with open_lines(path) as lines:
         # strict: a quote never closed is an error, not the rest of the file in one cell
         reader = csv.DictReader(lines, strict=True)
@@ -280,7 +284,13 @@ def _iter_csv(path: Path) -> Iterator[tuple[int, object]]:
                     obj["weight"] = None
                 yield reader.line_num, obj
         except csv.Error as e:
-            raise DataError(f"{path}:{reader.line_num}: malformed CSV: {e}") from None
+            # the reader counts the lines of whole records: the one that failed starts after
+            msg = str(e)
+            if "new-line character seen in unquoted field" in msg:
+                msg = "a line break (a lone \\r) inside a cell that is not in quotes"
+            elif "unexpected end of data" in msg:
+                msg = "a quote opened in this record is never closed"
+            raise DataError(f"{path}:{reader.line_num + 1}: malformed CSV: {msg}") from None
 
 
 def iter_raw(path: Path) -> Iterator[tuple[int, object]]:

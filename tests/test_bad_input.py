@@ -711,7 +711,9 @@ def test_api_rejects_what_is_not_text(model_dir):
 
 @pytest.mark.parametrize("body, where, says", [
     ('text,topics,stance\n"Jets landed safely.,aviation,neutral\nFares rose.,,neutral\n',
-     ":", "malformed CSV"),
+     ":2:", "a quote opened in this record is never closed"),
+    ("text,topics,stance\nFine.,,neutral\nJets\rlanded.,aviation,neutral\n", ":3:",
+     "a line break (a lone \\r) inside a cell"),
     ("text,topics,stance\nJets landed.,\"aviation,narcotics\",neutral\n", ":2:", "';'"),
     ("text,topics,stance\nJets landed.,aviation\n", ":2:", "2 cells; the header has 3"),
     ("text,topics,stance\nJets landed.,aviation,neutral,extra\n", ":2:", "4 cells"),
@@ -719,10 +721,20 @@ def test_api_rejects_what_is_not_text(model_dir):
 ])
 def test_csv_rows_that_do_not_fit_the_header_are_errors(tmp_path, body, where, says):
     f = tmp_path / "d.csv"
-    f.write_text(body, encoding="utf-8")
+    f.write_text(body, encoding="utf-8", newline="")
     r = run_main(["train", "--data", str(f), "--model", str(tmp_path / "m"), "--fast"])
     assert_clean_error(r.code, r.err, f"{f}{where}")
     assert says in r.err and not (tmp_path / "m").exists()
+
+
+def test_a_csv_cell_as_long_as_a_long_article_is_read(tmp_path):
+    """Python's csv module stops at 131,072 characters a cell; JSONL has no such limit."""
+    f = tmp_path / "d.csv"
+    f.write_text("text,topics,stance\n" + "Fine.,,neutral\n" * 3
+                 + '"' + "Jets landed. " * 20_000 + '",aviation,neutral\n', encoding="utf-8")
+    from classify.data import load_dataset
+
+    assert len(load_dataset([f]).records) == 2  # the three "Fine." are one text
 
 
 def test_a_huge_html_page_is_refused_before_extraction(monkeypatch):
