@@ -199,12 +199,19 @@ def _label_studio(where: str, obj: object) -> tuple[dict, list[str], list[str]] 
             raise DataError(f"{where}: an annotation's 'result' must be a list, got "
                             f"{result!r:.60}")
         for r in result or []:
-            if not isinstance(r, dict) or r.get("type", "choices") != "choices":
-                continue
+            if not isinstance(r, dict):
+                raise DataError(f"{where}: each item of an annotation's 'result' must be an "
+                                f"object, got {r!r:.60}")
+            if r.get("type", "choices") != "choices":
+                continue  # another control (a comment box, say): nothing of ours
             if r.get("from_name") == "topics":
                 topics += _choices(r.get("value"), where)
             elif r.get("from_name") == "stance":
                 stances += _choices(r.get("value"), where)
+            else:  # read as "no topic", it would teach the model wrong labels
+                raise DataError(f"{where}: choices from {r.get('from_name')!r}; the labelling "
+                                "config that 'classify export' writes names them 'topics' "
+                                "and 'stance'")
         return data, topics, stances
     if "topics" not in obj and "stance" not in obj:  # JSON-MIN of a task nobody annotated
         return None

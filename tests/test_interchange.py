@@ -178,10 +178,18 @@ def test_prodigy_round_trip(tmp_path, todo, model_dir):
     ("prodigy", {"text": "x", "accept": "narcotics", "answer": "accept"},
      "labels must be a list of names"),
     ("doccano", {"label": ["narcotics"]}, "missing or empty 'text'"),
+    ("label-studio", {"data": {"text": "x"}, "annotations": [{"result": [
+        {"from_name": "topic", "type": "choices", "value": {"choices": ["narcotics"]}}]}]},
+     "choices from 'topic'; the labelling config"),
+    ("label-studio", {"data": {"text": "x"}, "annotations": [{"result": ["narcotics"]}]},
+     "each item of an annotation's 'result' must be an object"),
 ])
 def test_bad_import_names_the_place(tmp_path, model_dir, tool, row, message):
-    f = write_jsonl(tmp_path / "in.jsonl", [{"text": "fine", "label": ["stance:neutral"],
-                                             "accept": ["stance:neutral"]}, row])
+    first = {"text": "fine", "label": ["stance:neutral"], "accept": ["stance:neutral"]}
+    if tool == "label-studio":
+        first = {"data": {"text": "fine"}, "annotations": [{"result": [
+            {"from_name": "stance", "type": "choices", "value": {"choices": ["neutral"]}}]}]}
+    f = write_jsonl(tmp_path / "in.jsonl", [first, row])
     with pytest.raises(DataError, match=rf"{f}:2: .*{re.escape(message)}"):
         api.import_file(f, tool, model_dir)
     out = tmp_path / "o.jsonl"
