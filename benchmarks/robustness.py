@@ -824,6 +824,55 @@ def run_cases(b: Bench) -> None:
            f"tagged, exit 0 ({len(jsonl_rows(r))} records); "
            f"{len(r.warning_lines())} warning line (capped at the cores)")
 
+    # ------------------------------------------------ found by an adversarial run
+    recs = records()
+    heavy = [*recs[:20], {**recs[20], "weight": 1e300}, *recs[21:]]
+    write_jsonl(tmp / "heavy.jsonl", heavy)
+    shutil.copytree(tmp / "M", tmp / "MW")
+    before_w = model_state(tmp / "MW")
+    b.case("training: a record weight of 1e300, over an existing model",
+           ["train", "--fast", "--quiet", "--data", "heavy.jsonl", "--model", "MW"],
+           lambda r, h=before_w: error_phrase(r, "heavy.jsonl:21", "file:line")
+           + ("; the old model is kept" if model_state(tmp / "MW") == h
+              else "; the old model CHANGED"))
+    b.case("training: --schema /dev/zero (endless)",
+           ["train", "--fast", "--quiet", "--data", "tiny.jsonl", "--schema", "/dev/zero",
+            "--model", "M_zero"],
+           lambda r: error_phrase(r, "/dev/zero", "the file"))
+    (tmp / "digits.jsonl").write_text('{"id": "1", "text": "Fares rose."}\n{"id": "2", '
+                                      '"text": "x", "n": ' + "9" * 5000 + "}\n",
+                                      encoding="utf-8")
+    b.case("tag: a number of 5,000 digits on line 2", ["tag", "digits.jsonl", "--model", "M",
+                                                       "--format", "jsonl"],
+           lambda r: error_phrase(r, "digits.jsonl:2", "file:line"))
+    surrogate = [json.dumps(r) for r in recs]
+    surrogate[9] = '{"text": "Fares \\ud800 rose.", "topics": [], "stance": "neutral"}'
+    (tmp / "surrogate.jsonl").write_text("\n".join(surrogate) + "\n", encoding="utf-8")
+    b.case("training: a lone surrogate (\\ud800) in line 10's text",
+           ["train", "--fast", "--quiet", "--data", "surrogate.jsonl", "--model", "M_sur"],
+           lambda r: error_phrase(r, "surrogate.jsonl:10", "file:line"))
+    write_jsonl(tmp / "slip.jsonl", [{**{k: v for k, v in r.items() if k != "topics"},
+                                      "topic": r["topics"]} if i == 2 else r
+                                     for i, r in enumerate(recs)])
+    b.case("training: field 'topic' (for 'topics') on line 3",
+           ["train", "--fast", "--quiet", "--data", "slip.jsonl", "--model", "M_slip"],
+           lambda r: error_phrase(r) if r.rc else
+           f"trained, exit 0; {len(r.warning_lines())} warning line naming "
+           + ("slip.jsonl:3" if any("slip.jsonl:3" in x for x in r.warning_lines())
+              else "NOTHING"))
+    write_jsonl(tmp / "odd_test.jsonl", [{"text": "Fares rose at the port.", "topics": ["piracy"],
+                                          "stance": "furious", "source": "t"}, recs[0]])
+    b.case("evaluate --test with a topic and a stance the model lacks",
+           ["evaluate", "--model", "M", "--test", "odd_test.jsonl", "--json"],
+           lambda r: error_phrase(r) if r.rc else
+           f"scored, exit 0; {len(r.warning_lines())} warning line(s) naming the labels")
+    shutil.copytree(tmp / "M", tmp / "MR")
+    meta_r = json.loads((tmp / "MR" / "meta.json").read_text(encoding="utf-8"))
+    meta_r["article_rule"] = 5
+    (tmp / "MR" / "meta.json").write_text(json.dumps(meta_r), encoding="utf-8")
+    b.case("meta.json's article rule hand-edited to 5", ["tag", "a.txt", "--model", "MR", *t],
+           lambda r: error_phrase(r, "MR/meta.json", "meta.json"))
+
     # ------------------------------------------------ a damaged model file the check misses
     shutil.copytree(tmp / "M", tmp / "MZ")
     meta = json.loads((tmp / "MZ" / "meta.json").read_text(encoding="utf-8"))
