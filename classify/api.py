@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cluster import DEFAULT_PARTITION_BYTES
-from .data import Dataset, input_name, is_stdin, load_dataset
+from .data import Dataset, input_name, is_stdin, load_dataset, open_lines, read_text
 from .errors import DataError, ModelError
 from .model import Model, TrainOptions, train_model
 from .persist import load_model as _load_model
@@ -251,6 +251,46 @@ def tag_text(text: str, model_dir: str | Path | None = None, name: str = "<text>
     if html:
         text = article_text(text, name)
     return (tagger or load_tagger(model_dir)).tag_article(text, name, explain, keep_all)
+
+
+def read_article(path: str | Path, input_format: str = "auto") -> str:
+    """The text ``classify tag PATH`` tags as an article: the file decoded as every reader
+    decodes (a byte-order mark, else UTF-8, Windows-1252, Latin-1 line by line; a binary
+    file refused), and for an .html/.htm/.xhtml page (``input_format`` "auto") the page's
+    title and main text (``article_text``). An empty or blank result raises DataError
+    naming the file."""
+    from .webpage import HTML_SUFFIXES
+
+    path = Path(path)
+    text = read_text(path)
+    if input_format == "auto" and path.suffix.lower() in HTML_SUFFIXES:
+        text = article_text(text, str(path))
+    if not text.strip():
+        raise DataError(f"{path}: empty input, nothing to tag")
+    return text
+
+
+def tag_file(path: str | Path, model_dir: str | Path | None = None, *,
+             input_format: str = "auto", keep_all: bool = False, explain: bool = True,
+             skip_invalid: bool = False, tagger: Tagger | None = None
+             ) -> ArticleTags | list[Tags]:
+    """Tag one file as ``classify tag PATH`` does: a JSONL batch (a .jsonl file, or
+    ``input_format`` "jsonl") gives one ``Tags`` per record, each record tagged whole (an
+    invalid record raises DataError naming file:line, or with ``skip_invalid`` comes out
+    with ``error`` set); any other file is an article (``read_article``, then ``tag_text``
+    with ``keep_all``)."""
+    if input_format not in ("auto", "text", "jsonl"):
+        raise DataError(f"input_format must be auto, text or jsonl, got {input_format!r}")
+    path = Path(path)
+    tagger = tagger or load_tagger(model_dir)
+    if input_format == "jsonl" or (input_format == "auto" and path.suffix.lower() == ".jsonl"):
+        with open_lines(path) as lines:
+            out = list(iter_tag_batch(lines, str(path), tagger, explain=explain,
+                                      on_invalid=(lambda _: None) if skip_invalid else None))
+        if not out:
+            raise DataError(f"{path}: empty input, no record to tag")
+        return out
+    return tagger.tag_article(read_article(path, input_format), str(path), explain, keep_all)
 
 
 def article_text(html: str, name: str = "<html>") -> str:

@@ -27,7 +27,6 @@ from .data import (
     is_stdin,
     json_object_line,
     missing,
-    read_text,
     stdin_bytes,
 )
 from .errors import ClassifyError, DataError
@@ -36,7 +35,7 @@ from .output import FORMATS, Writer
 from .persist import write_output_file, write_output_files
 from .tagging import Tagger
 from .thresholds import METRICS, STRATEGIES, TUNE_PRIOR
-from .webpage import HTML_SUFFIXES, looks_like_html
+from .webpage import looks_like_html
 
 PROG = "classify"
 
@@ -392,9 +391,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
                                       skipped)
                 continue
             else:
-                text = read_text(Path(src))
-                if args.input_format == "auto" and Path(src).suffix.lower() in HTML_SUFFIXES:
-                    text = api.article_text(text, name)
+                text = api.read_article(src, args.input_format)
             if not text.strip():
                 raise DataError(f"{name}: empty input, nothing to tag")
             writer.article(tagger.tag_article(text, name, explain=args.explain

@@ -24,7 +24,7 @@ from conftest import (
 
 import classify
 from classify import api
-from classify.errors import ModelError
+from classify.errors import DataError, ModelError
 from classify.persist import load_model
 from classify.sentences import split_sentences
 
@@ -738,3 +738,30 @@ def test_auto_train_jobs_uses_the_cores_only_for_large_data(monkeypatch):
     monkeypatch.setattr(api, "usable_cores", lambda: 2)
     assert auto_train_jobs(10_000, 27) == 2
     assert auto_train_jobs(10_000, 0) == 1
+
+
+def test_tag_file_tags_a_path_as_the_cli_does(tmp_path, model_dir):
+    """api.tag_file: an article file gives the article the CLI prints; a .jsonl file one
+    Tags per record (invalid records raise, or come out with an error when skipped)."""
+    art = tmp_path / "a.txt"
+    art.write_text("Police seized heroin at the airport.\n\nThe minister praised them.\n",
+                   encoding="utf-8")
+    r = run_main(["tag", str(art), "--model", str(model_dir), "--format", "json"])
+    assert r.code == 0, r.err
+    printed = json.loads(r.out)[0]
+    got = api.tag_file(art, model_dir)
+    assert got.to_dict()["topics"] == printed["topics"]
+    assert [s.text for s in got.sentences] == [s["text"] for s in printed["sentence_tags"]]
+
+    batch = tmp_path / "b.jsonl"
+    batch.write_text('{"id": "1", "text": "Police seized heroin."}\n{"id": 2}\n'
+                     '{"id": "3", "text": "Fares rose."}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=rf"{batch}:2: missing or empty 'text'"):
+        api.tag_file(batch, model_dir)
+    tags = api.tag_file(batch, model_dir, skip_invalid=True)
+    assert [t.id for t in tags] == ["1", "2", "3"] and tags[1].error and not tags[0].error
+    as_text = api.tag_file(batch, model_dir, input_format="text", keep_all=True)
+    assert len(as_text.sentences) >= 1
+    (tmp_path / "empty.txt").write_text("  \n", encoding="utf-8")
+    with pytest.raises(DataError, match="empty input"):
+        api.tag_file(tmp_path / "empty.txt", model_dir)
