@@ -22,6 +22,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from .features import ABBREVIATION_DOT, TOKEN, char_ngrams, normalize
 from .model import Model, Part
@@ -119,6 +120,26 @@ def contributions_of(model: Model, text: str, asks: list[tuple[str, list[int] | 
                      ) -> list[Contributions]:
     """``contributions`` of several parts at once, in the order asked: a feature space the
     parts share is transformed and shared out once."""
+    return contributions_many(model, [text], [asks])[0]
+
+
+def contributions_many(model: Model, texts: list[str],
+                       asks: list[list[tuple[str, list[int] | None]]]
+                       ) -> list[list[Contributions]]:
+    """``contributions_of`` for each text with its own asks (``asks[i]`` for ``texts[i]``);
+    each feature space transforms the whole batch at once (a text's row is the same)."""
+    rows: dict[int, sp.csr_matrix] = {}
+    for part in {p for a in asks for p, _ in a}:
+        f = _part(model, part).features
+        if id(f) not in rows:
+            rows[id(f)] = f.transform(texts)
+    return [_contributions(model, text, ask, rows, i)
+            for i, (text, ask) in enumerate(zip(texts, asks, strict=True))]
+
+
+def _contributions(model: Model, text: str, asks: list[tuple[str, list[int] | None]],
+                   rows: dict, i: int) -> list[Contributions]:
+    """The contributions of row ``i`` of each feature space's matrix in ``rows``."""
     ws = words(text, _part(model, asks[0][0]).features.abbreviations if asks else False)
     tokens = [w.token for w in ws]
     done: dict[int, tuple] = {}
@@ -129,16 +150,17 @@ def contributions_of(model: Model, text: str, asks: list[tuple[str, list[int] | 
         labels = list(range(k)) if labels is None else labels
         f = m.features
         if id(f) not in done:
-            row = f.transform([text])
-            x = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
+            X = rows[id(f)]
+            lo, hi = X.indptr[i], X.indptr[i + 1]
+            x = dict(zip(X.indices[lo:hi].tolist(), X.data[lo:hi].tolist(), strict=True))
             shares = _shares(f, tokens, x)
             cols = sorted({c for s in shares for c, _ in s})
             pos = {c: i for i, c in enumerate(cols)}
             # words x used columns: each word's share of each column's term
             share = np.zeros((len(ws), len(cols)))
-            for i, s in enumerate(shares):
+            for n, s in enumerate(shares):
                 for c, v in s:
-                    share[i, pos[c]] += v
+                    share[n, pos[c]] += v
             done[id(f)] = (cols, np.array([x[c] for c in cols]), share)
         cols, xs, share = done[id(f)]
         views = m.coef.shape[0] // k

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .boilerplate import split_prose
-from .contributions import contributions_of
+from .contributions import contributions_many
 from .data import JSON_SPACE, item_text, json_line, scan_json, valid_unicode
 from .errors import DataError
 from .model import Model
@@ -176,14 +176,14 @@ class Tagger:
         """For each text, the words that pushed each chosen topic and the chosen stance most:
         each word's share of the label's linear score (``contributions``, what the HTML page
         shades), summed over the word's repeats, largest first, at most ``WHY_WORDS``."""
-        out = []
-        for text, chosen, stance_i in zip(texts, sc.chosen(), sc.stance_index(), strict=True):
-            asks: list[tuple[str, list[int] | None]] = [("topics", list(chosen))] if chosen else []
+        asks: list[list[tuple[str, list[int] | None]]] = []
+        for chosen, stance_i in zip(sc.chosen(), sc.stance_index(), strict=True):
+            ask: list[tuple[str, list[int] | None]] = [("topics", list(chosen))] if chosen else []
             if stance_i is not None:
-                asks.append(("stance", [stance_i]))
-            out.append({c.label: [w for w, _ in c.top(WHY_WORDS)]
-                        for c in contributions_of(self.model, text, asks)} if asks else {})
-        return out
+                ask.append(("stance", [stance_i]))
+            asks.append(ask)
+        return [{c.label: [w for w, _ in c.top(WHY_WORDS)] for c in cs}
+                for cs in contributions_many(self.model, list(texts), asks)]
 
     def tag_article(self, text: str, name: str = "<text>", explain: bool = False,
                     keep_all: bool = True) -> ArticleTags:
