@@ -19,8 +19,8 @@ from .cluster import DEFAULT_PARTITION_BYTES
 from .data import Dataset, input_name, is_stdin, load_dataset, open_lines, read_text
 from .errors import DataError, ModelError
 from .model import Model, TrainOptions, train_model
+from .persist import check_model_dir, save_model
 from .persist import load_model as _load_model
-from .persist import save_model
 from .tagging import (
     ArticleRule,
     ArticleTags,
@@ -207,6 +207,7 @@ def train(data: Sequence[str | Path] | None = None, model_dir: str | Path = LOCA
     (``thresholds.blend_thresholds``); recorded under ``data.tune_on`` and
     ``training.topics.tuned_on``."""
     opts = opts or TrainOptions()
+    check_model_dir(model_dir)  # before the training, not after it
     dataset = load_data(data, schema, weights, tune_on)
     _log_data_warnings(dataset, log)
     model = train_model(dataset.records, dataset.topic_labels, dataset.stance_labels, opts, log)

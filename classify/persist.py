@@ -154,9 +154,43 @@ def write_output_files(files: Sequence[tuple[str | Path, str]]) -> None:
                          f"{e.strerror or e}") from None
 
 
-def save_model(model: Model, directory: str | Path, meta: dict) -> dict:
-    """Save ``model`` with ``meta`` into ``directory``; returns the full meta written."""
+def check_model_dir(directory: str | Path) -> Path:
+    """The directory a model may be saved into: new, empty, or a classify model directory
+    (its meta.json ours, nothing else in it but model files and our lock and temporary
+    files). Saving replaces a model's files, so any other directory is refused with a
+    ModelError: training into a project folder would overwrite its meta.json and delete its
+    files."""
+    if not str(directory).strip():
+        raise ModelError("an empty path: name the model directory (e.g. --model models/mine)")
     directory = Path(directory)
+    if not directory.exists():
+        return directory
+    if not directory.is_dir():
+        raise ModelError(f"{directory}: not a directory; a model is saved into a directory")
+    ours = {META, ".lock"}
+    others = sorted(p.name for p in directory.iterdir() if p.name not in ours
+                    and not p.name.startswith(".tmp-")
+                    and not any(p.match(pattern) for pattern in MODEL_FILES))
+    if others or ((directory / META).exists() and not _our_meta(directory)):
+        what = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "") if others \
+            else f"a {META} that is not a classify model's"
+        raise ModelError(f"{directory}: not a classify model directory (it holds {what}); "
+                         "saving would replace its files: choose a new or empty directory")
+    return directory
+
+
+def _our_meta(directory: Path) -> bool:
+    try:
+        read_meta(directory)
+    except ModelError:
+        return False
+    return True
+
+
+def save_model(model: Model, directory: str | Path, meta: dict) -> dict:
+    """Save ``model`` with ``meta`` into ``directory`` (``check_model_dir``); returns the full
+    meta written."""
+    directory = check_model_dir(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         blob, layout = model_to_npz(model)

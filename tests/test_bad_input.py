@@ -949,3 +949,24 @@ def test_more_cv_folds_than_sources_says_how_many_are_used(tmp_path, train_file)
     assert (f"warning: --cv-folds 10000 is more than the {n} sources (articles) in the data: "
             f"{n} folds are used") in r.err
     assert f"choosing the model by {n}-fold internal CV" in r.out + r.err
+
+
+def test_train_refuses_a_directory_that_is_not_a_model(tmp_path, train_file):
+    """Saving replaces a model directory's meta.json and model files: a project folder given
+    as --model (or "", the working directory) is refused before training, untouched."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "meta.json").write_text('{"my": "project"}', encoding="utf-8")
+    (proj / ".tmp-notes").write_text("keep", encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in proj.iterdir()}
+    r = run_main(["train", "--data", str(train_file), "--fast", "--quiet", "--model", str(proj)])
+    assert_clean_error(r.code, r.err, str(proj))
+    assert "not a classify model directory" in r.err
+    assert {p.name: p.read_bytes() for p in proj.iterdir()} == before
+    r = run_main(["train", "--data", str(train_file), "--fast", "--quiet", "--model", ""])
+    assert r.code == 2 and "an empty path" in r.err
+    model = tmp_path / "m"  # a model directory is retrained in place, as always
+    for _ in range(2):
+        r = run_main(["train", "--data", str(train_file), "--fast", "--quiet", "--model",
+                      str(model)])
+        assert r.code == 0, r.err
