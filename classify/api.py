@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cluster import DEFAULT_PARTITION_BYTES
-from .data import Dataset, input_name, is_stdin, load_dataset, open_lines, read_text
+from .data import STDIN, Dataset, input_name, is_stdin, load_dataset, open_lines, read_text
 from .errors import DataError, ModelError
 from .model import Model, TrainOptions, train_model
 from .persist import check_model_dir, save_model
@@ -543,6 +543,11 @@ def label(items: str | Path, out: str | Path, model_dir: str | Path | None = Non
     if is_stdin(items) and fd_in is None:
         raise DataError("-: classify label reads your keys from standard input; name a file "
                         "of items (e.g. classify suggest ... > todo.jsonl)")
+    if str(out) == STDIN:
+        raise DataError("-: answers are appended to a file, and a rerun resumes from it: "
+                        "name one (e.g. --out labels/mine.jsonl)")
+    if Path(out).suffix.lower() != ".jsonl":
+        raise DataError(f"{out}: answers are written as JSONL: name a .jsonl file")
     model_dir = model_dir or default_model_dir()
     model, meta = _load_model(model_dir, trust=trust)
     out = Path(out)

@@ -1,4 +1,5 @@
-"""Interrupts: SIGINT or SIGTERM at any moment ends a command with exit 130 or 143 and one line.
+"""Interrupts: SIGINT, SIGTERM or SIGHUP at any moment ends a command with one line and
+exit 130, 143 or 129.
 
 The console entry point (``classify.__main__``) calls ``install`` before it imports anything
 else. The handler never raises: an exception raised inside an import (numpy's, say) comes out
@@ -25,7 +26,7 @@ import sys
 from collections.abc import Iterator
 
 PROG = "classify"
-EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}  # HUP: a closed terminal
 POINTS = ("start", "after-imports", "after-load", "mid-fit", "mid-pool", "mid-save", "mid-tag",
           "mid-evaluate", "mid-partition")
 #: joblib's resource tracker, started with the first worker pool (``train --jobs N``), inherits
@@ -40,7 +41,7 @@ _inject = os.environ.get("CLASSIFY_SIGNAL_AT", "")
 
 
 def install() -> None:
-    """Make SIGINT and SIGTERM end the process cleanly (see the module docstring)."""
+    """Make SIGINT, SIGTERM and SIGHUP end the process cleanly (see the module docstring)."""
     global _main_pid
     _main_pid = os.getpid()
     given = os.environ.get("PYTHONWARNINGS")

@@ -421,8 +421,11 @@ def run_terminal(s: Session, fd_in: int, write: Callable[[str], None]) -> str:
 
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on the answers file ``path`` for one session: a lock file beside
+    the file the path leads to (a symlink to it takes the same lock)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock = path.with_name(path.name + ".lock")
+    real = path.resolve()
+    lock = real.with_name(real.name + ".lock")
     with open(lock, "a+b") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)

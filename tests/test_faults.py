@@ -73,7 +73,7 @@ def _classify(args: list, env: dict | None = None, **kw) -> subprocess.Popen:
                             env={**_env(), **(env or {})}, **kw)
 
 
-EXIT = {"INT": 130, "TERM": 143}
+EXIT = {"INT": 130, "TERM": 143, "HUP": 129}
 
 
 def _assert_interrupted(code: int, stderr: str, sig: str) -> None:
@@ -95,7 +95,7 @@ def _assert_unchanged(d: Path, before: dict) -> None:
 POINT_CASES = [
     ("train", "start", "TERM"), ("train", "after-imports", "INT"),
     ("train", "after-load", "TERM"), ("train", "mid-fit", "INT"), ("train", "mid-fit", "TERM"),
-    ("train", "mid-save", "TERM"), ("train", "mid-save", "INT"),
+    ("train", "mid-save", "TERM"), ("train", "mid-save", "INT"), ("train", "mid-save", "HUP"),
     ("tag", "start", "INT"), ("tag", "after-imports", "TERM"), ("tag", "after-load", "INT"),
     ("tag", "mid-tag", "TERM"), ("tag-jsonl", "mid-tag", "INT"), ("tag-jsonl", "mid-tag", "TERM"),
     ("evaluate", "after-imports", "INT"), ("evaluate", "after-load", "TERM"),

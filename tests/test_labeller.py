@@ -241,6 +241,29 @@ def test_broken_output_file_is_named_before_labelling(tmp_path, todo, model_dir)
         api.label(todo, out, model_dir, fd_in=os.open(os.devnull, os.O_RDONLY))
 
 
+@pytest.mark.parametrize("out, says", [("-", "answers are appended to a file"),
+                                       ("o.csv", "answers are written as JSONL")])
+def test_answers_go_to_a_jsonl_file(tmp_path, todo, model_dir, monkeypatch, out, says):
+    """--out - used to write a file named '-' (and a retrain command reading stdin); a .csv
+    got a JSON line and then refused every rerun."""
+    monkeypatch.chdir(tmp_path)
+    r = run_main(["label", str(todo), "--out", out, "--model", str(model_dir)], stdin=b"")
+    assert r.code == 2 and says in r.err and "Traceback" not in r.err
+    assert not (tmp_path / out).exists()
+
+
+def test_a_symlink_to_the_answers_file_takes_the_same_lock(tmp_path):
+    from classify.errors import DataError
+    from classify.labeller import locked
+
+    real = tmp_path / "a.jsonl"
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(real)
+    with locked(real), pytest.raises(DataError, match="another 'classify label'"), \
+            locked(link):
+        pass
+
+
 # ---------------------------------------------------------------- the state, key by key
 
 
