@@ -519,6 +519,7 @@ def tag_on_cluster(paths: Sequence[str | Path], client_or_address: Any,
         run.blocks = _to_client(client_or_address, events, job, run, fail)
         return run
     out = Path(job.output_dir)
+    _check_output_dir(out)
     client, own = _connect(client_or_address)  # first: a cluster out of reach leaves no trace
     try:
         try:
@@ -591,6 +592,33 @@ def _to_client(target: Any, events: Iterator[_Input | Partition | _Failed], job:
 
 
 # ---------------------------------------------------------------- output directory
+
+
+def _check_output_dir(out: Path) -> None:
+    """An --output-dir must be new, empty, or one that a run of ``classify tag --scheduler``
+    wrote (its manifest, part files, lock and temporary files only): a run replaces what is
+    there, so anything else is refused before any work (DataError)."""
+    if not out.is_dir():
+        if out.exists():
+            raise DataError(f"{out}: not a directory (--output-dir names a directory)")
+        return
+    names = [p.name for p in out.iterdir()]
+    others = sorted(n for n in names if n not in (MANIFEST, ".lock")
+                    and not _PART_NAME.fullmatch(n) and not n.startswith(".tmp-"))
+    ours = False
+    if MANIFEST in names:
+        try:
+            old = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+            ours = isinstance(old, dict) and old.get("format") == MANIFEST_FORMAT
+        except (OSError, UnicodeDecodeError, ValueError):
+            ours = False
+    if others or (not ours and any(n != ".lock" for n in names)):
+        what = (", ".join(others[:3]) + (", ..." if len(others) > 3 else "")) if others \
+            else (f"a {MANIFEST} that is not a classify run's" if MANIFEST in names
+                  else f"part files without a {MANIFEST}")
+        raise DataError(f"{out}: not the output of a 'classify tag --scheduler' run (it holds "
+                        f"{what}); a run replaces its files: choose a new or empty "
+                        "--output-dir")
 
 
 @contextlib.contextmanager

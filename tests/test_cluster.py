@@ -502,3 +502,24 @@ def test_invalid_examples_follow_input_order_whatever_order_partitions_finish():
     assert run.invalid == 7 and run.records == 30
     assert run.invalid_examples == [f"in.jsonl:{n}: bad" for n in (3, 12, 15, 21, 22)]
     assert "_first_invalid" not in run.to_dict()
+
+
+def test_an_output_dir_of_something_else_is_refused_before_any_work(model_dir, tmp_path):
+    """A directory with the user's own files (or a manifest.json not ours) is refused before
+    the cluster is even asked: a run replaces what an --output-dir holds."""
+    f = write_jsonl(tmp_path / "in.jsonl", batch_records(5))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "manifest.json").write_text('{"mine": 1}', encoding="utf-8")
+    (mine / "part-00000.jsonl").write_text("my precious results\n", encoding="utf-8")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "notes.txt").write_text("keep", encoding="utf-8")
+    for out, says in ((mine, "a manifest.json that is not a classify run's"),
+                      (notes, "it holds notes.txt")):
+        before = {p.name: p.read_bytes() for p in out.iterdir()}
+        r = run_main(["tag", str(f), "--model", str(model_dir), "--format", "jsonl",
+                      "--scheduler", "tcp://127.0.0.1:9", "--output-dir", str(out)])
+        assert_clean_error(r.code, r.err, str(out))
+        assert says in r.err and "choose a new or empty --output-dir" in r.err
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
