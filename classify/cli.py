@@ -31,7 +31,7 @@ from .data import (
 )
 from .errors import ClassifyError, DataError
 from .model import TrainOptions
-from .output import FORMATS, Writer
+from .output import FORMATS, Writer, visible
 from .persist import write_output_file, write_output_files
 from .tagging import Tagger
 from .thresholds import METRICS, STRATEGIES, TUNE_PRIOR
@@ -43,7 +43,7 @@ PROG = "classify"
 def _err(msg: str) -> None:
     """One line on stderr: line breaks inside the message (a path can hold one) are shown
     escaped."""
-    one = msg.replace("\r", "\\r").replace("\n", "\\n")
+    one = visible(msg.replace("\r", "\\r").replace("\n", "\\n"))
     print(f"{PROG}: {one}", file=sys.stderr, flush=True)
 
 

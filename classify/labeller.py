@@ -44,6 +44,7 @@ from .data import (
     read_json_file,
 )
 from .errors import DataError
+from .output import visible
 from .suggest import normalise
 
 ACCEPT, SKIP, UNDO, HELP, QUIT, INTERRUPT, TOPIC_PROMPT = (
@@ -321,11 +322,11 @@ def render(s: Session, width: int = 80) -> str:
         if s.message:
             lines += ["", s.message]
         return "\n".join(lines) + "\n"
-    lines.append(f"id {it.id}   source {it.source}")
+    lines.append(visible(f"id {it.id}   source {it.source}"))
     if it.reason:
-        lines.append(f"unsure about {it.reason}")
+        lines.append(visible(f"unsure about {it.reason}"))
     lines.append("")
-    lines += textwrap.wrap(it.text, width=min(width, 100) - 2, initial_indent="  ",
+    lines += textwrap.wrap(visible(it.text), width=min(width, 100) - 2, initial_indent="  ",
                            subsequent_indent="  ") or ["  "]
     lines.append("")
     lines.append("topics (digits toggle; t: type numbers):")

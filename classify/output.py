@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import TextIO
 
@@ -220,9 +221,9 @@ class Writer:
         else:
             label = t.id if t.id is not None else f"{name}#{index}"
             if t.error:
-                self.out.write(f"{label}\tERROR {t.error}\n")
+                self.out.write(visible(f"{label}\tERROR {t.error}") + "\n")
             else:
-                self.out.write(f"{label}\t{_tag_summary(t)}\t{_snippet(t.text, 80)}\n")
+                self.out.write(f"{visible(label)}\t{_tag_summary(t)}\t{_snippet(t.text, 80)}\n")
 
     def end(self) -> None:
         if self.page is not None:
@@ -232,8 +233,18 @@ class Writer:
         self.out.flush()
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """``text`` safe to print on a terminal: control characters (ESC, which starts the
+    sequences that clear a screen or retitle a window, NUL, bell, backspace, C1 codes) are
+    shown escaped (``\\x1b``); tabs and line breaks are kept."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _snippet(text: str, n: int) -> str:
-    text = " ".join(text.split())
+    text = visible(" ".join(text.split()))
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
@@ -245,7 +256,7 @@ def _tag_summary(t: Tags) -> str:
 
 def render_article_text(a: ArticleTags, topic_labels: list[str]) -> str:
     n = len(a.sentences)
-    lines = [f"== {a.name} ({n} sentence{'s' if n != 1 else ''})"]
+    lines = [f"== {visible(a.name)} ({n} sentence{'s' if n != 1 else ''})"]
     if topic_labels:
         tops = ", ".join(f"{lab} ({int(a.topic_support[lab]['sentences'])} sentences)"
                          for lab in a.topics) or "none"

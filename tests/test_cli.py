@@ -765,3 +765,24 @@ def test_tag_file_tags_a_path_as_the_cli_does(tmp_path, model_dir):
     (tmp_path / "empty.txt").write_text("  \n", encoding="utf-8")
     with pytest.raises(DataError, match="empty input"):
         api.tag_file(tmp_path / "empty.txt", model_dir)
+
+
+def test_control_characters_of_the_data_do_not_reach_the_terminal(tmp_path, model_dir):
+    """An escape sequence in a text (clear the screen, retitle the window) is shown escaped in
+    text output and on the labelling screen; JSON output keeps the text exactly."""
+    from test_labeller import _session
+
+    from classify.labeller import Item, render
+
+    nasty = "Police seized heroin.\x1b[2J\x1b]0;PWNED\x07 Fares\x00 rose."
+    f = write_jsonl(tmp_path / "b.jsonl", [{"id": "x\x1b[31m", "text": nasty}])
+    r = run_main(["tag", str(f), "--model", str(model_dir)])
+    assert r.code == 0, r.err
+    assert "\x1b" not in r.out and "\x07" not in r.out and "\x00" not in r.out
+    assert "\\x1b[2J" in r.out
+    r = run_main(["tag", str(f), "--model", str(model_dir), "--format", "jsonl"])
+    assert json.loads(r.out)["id"] == "x\x1b[31m"
+    s = _session(tmp_path, items=[Item("i\x1b[0m", nasty, "src\x07", [], "neutral")])
+    screen = render(s, 80)
+    assert "\x1b[2J" not in screen and "\x07" not in screen and "\x1b[0m" not in screen
+    assert "\\x1b[2J" in screen and "\\x07" in screen
