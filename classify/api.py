@@ -314,6 +314,8 @@ def word_contributions(text: str, part: str = "topics", labels: Sequence[str] | 
         raise DataError(f"part must be 'topics' or 'stance', got {part!r}")
     model = (tagger or load_tagger(model_dir)).model
     classes = model.topic_labels if part == "topics" else model.stance_labels
+    if isinstance(labels, str):  # one label, not its letters
+        labels = [labels]
     unknown = [x for x in labels or () if x not in classes]
     if unknown:
         raise DataError(f"unknown {part} label(s): {', '.join(unknown)}; the model has "
@@ -471,7 +473,7 @@ def tag_on_cluster(paths: Sequence[str | Path], client_or_address: distributed.C
     """
     from .cluster import tag_on_cluster as run
 
-    return run(paths, client_or_address, model_dir or default_model_dir(),
+    return run(_path_list(paths, "paths"), client_or_address, model_dir or default_model_dir(),
                output_dir=output_dir, skip_invalid=skip_invalid,
                partition_bytes=partition_bytes, explain=explain, trust=trust,
                on_failure=on_failure, log=log, thresholds=thresholds)
@@ -505,9 +507,19 @@ def suggest(pool: str | Path, model_dir: str | Path | None = None, n: int = 50,
     ``classify.suggest``). Texts already labelled are left out: those of the training data
     files the model's meta.json names (a warning says if they are not found) and of
     ``exclude`` (files or directories)."""
-    from .suggest import DIVERSITY, SuggestResult, read_pool, texts_of, training_files
+    from .suggest import DIVERSITY, FOCUS, SuggestResult, read_pool, texts_of, training_files
     from .suggest import suggest as _suggest
 
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise DataError(f"n must be a whole number of at least 1, got {n!r:.40}")
+    if diversity is not None and (isinstance(diversity, bool)
+                                  or not isinstance(diversity, (int, float))
+                                  or not 0 <= diversity < float("inf")):
+        raise DataError(f"diversity must be a finite number >= 0, got {diversity!r:.40}")
+    if focus not in FOCUS:
+        raise DataError(f"focus must be one of {', '.join(FOCUS)}, got {focus!r:.40}")
+    if not isinstance(pool, (str, os.PathLike)):
+        raise DataError(f"pool must be a path (str or Path), got {type(pool).__name__}")
     model_dir = model_dir or default_model_dir()
     model, meta = _load_model(model_dir, trust=trust)
     items = read_pool(pool)
@@ -698,6 +710,8 @@ def audit(data: Sequence[str | Path] | None = None, folds: int = 5,
     and ``train``'s ``tune_on``, play no part)."""
     from .audit import audit as _audit
 
+    if guide is not None and not Path(guide).is_file():
+        raise DataError(f"{guide}: no such file (guide names the labelling guide)")
     paths = _path_list(data, "data") or [DEFAULT_DATA]
     dataset = load_data(paths, schema, weights)
     _log_data_warnings(dataset, log)

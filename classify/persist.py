@@ -160,9 +160,9 @@ def check_model_dir(directory: str | Path) -> Path:
     files). Saving replaces a model's files, so any other directory is refused with a
     ModelError: training into a project folder would overwrite its meta.json and delete its
     files."""
-    if not str(directory).strip():
+    if isinstance(directory, str) and not directory.strip():
         raise ModelError("an empty path: name the model directory (e.g. --model models/mine)")
-    directory = Path(directory)
+    directory = model_path(directory)
     if not directory.exists():
         return directory
     if not directory.is_dir():
@@ -241,8 +241,17 @@ def _remove_unless_current(directory: Path, name: str) -> None:
         (directory / name).unlink(missing_ok=True)
 
 
+def model_path(directory: object) -> Path:
+    """A model directory argument as a Path: a str or path-like, not empty (a ModelError
+    for anything else, not a TypeError from deep inside)."""
+    if not isinstance(directory, (str, os.PathLike)) or not str(directory).strip():
+        raise ModelError(f"a model directory must be a non-empty path (str or Path), got "
+                         f"{directory!r:.60}")
+    return Path(directory)
+
+
 def read_meta(directory: str | Path) -> dict:
-    directory = Path(directory)
+    directory = model_path(directory)
     path = directory / META
     if not directory.is_dir():
         raise ModelError(f"{directory}: no model directory here (train one with "
@@ -265,7 +274,7 @@ def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]
     With ``trust=True`` a directory without ``meta.json`` is loaded from its single model file
     without any check: only for files from a source you trust (they are pickles).
     """
-    directory = Path(directory)
+    directory = model_path(directory)
     try:
         meta = read_meta(directory)
     except ModelError:

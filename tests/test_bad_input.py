@@ -970,3 +970,26 @@ def test_train_refuses_a_directory_that_is_not_a_model(tmp_path, train_file):
         r = run_main(["train", "--data", str(train_file), "--fast", "--quiet", "--model",
                       str(model)])
         assert r.code == 0, r.err
+
+
+def test_library_calls_with_wrong_arguments_raise_classify_errors(model_dir, tmp_path):
+    """What a Python user can get wrong comes back as a DataError or ModelError saying what
+    was expected, not a TypeError from deep inside."""
+    from classify import api
+    from classify.errors import ClassifyError
+
+    pool = write_jsonl(tmp_path / "p.jsonl", [{"text": "Police seized heroin."}])
+    calls = [lambda: api.tag_text("x", 123), lambda: api.load_model(123),
+             lambda: api.evaluate_on(None, [pool]),
+             lambda: api.train([pool], None),
+             lambda: api.suggest(pool, model_dir, n=0),
+             lambda: api.suggest(pool, model_dir, n="5"),
+             lambda: api.suggest(pool, model_dir, diversity=float("nan")),
+             lambda: api.suggest(123, model_dir),
+             lambda: api.audit([pool], guide=tmp_path / "nope.md")]
+    for call in calls:
+        with pytest.raises(ClassifyError):
+            call()
+    [c] = api.word_contributions("Police seized heroin.", labels="narcotics",
+                                 model_dir=model_dir)
+    assert c.label == "narcotics"
