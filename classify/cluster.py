@@ -425,6 +425,9 @@ def _connect(target: Any) -> tuple[distributed.Client, bool]:
     except (OSError, TimeoutError, ValueError, TypeError) as e:
         raise ClassifyError(f"{target}: cannot connect to the Dask scheduler: "
                             f"{' '.join(str(e).split())[:200]}") from None
+    except MemoryError:  # the address answers, but not as Dask does (e.g. an SSH server)
+        raise ClassifyError(f"{target}: cannot connect to the Dask scheduler: what answers "
+                            "there does not speak Dask's protocol") from None
 
 
 def _limit(client: distributed.Client) -> int:

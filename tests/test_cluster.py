@@ -4,6 +4,7 @@ local runs of the same command."""
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
 import json
 import os
@@ -523,3 +524,30 @@ def test_an_output_dir_of_something_else_is_refused_before_any_work(model_dir, t
         assert_clean_error(r.code, r.err, str(out))
         assert says in r.err and "choose a new or empty --output-dir" in r.err
         assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_an_address_that_does_not_speak_dask_is_one_line(model_dir, tmp_path):
+    """Something else answering at the address (an SSH server's banner) made distributed ask
+    for exabytes: 'out of memory' without the address; now one line naming it."""
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(5)
+    port = srv.getsockname()[1]
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = srv.accept()
+                conn.sendall(b"SSH-2.0-OpenSSH_9.0\r\n" * 50)
+
+    threading.Thread(target=serve, daemon=True).start()
+    f = write_jsonl(tmp_path / "in.jsonl", batch_records(3))
+    try:
+        r = run_main(["tag", str(f), "--model", str(model_dir), "--format", "jsonl",
+                      "--scheduler", f"tcp://127.0.0.1:{port}"])
+    finally:
+        srv.close()
+    assert_clean_error(r.code, r.err, f"tcp://127.0.0.1:{port}")
+    assert "does not speak Dask's protocol" in r.err
