@@ -943,8 +943,8 @@ def test_one_stance_class_names_the_file(tmp_path):
 
 def test_more_cv_folds_than_sources_says_how_many_are_used(tmp_path, train_file):
     n = len({json.loads(x)["source"] for x in train_file.read_text().splitlines()})
-    r = run_main(["train", "--data", str(train_file), "--cv-folds", "10000", "--model",
-                  str(tmp_path / "m")])
+    r = run_main(["train", "--data", str(train_file), "--cv-folds", "10000", "--C", "8",
+                  "--thresholds", "shrunk", "--model", str(tmp_path / "m")])
     assert r.code == 0, r.err
     assert (f"warning: --cv-folds 10000 is more than the {n} sources (articles) in the data: "
             f"{n} folds are used") in r.err
