@@ -507,7 +507,7 @@ def suggest(pool: str | Path, model_dir: str | Path | None = None, n: int = 50,
     ``classify.suggest``). Texts already labelled are left out: those of the training data
     files the model's meta.json names (a warning says if they are not found) and of
     ``exclude`` (files or directories)."""
-    from .suggest import DIVERSITY, FOCUS, SuggestResult, read_pool, texts_of, training_files
+    from .suggest import DIVERSITY, SuggestResult, read_pool, texts_of, training_files
     from .suggest import suggest as _suggest
 
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -516,8 +516,6 @@ def suggest(pool: str | Path, model_dir: str | Path | None = None, n: int = 50,
                                   or not isinstance(diversity, (int, float))
                                   or not 0 <= diversity < float("inf")):
         raise DataError(f"diversity must be a finite number >= 0, got {diversity!r:.40}")
-    if focus not in FOCUS:
-        raise DataError(f"focus must be one of {', '.join(FOCUS)}, got {focus!r:.40}")
     if not isinstance(pool, (str, os.PathLike)):
         raise DataError(f"pool must be a path (str or Path), got {type(pool).__name__}")
     model_dir = model_dir or default_model_dir()
@@ -711,7 +709,8 @@ def audit(data: Sequence[str | Path] | None = None, folds: int = 5,
     from .audit import audit as _audit
 
     if guide is not None and not Path(guide).is_file():
-        raise DataError(f"{guide}: no such file (guide names the labelling guide)")
+        why = "not a regular file" if Path(guide).exists() else "no such file"
+        raise DataError(f"{guide}: {why} (--guide names the labelling guide)")
     paths = _path_list(data, "data") or [DEFAULT_DATA]
     dataset = load_data(paths, schema, weights)
     _log_data_warnings(dataset, log)

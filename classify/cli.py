@@ -470,9 +470,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
     log = _log(args.quiet, args.verbose)
     _not_an_input(args.report, "--report", _data_inputs(args))
     _report_writable(args.report)
-    if args.guide and not Path(args.guide).is_file():
-        why = "not a regular file" if Path(args.guide).exists() else "no such file"
-        raise DataError(f"{args.guide}: {why} (--guide names the labelling guide)")
     rep = api.audit(args.data, args.folds, _train_options(args), args.schema, args.guide,
                     log=log, weights=_weights(args.weight))
     fmt = args.format

@@ -160,8 +160,6 @@ def check_model_dir(directory: str | Path) -> Path:
     files). Saving replaces a model's files, so any other directory is refused with a
     ModelError: training into a project folder would overwrite its meta.json and delete its
     files."""
-    if isinstance(directory, str) and not directory.strip():
-        raise ModelError("an empty path: name the model directory (e.g. --model models/mine)")
     directory = model_path(directory)
     if not directory.exists():
         return directory
@@ -244,9 +242,11 @@ def _remove_unless_current(directory: Path, name: str) -> None:
 def model_path(directory: object) -> Path:
     """A model directory argument as a Path: a str or path-like, not empty (a ModelError
     for anything else, not a TypeError from deep inside)."""
-    if not isinstance(directory, (str, os.PathLike)) or not str(directory).strip():
-        raise ModelError(f"a model directory must be a non-empty path (str or Path), got "
+    if not isinstance(directory, (str, os.PathLike)):
+        raise ModelError(f"a model directory must be a path (str or Path), got "
                          f"{directory!r:.60}")
+    if not str(directory).strip():
+        raise ModelError("an empty path: name the model directory (e.g. --model models/mine)")
     return Path(directory)
 
 
