@@ -18,13 +18,13 @@ views): nothing is left unexplained or counted twice. Scores themselves come fro
 from __future__ import annotations
 
 import unicodedata
-from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
 
-from .features import ABBREVIATION_DOT, TOKEN, char_ngrams, normalize
+from .features import ABBREVIATION_DOT, PAIR, TOKEN, Features, normalize
 from .model import Model, Part
 
 
@@ -62,6 +62,11 @@ class Contributions:
                           for w, v in zip(self.words, self.values, strict=True)]}
 
 
+@lru_cache(maxsize=4096)
+def _normalize_char(ch: str) -> str:
+    return normalize(ch)
+
+
 def words(text: str, abbreviations: bool = False) -> list[Word]:
     """The tokens ``features.tokenize`` finds in ``text``, with their offsets in ``text``.
 
@@ -80,11 +85,8 @@ def words(text: str, abbreviations: bool = False) -> list[Word]:
     if norm.isascii() and len(norm) == len(src):
         origin = list(range(len(src) + 1))
     else:
-        pieces, origin = [], []
-        for i, ch in enumerate(src):
-            piece = normalize(ch)
-            pieces.append(piece)
-            origin.extend([i] * len(piece))
+        pieces = list(map(_normalize_char, src))
+        origin = np.repeat(np.arange(len(src)), list(map(len, pieces))).tolist()
         origin.append(len(src))
         per_char = "".join(pieces)
         if len(per_char) != len(norm):
@@ -126,91 +128,114 @@ def contributions_of(model: Model, text: str, asks: list[tuple[str, list[int] | 
 def contributions_many(model: Model, texts: list[str],
                        asks: list[list[tuple[str, list[int] | None]]]
                        ) -> list[list[Contributions]]:
-    """``contributions_of`` for each text with its own asks (``asks[i]`` for ``texts[i]``);
-    each feature space transforms the whole batch at once (a text's row is the same)."""
-    rows: dict[int, sp.csr_matrix] = {}
-    for part in {p for a in asks for p, _ in a}:
-        f = _part(model, part).features
-        if id(f) not in rows:
-            rows[id(f)] = f.transform(texts)
-    return [_contributions(model, text, ask, rows, i)
-            for i, (text, ask) in enumerate(zip(texts, asks, strict=True))]
+    """``contributions_of`` for each text with its own asks (``asks[i]`` for ``texts[i]``).
 
-
-def _contributions(model: Model, text: str, asks: list[tuple[str, list[int] | None]],
-                   rows: dict, i: int) -> list[Contributions]:
-    """The contributions of row ``i`` of each feature space's matrix in ``rows``."""
-    ws = words(text, _part(model, asks[0][0]).features.abbreviations if asks else False)
-    tokens = [w.token for w in ws]
-    done: dict[int, tuple] = {}
-    out = []
-    for part, labels in asks:
-        m = _part(model, part)
-        k = len(m.classes)
-        labels = list(range(k)) if labels is None else labels
-        f = m.features
-        if id(f) not in done:
-            X = rows[id(f)]
-            lo, hi = X.indptr[i], X.indptr[i + 1]
-            x = dict(zip(X.indices[lo:hi].tolist(), X.data[lo:hi].tolist(), strict=True))
-            shares = _shares(f, tokens, x)
-            cols = sorted({c for s in shares for c, _ in s})
-            pos = {c: i for i, c in enumerate(cols)}
-            # words x used columns: each word's share of each column's term
-            share = np.zeros((len(ws), len(cols)))
-            for n, s in enumerate(shares):
-                for c, v in s:
-                    share[n, pos[c]] += v
-            done[id(f)] = (cols, np.array([x[c] for c in cols]), share)
-        cols, xs, share = done[id(f)]
-        views = m.coef.shape[0] // k
-        for j in labels:
-            w = np.asarray(m.coef[j::k][:, cols], dtype=np.float64).reshape(views, -1)
-            values = share @ (w.mean(axis=0) * xs) if cols else np.zeros(len(ws))
-            out.append(Contributions(str(m.classes[j]), part, ws, values.tolist(),
-                                     float(np.mean(m.intercept[j::k]))))
-    return out
-
-
-def _shares(f, tokens: list[str], x: dict[int, float]) -> list[list[tuple[int, float]]]:
-    """For each token occurrence, the feature columns it produced (present in ``x``) and its
-    share of each: the shares of a column add up to 1 over the text."""
-    n = len(tokens)
-    out: list[list[tuple[int, float]]] = [[] for _ in range(n)]
-    vocab = f.word_vocab
-    # word unigrams and bigrams: (column, occurrence, weight within the occurrence)
-    occ: dict[int, list[tuple[int, float]]] = defaultdict(list)
-    for i, tok in enumerate(tokens):
-        c = vocab.get(tok)
-        if c is not None and c in x:
-            occ[c].append((i, 1.0))
-    for i in range(n - 1):
-        c = vocab.get(f"{tokens[i]} {tokens[i + 1]}")
-        if c is not None and c in x:
-            occ[c] += [(i, 0.5), (i + 1, 0.5)]
-    if f.use_char:
-        nw = len(vocab)
-        cv = f.char_vocab
-        for i, tok in enumerate(tokens):
-            for g, cnt in Counter(char_ngrams(tok)).items():
-                c = cv.get(g)
-                if c is not None and nw + c in x:
-                    occ[nw + c].append((i, float(cnt)))
-    if f.n_lexicon:
-        first = f.n_features - f.n_lexicon
-        val = [(f.lexicon or {}).get(tok, 0.0) for tok in tokens]
-        for col in range(first, f.n_features):  # +sum, -sum, +any, -any
-            if col not in x:
+    Done a feature space at a time over the whole batch, with array operations: the texts
+    that ask a part using the space are transformed once, every word occurrence's share of
+    every feature column is one sparse matrix, and the contributions of all the part's labels
+    are one product with the part's weights."""
+    found: dict[tuple[int, int, int], Contributions] = {}  # (text, ask, label)
+    spaces: dict[int, tuple[Features, list[int]]] = {}
+    for i, ask in enumerate(asks):
+        for part, _ in ask:
+            f = _part(model, part).features
+            spaces.setdefault(id(f), (f, []))[1].append(i)
+    for f, wanted in spaces.values():
+        idx = sorted(set(wanted))
+        ws = [words(texts[i], f.abbreviations) for i in idx]
+        V, used, starts = _shared_terms(f, [[w.token for w in w_i] for w_i in ws],
+                                        f.transform([texts[i] for i in idx]))
+        for part in ("topics", "stance"):
+            m = model.topics if part == "topics" else model.stance
+            if m is None or m.features is not f:
                 continue
-            positive = (col - first) % 2 == 0
-            for i, v in enumerate(val):
-                if (v > 0) if positive else (v < 0):
-                    occ[col].append((i, abs(v)))
-    for c, items in occ.items():
-        total = sum(w for _, w in items)
-        for i, w in items:
-            out[i].append((c, w / total))
+            k = len(m.classes)
+            views = m.coef.shape[0] // k
+            # coef row v * k + j: label j in view v; contributions averaged over the views
+            w = np.asarray(m.coef[:, used], dtype=np.float64)
+            values = np.asarray(V @ w.T).reshape(V.shape[0], views, k).mean(axis=1)
+            bias = np.asarray(m.intercept, dtype=np.float64).reshape(views, k).mean(axis=0)
+            for n, i in enumerate(idx):
+                for a, (p, labels) in enumerate(asks[i]):
+                    if p != part:
+                        continue
+                    rows = values[starts[n]:starts[n + 1]]
+                    for j in (range(k) if labels is None else labels):
+                        found[i, a, j] = Contributions(str(m.classes[j]), part, ws[n],
+                                                       rows[:, j].tolist(), float(bias[j]))
+    out = []
+    for i, ask in enumerate(asks):
+        cs = []
+        for a, (part, labels) in enumerate(ask):
+            k = len(_part(model, part).classes)
+            cs += [found[i, a, j] for j in (range(k) if labels is None else labels)]
+        out.append(cs)
     return out
+
+
+def _shared_terms(f: Features, tokens: list[list[str]], X: sp.csr_matrix
+                  ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """Each word occurrence's part of each feature term ``x_f`` of its text (row ``t`` of
+    ``X`` for ``tokens[t]``), by the rules of the module docstring.
+
+    Returns ``(V, used, starts)``: ``V`` is (occurrences x used columns), occurrences of text
+    ``t`` in rows ``starts[t]:starts[t + 1]``, ``used`` the feature columns of ``V``'s columns.
+    The n-grams are found as ``Features.counts`` finds them (the same token table)."""
+    tab = f._tables()
+    lens = np.fromiter(map(len, tokens), np.int64, len(tokens))
+    starts = np.concatenate([[0], np.cumsum(lens)])
+    n = int(starts[-1])
+    text_of = np.repeat(np.arange(len(tokens)), lens)
+    tid = tab.ids([t for ts in tokens for t in ts]) if n else np.zeros(0, np.int64)
+    occ: list[np.ndarray] = []
+    col: list[np.ndarray] = []
+    weight: list[np.ndarray] = []
+
+    def add(o: np.ndarray, c: np.ndarray | int, w: np.ndarray | float) -> None:
+        occ.append(o)
+        col.append(np.broadcast_to(c, o.shape))
+        weight.append(np.broadcast_to(np.asarray(w, np.float64), o.shape))
+
+    uni = tab.uni_col[np.clip(tid, -1, tab.base)]
+    o = np.flatnonzero(uni >= 0)
+    add(o, uni[o], 1.0)
+    if n > 1 and len(tab.bi_keys):  # a bigram: half to each of its words
+        a, b = tid[:-1], tid[1:]
+        o = np.flatnonzero((a >= 0) & (a < tab.base) & (b >= 0) & (b < tab.base)
+                           & (text_of[:-1] == text_of[1:]))
+        keys = a[o] * PAIR + b[o]
+        pos = np.minimum(np.searchsorted(tab.bi_keys, keys), len(tab.bi_keys) - 1)
+        hit = tab.bi_keys[pos] == keys
+        o, c = o[hit], tab.bi_col[pos[hit]]
+        add(o, c, 0.5)
+        add(o + 1, c, 0.5)
+    nw = len(f.word_vocab)
+    if tab.chars is not None and n:  # character n-grams: by how often each word has them
+        ch = tab.chars[tid].tocoo()
+        add(ch.row.astype(np.int64), nw + ch.col.astype(np.int64), ch.data)
+    if f.n_lexicon and n:  # lexicon features: by valence, among the words of that polarity
+        first = f.n_features - f.n_lexicon
+        v = tab.valence[tid].astype(np.float64)
+        pos_o, neg_o = np.flatnonzero(v > 0), np.flatnonzero(v < 0)
+        for off in (0, 2):  # +sum, +any
+            add(pos_o, first + off, v[pos_o])
+        for off in (1, 3):  # -sum, -any
+            add(neg_o, first + off, -v[neg_o])
+    o, c, w = np.concatenate(occ), np.concatenate(col), np.concatenate(weight)
+    # each (text, column)'s term, shared among its entries in proportion to their weights
+    nf = f.n_features
+    key = text_of[o] * nf + c
+    ukey, inv = np.unique(key, return_inverse=True)
+    share = w / np.bincount(inv, weights=w)[inv]
+    X = X.tocsr()
+    X.sort_indices()
+    xkey = np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr)) * nf \
+        + X.indices
+    at = np.minimum(np.searchsorted(xkey, ukey), max(len(xkey) - 1, 0))
+    xv = np.where(xkey[at] == ukey, X.data[at], 0.0) if len(xkey) else np.zeros(len(ukey))
+    used, cinv = np.unique(c, return_inverse=True)
+    V = sp.csr_matrix((share * xv[inv], (o, cinv)), shape=(n, len(used)))
+    return V, used, starts
 
 
 def _top(c: Contributions, k: int, sign: int) -> list[tuple[str, float]]:

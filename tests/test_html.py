@@ -19,9 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from classify import api
-from classify.contributions import contributions, words
+from classify.contributions import contributions, contributions_many, words
 from classify.errors import DataError
-from classify.features import tokenize
+from classify.features import char_ngrams, tokenize
 from classify.model import sigmoid, stance_proba
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -55,6 +55,55 @@ def test_contributions_add_up_to_the_linear_score(model_dir, text):
         assert np.allclose(total, _linear(model, part, text), atol=1e-4)
         for c in cs:
             assert len(c.values) == len(c.words)
+
+
+def _reference_contributions(model, text: str, part: str) -> np.ndarray:
+    """(words x labels) contributions by the module docstring's rules, one occurrence and one
+    feature at a time: the slow, plain reading that the batched code must agree with."""
+    m = model.topics if part == "topics" else model.stance
+    f, k = m.features, len(m.classes)
+    tokens = tokenize(text, f.abbreviations)
+    X = f.transform([text])
+    x = dict(zip(X.indices.tolist(), X.data.tolist(), strict=True))
+    parts: dict[int, list[tuple[int, float]]] = {}  # column -> [(occurrence, weight)]
+    for i, tok in enumerate(tokens):
+        parts.setdefault(f.word_vocab.get(tok, -1), []).append((i, 1.0))
+        if i + 1 < len(tokens):
+            c = f.word_vocab.get(f"{tok} {tokens[i + 1]}", -1)
+            parts.setdefault(c, []).extend([(i, 0.5), (i + 1, 0.5)])
+        for g in char_ngrams(tok) if f.use_char else []:
+            if g in f.char_vocab:
+                parts.setdefault(len(f.word_vocab) + f.char_vocab[g], []).append((i, 1.0))
+        v = (f.lexicon or {}).get(tok, 0.0)
+        if f.n_lexicon and v:
+            first = f.n_features - f.n_lexicon
+            for col in (first, first + 2) if v > 0 else (first + 1, first + 3):
+                parts.setdefault(col, []).append((i, abs(v)))
+    w = np.asarray(m.coef, dtype=np.float64).reshape(-1, k, m.coef.shape[1]).mean(axis=0)
+    out = np.zeros((len(tokens), k))
+    for c, items in parts.items():
+        total = sum(wt for _, wt in items)
+        for i, wt in items:
+            if c >= 0:
+                out[i] += wt / total * x.get(c, 0.0) * w[:, c]
+    return out
+
+
+def test_contributions_follow_the_sharing_rules_in_a_batch(model_dir):
+    """Each word's share, computed for a batch at once, is what the rules give text by text
+    (repeated words and n-grams, unknown words, a word of the lexicon, accents, empty text)."""
+    model = api.load_model(model_dir)
+    texts = ["Police seized heroin; heroin, heroin! Critics denounced the excellent raid.",
+             "", "Zürich café owners fly ﬁrst class to the U.S. airport",
+             "Unheard-of zzyzx qwertyuiop words", "terror " * 3 + "terrible terrific"]
+    parts = ["topics", "stance"]
+    batch = contributions_many(model, texts, [[(p, None) for p in parts]] * len(texts))
+    for text, cs in zip(texts, batch, strict=True):
+        for part in parts:
+            got = np.column_stack([c.values for c in cs if c.part == part])
+            assert np.allclose(got, _reference_contributions(model, text, part), atol=1e-9)
+            alone = np.column_stack([c.values for c in contributions(model, text, part)])
+            assert np.allclose(alone, got)
 
 
 def test_contributions_explain_the_tagging_scores_of_the_bundled_model():
