@@ -358,12 +358,15 @@ def render(s: Session, width: int = 80) -> str:
 
 
 def _keys(data: str) -> Iterator[str]:
-    """Keys from what a read returned: escape sequences (arrows, ...) are dropped, except a
-    lone Esc."""
+    """Keys from what a read returned: escape sequences (arrows, ...) and Alt+key (Esc and
+    the key in one read) are dropped; a lone Esc is a key (quit)."""
     i = 0
     while i < len(data):
         ch = data[i]
-        if ch == "\x1b" and i + 1 < len(data) and data[i + 1] in "[O":
+        if ch == "\x1b" and i + 1 < len(data):
+            if data[i + 1] not in "[O":
+                i += 2  # Alt+key
+                continue
             j = i + 2
             while j < len(data) and not data[j].isalpha() and data[j] != "~":
                 j += 1

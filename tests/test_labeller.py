@@ -18,7 +18,7 @@ from conftest import run_main, write_jsonl
 
 from classify import api
 from classify.data import Schema, load_dataset
-from classify.labeller import AnswerLog, Item, Session, render, stance_keys
+from classify.labeller import AnswerLog, Item, Session, _keys, render, stance_keys
 
 TEXTS = ["The ferry operator postponed crossings after the harbour strike on Friday.",
          "Detectives found white powder in the glovebox of a hire car.",
@@ -275,6 +275,13 @@ def _session(tmp_path, items=None, done=()):
                    AnswerLog(tmp_path / "a.jsonl"), AnswerLog(tmp_path / "a.jsonl.skipped"),
                    Schema({t: "" for t in labels}, ["critical", "neutral", "supportive"]),
                    done=set(done))
+
+
+def test_escape_sequences_and_alt_keys_are_not_keys():
+    """An arrow or Alt+key (Esc and a key in one read) does nothing; Esc alone quits."""
+    assert list(_keys("1\x1b[A2\x1bOB\x1b[5~3")) == ["1", "2", "3"]
+    assert list(_keys("\x1bq\x1b1c")) == ["c"]  # Alt+q, Alt+1
+    assert list(_keys("\x1b")) == ["\x1b"]
 
 
 def test_stance_keys_avoid_command_keys():
