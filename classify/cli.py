@@ -253,7 +253,7 @@ def _tag_batch_source(tagger: Tagger, writer: Writer, name: str, lines, args,
 
     on_invalid = invalid if args.skip_invalid else stop
     bar = _progress(None, "rec", name)
-    model_dir = str(args.model or api.default_model_dir())
+    model_dir = str(api.default_model_dir() if args.model is None else args.model)
     jobs = api.auto_jobs(None if name == STDIN_NAME else name) if args.jobs == "auto" \
         else args.jobs
     records = 0
@@ -426,12 +426,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .report import render, summary_lines
 
     log = _log(args.quiet or args.json, args.verbose)
+    model_dir = api.default_model_dir() if args.model is None else args.model
     _not_an_input(args.report, "--report",
-                  [*args.test, args.model or api.default_model_dir()] if args.test
-                  else _data_inputs(args))
+                  [*args.test, model_dir] if args.test else _data_inputs(args))
     _report_writable(args.report)
     if args.test:
-        model_dir = args.model or api.default_model_dir()
         if args.learning_curve:
             raise DataError("--learning-curve needs cross-validation (it retrains); drop "
                             "--model/--test")
@@ -441,7 +440,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.threshold:
             raise DataError("--threshold scores a trained model's bar: use it with --model "
                             "and --test (cross-validation tunes thresholds in every fold)")
-        if args.model:
+        if args.model is not None:
             raise DataError("--model needs --test (held-out data); without --model, "
                             "evaluate cross-validates training on --data")
         rep = api.evaluate(args.data, args.folds, _train_options(args), args.schema, log=log,

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 from conftest import (
+    SEED_ARTICLE,
     STANCES,
     TOPICS,
     assert_clean_error,
@@ -759,6 +760,16 @@ def test_an_empty_output_path_is_a_usage_error(model_dir, train_file):
     line = _one_line_usage_error(run_main(["evaluate", "--model", str(model_dir), "--test",
                                            str(train_file), "--report", ""]))
     assert "an empty path" in line
+
+
+@pytest.mark.parametrize("args", [
+    ["tag", str(SEED_ARTICLE)], ["suggest", "--pool", str(SEED_ARTICLE)],
+    ["evaluate", "--test", str(SEED_ARTICLE)]])
+def test_an_empty_model_path_is_an_error_not_the_default_model(args):
+    """--model "" names no model: an error, never the default model in its place."""
+    r = run_main([*args, "--model", ""])
+    assert r.code != 0 and "an empty path" in r.err and len(r.err.strip().splitlines()) == 1, \
+        r.err
 
 
 def test_a_replaced_output_file_keeps_its_permissions(tmp_path):
