@@ -420,14 +420,37 @@ def _connect(target: Any) -> tuple[distributed.Client, bool]:
     if not isinstance(target, str | os.PathLike):
         return target, False
     try:
+        _handshake(str(target))
         return distributed.Client(str(target), timeout=CONNECT_TIMEOUT,
                                   set_as_default=False), True
-    except (OSError, TimeoutError, ValueError, TypeError) as e:
+    except TimeoutError:
+        raise ClassifyError(f"{target}: cannot connect to the Dask scheduler: no answer as a "
+                            f"Dask scheduler within {CONNECT_TIMEOUT}") from None
+    except (OSError, ValueError, TypeError) as e:
         raise ClassifyError(f"{target}: cannot connect to the Dask scheduler: "
                             f"{' '.join(str(e).split())[:200]}") from None
     except MemoryError:  # the address answers, but not as Dask does (e.g. an SSH server)
         raise ClassifyError(f"{target}: cannot connect to the Dask scheduler: what answers "
                             "there does not speak Dask's protocol") from None
+
+
+def _handshake(address: str) -> None:
+    """Open a connection to ``address`` and exchange Dask's handshake, all within
+    ``CONNECT_TIMEOUT`` (``TimeoutError`` otherwise). ``Client``'s own timeout covers the
+    connection but not the handshake, so a server that accepts and never answers would keep it
+    waiting for ever."""
+    import asyncio
+
+    from dask.utils import parse_timedelta
+    from distributed.comm import connect
+
+    seconds = parse_timedelta(CONNECT_TIMEOUT)
+
+    async def probe() -> None:
+        comm = await asyncio.wait_for(connect(address, timeout=seconds), seconds)
+        await comm.close()
+
+    asyncio.run(probe())
 
 
 def _limit(client: distributed.Client) -> int:

@@ -526,6 +526,27 @@ def test_an_output_dir_of_something_else_is_refused_before_any_work(model_dir, t
         assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
+def test_a_server_that_accepts_and_never_answers_is_one_line(model_dir, tmp_path):
+    """A server that takes the connection and stays silent kept distributed's handshake (which
+    its connect timeout does not cover) waiting for ever; now the timeout covers it."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(5)  # accepted by the kernel, never read or answered
+    port = srv.getsockname()[1]
+    f = write_jsonl(tmp_path / "in.jsonl", batch_records(3))
+    args = ["tag", str(f), "--model", str(model_dir), "--format", "jsonl",
+            "--scheduler", f"tcp://127.0.0.1:{port}"]
+    code = ("import sys; from classify import cli, cluster; cluster.CONNECT_TIMEOUT = '1s'; "
+            f"sys.exit(cli.main({args!r}))")
+    try:  # a subprocess, so that a hang is a failure (after 120 s), not a stuck test run
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=120)
+    finally:
+        srv.close()
+    assert_clean_error(p.returncode, p.stderr, f"tcp://127.0.0.1:{port}")
+    assert "no answer as a Dask scheduler within 1s" in p.stderr
+
+
 def test_an_address_that_does_not_speak_dask_is_one_line(model_dir, tmp_path):
     """Something else answering at the address (an SSH server's banner) made distributed ask
     for exabytes: 'out of memory' without the address; now one line naming it."""
