@@ -87,7 +87,7 @@ class TrainResult:
 
 
 # The weight of "my own labels on top of the bundled corpus" (``--weight FILE`` without a
-# number), chosen by benchmarks/active_learning.py: see docs/active_learning.md.
+# number), chosen by benchmarks/active_learning.py: see docs/README.md.
 OWN_LABELS_WEIGHT = 3.0
 
 
