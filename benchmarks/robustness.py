@@ -29,6 +29,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -310,7 +311,8 @@ class Bench:
     def case(self, case: str, args: list[str], outcome: Callable[[Result], str],
              **kw) -> Result:
         res = self.run(args, **kw)
-        return self.add(case, "classify " + " ".join(args), res, _safe(outcome, res))
+        shown = " ".join(a if a else "''" for a in args)  # an empty argument stays visible
+        return self.add(case, "classify " + shown, res, _safe(outcome, res))
 
     def table(self) -> str:
         lines = ["| case | command (short) | exit code | stderr (first line) | wall s | outcome |",
@@ -872,6 +874,18 @@ def run_cases(b: Bench) -> None:
     (tmp / "MR" / "meta.json").write_text(json.dumps(meta_r), encoding="utf-8")
     b.case("meta.json's article rule hand-edited to 5", ["tag", "a.txt", "--model", "MR", *t],
            lambda r: error_phrase(r, "MR/meta.json", "meta.json"))
+
+    b.case("--model \"\" (an empty path)", ["tag", "a.txt", "--model", "", *t],
+           lambda r: error_phrase(r, "an empty path", "the empty path"))
+    with socket.socket() as silent:  # takes connections (the kernel's backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(5)
+        port = silent.getsockname()[1]
+        b.case("tag --scheduler at a server that accepts and never answers",
+               ["tag", "batch.jsonl", "--model", "M", "--format", "jsonl", "--scheduler",
+                f"tcp://127.0.0.1:{port}"],
+               lambda r, a=f"tcp://127.0.0.1:{port}": error_phrase(r, a, "the address")
+               + f"; after {r.wall:.0f} s")
 
     # ------------------------------------------------ a damaged model file the check misses
     shutil.copytree(tmp / "M", tmp / "MZ")
