@@ -440,6 +440,7 @@ def _handshake(address: str) -> None:
     connection but not the handshake, so a server that accepts and never answers would keep it
     waiting for ever."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from dask.utils import parse_timedelta
     from distributed.comm import connect
@@ -450,7 +451,9 @@ def _handshake(address: str) -> None:
         comm = await asyncio.wait_for(connect(address, timeout=seconds), seconds)
         await comm.close()
 
-    asyncio.run(probe())
+    # on a thread of its own: the caller may be inside a running event loop (a notebook)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, probe()).result()
 
 
 def _limit(client: distributed.Client) -> int:

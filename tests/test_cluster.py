@@ -151,6 +151,20 @@ def test_api_stdout_blocks_in_input_order(client, model_dir, batch):
     assert (run.done, run.records, run.invalid, run.complete) == (run.partitions, 600, 0, True)
 
 
+def test_api_with_an_address_inside_a_running_event_loop(address, model_dir, batch):
+    """A notebook calls the api from inside a running event loop: opening the client by its
+    address (the handshake check included) works there as in a script."""
+    import asyncio
+
+    _, out, _ = local([batch, "--model", model_dir])
+
+    async def cell() -> str:
+        run = api.tag_on_cluster([batch], address, model_dir, partition_bytes=65536)
+        return "".join(run.blocks)
+
+    assert asyncio.run(cell()) == out
+
+
 # ---------------------------------------------------------------- output directory
 
 
