@@ -359,11 +359,11 @@ def render(s: Session, width: int = 80) -> str:
 
 def _keys(data: str) -> Iterator[str]:
     """Keys from what a read returned: escape sequences (arrows, ...) and Alt+key (Esc and
-    the key in one read) are dropped; a lone Esc is a key (quit)."""
+    the key in one read) are dropped; Esc alone (or twice) is a key (quit)."""
     i = 0
     while i < len(data):
         ch = data[i]
-        if ch == "\x1b" and i + 1 < len(data):
+        if ch == "\x1b" and i + 1 < len(data) and data[i + 1] != "\x1b":
             if data[i + 1] not in "[O":
                 i += 2  # Alt+key
                 continue

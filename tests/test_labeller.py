@@ -282,6 +282,7 @@ def test_escape_sequences_and_alt_keys_are_not_keys():
     assert list(_keys("1\x1b[A2\x1bOB\x1b[5~3")) == ["1", "2", "3"]
     assert list(_keys("\x1bq\x1b1c")) == ["c"]  # Alt+q, Alt+1
     assert list(_keys("\x1b")) == ["\x1b"]
+    assert list(_keys("\x1b\x1b"))[0] == "\x1b"  # Esc pressed twice quickly still quits
 
 
 def test_stance_keys_avoid_command_keys():
