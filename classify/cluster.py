@@ -444,11 +444,21 @@ def _handshake(address: str) -> None:
 
     from dask.utils import parse_timedelta
     from distributed.comm import connect
+    from distributed.security import Security
 
     seconds = parse_timedelta(CONNECT_TIMEOUT)
+    # the credentials Client would use for this address (tls:// needs them): the configured
+    # security loader's, else those of dask's configuration
+    try:
+        from distributed.client import _maybe_call_security_loader
+
+        security = _maybe_call_security_loader(address) or Security()
+    except ImportError:  # a distributed without the loader
+        security = Security()
+    args = security.get_connection_args("client")
 
     async def probe() -> None:
-        comm = await asyncio.wait_for(connect(address, timeout=seconds), seconds)
+        comm = await asyncio.wait_for(connect(address, timeout=seconds, **args), seconds)
         await comm.close()
 
     # on a thread of its own: the caller may be inside a running event loop (a notebook)
