@@ -66,7 +66,7 @@ def default_model_dir() -> Path:
     return bundled_model_dir()
 
 
-def _or_default(model_dir: str | Path | None) -> str | Path:
+def model_dir_or_default(model_dir: str | Path | None) -> str | Path:
     """The model directory asked for, or the default one when none is (None only: an empty
     path is an error of its own, not a request for the default)."""
     return default_model_dir() if model_dir is None else model_dir
@@ -166,7 +166,7 @@ def retrain_command(labelled: str | Path, model_dir: str | Path | None = None) -
     inside = Path(DEFAULT_DATA).resolve() in Path(labelled).resolve().parents
     data = [] if inside else ["--data", DEFAULT_DATA, "--data", str(labelled)]
     return ["classify", "train", *data, "--weight", str(labelled),
-            *retrain_flags(_or_default(model_dir))]
+            *retrain_flags(model_dir_or_default(model_dir))]
 
 
 def _log_data_warnings(dataset: Dataset, log: Log) -> None:
@@ -234,14 +234,14 @@ def load_model(model_dir: str | Path | None = None, trust: bool = False) -> Mode
     ``model.estimators()`` gives its fitted scikit-learn estimators (``TopicClassifier``,
     ``StanceClassifier``; either may be None), ``model.scores(texts)`` the fast scoring path
     tagging uses, ``model.topic_labels`` / ``model.stance_labels`` the classes."""
-    return _load_model(_or_default(model_dir), trust=trust)[0]
+    return _load_model(model_dir_or_default(model_dir), trust=trust)[0]
 
 
 def load_tagger(model_dir: str | Path | None = None, trust: bool = False,
                 thresholds: Mapping[str, float] | None = None) -> Tagger:
     """The model ready to tag; ``thresholds`` (topic -> score in [0, 1]) replaces the model's
     decision thresholds for those topics in this tagger only (``classify tag --threshold``)."""
-    return Tagger.load(_or_default(model_dir), trust=trust, thresholds=thresholds)
+    return Tagger.load(model_dir_or_default(model_dir), trust=trust, thresholds=thresholds)
 
 
 def tag_text(text: str, model_dir: str | Path | None = None, name: str = "<text>",
@@ -479,7 +479,7 @@ def tag_on_cluster(paths: Sequence[str | Path], client_or_address: distributed.C
     """
     from .cluster import tag_on_cluster as run
 
-    return run(_path_list(paths, "paths"), client_or_address, _or_default(model_dir),
+    return run(_path_list(paths, "paths"), client_or_address, model_dir_or_default(model_dir),
                output_dir=output_dir, skip_invalid=skip_invalid,
                partition_bytes=partition_bytes, explain=explain, trust=trust,
                on_failure=on_failure, log=log, thresholds=thresholds)
@@ -501,7 +501,7 @@ def tag_bag(bag: dask.bag.Bag, model_dir: str | Path | None = None,
     """
     from .cluster import tag_bag as run
 
-    return run(bag, _or_default(model_dir), skip_invalid, explain=explain,
+    return run(bag, model_dir_or_default(model_dir), skip_invalid, explain=explain,
                trust=trust, thresholds=thresholds)
 
 
@@ -524,7 +524,7 @@ def suggest(pool: str | Path, model_dir: str | Path | None = None, n: int = 50,
         raise DataError(f"diversity must be a finite number >= 0, got {diversity!r:.40}")
     if not isinstance(pool, (str, os.PathLike)):
         raise DataError(f"pool must be a path (str or Path), got {type(pool).__name__}")
-    model_dir = _or_default(model_dir)
+    model_dir = model_dir_or_default(model_dir)
     model, meta = _load_model(model_dir, trust=trust)
     items = read_pool(pool)
     warnings: list[str] = []
@@ -564,7 +564,7 @@ def label(items: str | Path, out: str | Path, model_dir: str | Path | None = Non
                         "name one (e.g. --out labels/mine.jsonl)")
     if Path(out).suffix.lower() != ".jsonl":
         raise DataError(f"{out}: answers are written as JSONL: name a .jsonl file")
-    model_dir = _or_default(model_dir)
+    model_dir = model_dir_or_default(model_dir)
     model, meta = _load_model(model_dir, trust=trust)
     out = Path(out)
     schema = Schema(topics={t: "" for t in model.topic_labels},
@@ -651,7 +651,7 @@ def export_items(items: str | Path, to: str, model_dir: str | Path | None = None
 
     if to not in TOOLS:
         raise DataError(f"--to must be one of {', '.join(TOOLS)}, got {to!r}")
-    model_dir = _or_default(model_dir)
+    model_dir = model_dir_or_default(model_dir)
     model, meta = _load_model(model_dir, trust=trust)
     guesses = [Guess(it.id, it.text, it.source, it.topics, it.stance, it.score)
                for it in _guessed_items(items, model, meta)]
@@ -667,7 +667,7 @@ def import_file(path: str | Path, tool: str, model_dir: str | Path | None = None
     from .data import Schema
     from .interchange import import_records
 
-    model, _ = _load_model(_or_default(model_dir), trust=trust)
+    model, _ = _load_model(model_dir_or_default(model_dir), trust=trust)
     return import_records(path, tool, Schema({t: "" for t in model.topic_labels},
                                              list(model.stance_labels)))
 

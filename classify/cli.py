@@ -253,7 +253,7 @@ def _tag_batch_source(tagger: Tagger, writer: Writer, name: str, lines, args,
 
     on_invalid = invalid if args.skip_invalid else stop
     bar = _progress(None, "rec", name)
-    model_dir = str(api.default_model_dir() if args.model is None else args.model)
+    model_dir = str(api.model_dir_or_default(args.model))
     jobs = api.auto_jobs(None if name == STDIN_NAME else name) if args.jobs == "auto" \
         else args.jobs
     records = 0
@@ -426,7 +426,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .report import render, summary_lines
 
     log = _log(args.quiet or args.json, args.verbose)
-    model_dir = api.default_model_dir() if args.model is None else args.model
+    model_dir = api.model_dir_or_default(args.model)
     _not_an_input(args.report, "--report",
                   [*args.test, model_dir] if args.test else _data_inputs(args))
     _report_writable(args.report)
