@@ -330,14 +330,14 @@ def fit_linear(X: sp.csr_matrix, Y: np.ndarray, labels: Sequence[str], loss: str
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     sgd = X.shape[0] > SGD_MIN_RECORDS
+    if X.dtype != np.float64 or not X.has_canonical_format:
+        # liblinear and SGD take float64 CSR with sorted indices: scikit-learn otherwise makes
+        # that copy (and sorts it) once per fit, a quarter of a model search's time; here it is
+        # made once for all the labels, and the solvers see the same numbers either way
+        X = X.astype(np.float64)
+        X.sum_duplicates()
     if jobs > 1 and Y.shape[1] > 1:
         from joblib import Parallel, delayed
-
-        if not X.has_canonical_format:
-            # workers get a large X memory-mapped read-only, and scikit-learn puts it into
-            # canonical form (sorted indices) in place before fitting: do it here, on a copy
-            X = X.copy()
-            X.sum_duplicates()
 
         # processes, not threads: liblinear draws from C's global rand(), which threads would
         # interleave, and the same data and seed must give the same model
