@@ -75,9 +75,9 @@ def _topic_metrics(records: Sequence[Record], pred: Predictions,
         t in labels for i in idx for t in records[i].topics or ()) else \
         _lenient_topic_matrix([records[i] for i in idx], labels)
     D = pred.topic_pred[idx]
-    p, r, f, s = precision_recall_fscore_support(Y, D, average=None, zero_division=0)
-    mp, mr, mf, _ = precision_recall_fscore_support(Y, D, average="micro", zero_division=0)
-    Mp, Mr, Mf, _ = precision_recall_fscore_support(Y, D, average="macro", zero_division=0)
+    p, r, f, s = _label_prf(Y, D)
+    mp, mr, mf = (float(v[0]) for v in _label_prf(Y.reshape(-1, 1), D.reshape(-1, 1))[:3])
+    Mp, Mr, Mf = (float(np.mean(v)) for v in (p, r, f))
     groups = [records[i].source for i in idx]
     ci = bootstrap.topic_intervals(Y, D, groups, resamples, seed)
     return {
@@ -93,6 +93,22 @@ def _topic_metrics(records: Sequence[Record], pred: Predictions,
         "exact_match": float((Y == D).all(axis=1).mean()),
         "reliability": reliability.curve(pred.topic_proba[idx], Y),
     }
+
+
+def _label_prf(Y: np.ndarray, D: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per column of gold ``Y`` and decisions ``D`` (n, L): precision, recall, F1 (0 where
+    undefined, as scikit-learn's zero_division=0) and support. Counted here, not by
+    scikit-learn, which scores a single column as two classes (the topic and its absence)."""
+    Yb, Db = np.asarray(Y, dtype=bool), np.asarray(D, dtype=bool)
+    tp = (Yb & Db).sum(axis=0).astype(np.float64)
+    true, decided = Yb.sum(axis=0).astype(np.float64), Db.sum(axis=0).astype(np.float64)
+
+    def ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.divide(a, b, out=np.zeros_like(a), where=b > 0)
+
+    return (ratio(tp, decided), ratio(tp, true), ratio(2 * tp, true + decided),
+            true.astype(int))
 
 
 def _lenient_topic_matrix(records: Sequence[Record], labels: Sequence[str]) -> np.ndarray:
