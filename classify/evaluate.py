@@ -369,12 +369,32 @@ def unknown_labels(records: Sequence[Record], model: Model) -> list[str]:
     return out
 
 
+def in_training_data(records: Sequence[Record], meta: dict, model_dir: str) -> list[Record]:
+    """The records whose text is in the model's own training data (the files its meta.json
+    names, where they are found; texts compared as ``suggest`` compares them): scores on them
+    are not held-out. Empty when there is nothing to compare with."""
+    from .suggest import normalise, texts_of, training_files
+
+    found, _ = training_files(meta, model_dir)
+    try:
+        trained = texts_of(found) if found else set()
+    except DataError:  # a training file changed since: nothing to compare with
+        return []
+    return [r for r in records if normalise(r.text) in trained]
+
+
 def evaluate_model(model: Model, meta: dict, data: Dataset, model_dir: str,
                    resamples: int = bootstrap.RESAMPLES, seed: int = 0,
                    log: Callable[[str], None] = lambda _: None) -> EvalReport:
-    """Score a trained model on held-out labelled data; labels it does not have are noted
-    (``unknown_labels``: in ``fallbacks``, and logged as warnings)."""
+    """Score a trained model on held-out labelled data; labels it does not have
+    (``unknown_labels``) and records of its own training data (``in_training_data``) are
+    noted in ``fallbacks``, and logged as warnings."""
     notes = unknown_labels(data.records, model)
+    seen = in_training_data(data.records, meta, model_dir)
+    if seen:
+        notes.append(f"{len(seen)} of {len(data.records)} test records are in the model's "
+                     f"training data (first: {seen[0].where or seen[0].id}): on them the "
+                     "scores are not held-out")
     for msg in notes:
         log(f"warning: {msg}")
     pred = predict(model, data.records)
@@ -383,7 +403,9 @@ def evaluate_model(model: Model, meta: dict, data: Dataset, model_dir: str,
     return EvalReport(
         mode="held-out", n_records=len(data.records),
         description=f"model {model_dir} (trained on {meta.get('data', {}).get('records', '?')} "
-                    f"records) scored on {len(data.records)} held-out records",
+                    f"records) scored on {len(data.records)} "
+                    + (f"records, {len(seen)} of them in its training data" if seen
+                       else "held-out records"),
         topics=topics, stance=stance, errors=errors,
         settings={"model": model_dir, "data": data.files, "data_sha256": data.sha256(),
                   "bootstrap": bootstrap.settings(resamples, seed)},

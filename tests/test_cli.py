@@ -524,6 +524,26 @@ def test_evaluate_model_on_test_file(model_dir, tmp_path):
     assert "held-out" in (tmp_path / "dev.md").read_text(encoding="utf-8")
 
 
+def test_evaluate_says_when_test_records_are_training_records(model_dir, train_file, tmp_path):
+    trained = [json.loads(line) for line in train_file.read_text(encoding="utf-8").splitlines()]
+    fresh = [{"text": f"A sentence no model here was trained on, number {i}.", "topics": [],
+              "stance": "neutral", "source": f"fresh-{i}"} for i in range(3)]
+    f = write_jsonl(tmp_path / "test.jsonl", fresh + trained[:5])
+    r = run_main(["evaluate", "--model", str(model_dir), "--test", str(f), "--json"])
+    assert r.code == 0, r.err
+    note = f"5 of 8 test records are in the model's training data (first: {f}:4)"
+    assert note in r.err
+    rep = json.loads(r.out)
+    assert any(note in n for n in rep["fallbacks"])
+    assert "5 of them in its training data" in rep["description"]
+    # only fresh records: nothing said
+    g = write_jsonl(tmp_path / "fresh.jsonl", fresh)
+    r = run_main(["evaluate", "--model", str(model_dir), "--test", str(g), "--json"])
+    assert r.code == 0, r.err
+    assert "training data" not in r.err
+    assert "held-out records" in json.loads(r.out)["description"]
+
+
 def test_evaluate_model_needs_test(model_dir):
     r = run_main(["evaluate", "--model", str(model_dir)])
     assert r.code != 0
