@@ -701,7 +701,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    def training_flags(sp: argparse.ArgumentParser, tune: bool = True) -> None:
+    def training_flags(sp: argparse.ArgumentParser, tune: bool = True,
+                       folds: bool = False) -> None:
         """The flags of training; ``tune``: with --tune-on and --prevalence, which only move
         the final thresholds (audit ranks on probabilities, so they play no part there)."""
         sp.add_argument("--data", action="append", metavar="PATH",
@@ -752,10 +753,14 @@ def build_parser() -> argparse.ArgumentParser:
                              "VADER's word valences help stance on words the data lacks")
         sp.add_argument("--seed", type=_seed, default=0, help="random seed (folds, solvers)")
         sp.add_argument("--jobs", type=_jobs, default="auto",
-                        help="processes fitting the per-label models (the model is the same "
-                             "whatever the number); auto: one per free core, at most 4, "
-                             "when records x labels reach 100,000 (smaller data trains "
-                             "faster in one), else 1")
+                        help=("processes fitting the per-label models (the model is the same "
+                              "whatever the number); auto: one per free core, at most 4, "
+                              "when records x labels reach 100,000 (smaller data trains "
+                              "faster in one), else 1") if not folds else
+                        ("processes fitting the cross-validation folds, each fold in one "
+                         "(the report is the same whatever the number); auto: one per free "
+                         "core, at most 4 and one a fold, when a fold's training part "
+                         "reaches 40,000 records x labels (labels/ does), else 1"))
         sp.add_argument("--quiet", action="store_true", help="no progress messages")
         sp.add_argument("--verbose", action="store_true",
                         help="list every detail a warning sums up (e.g. each conflicting "
@@ -872,7 +877,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  classify evaluate --model models/default --test dev.jsonl --report dev.md\n"
                "  classify evaluate --model models/default --test mine.jsonl "
                "--threshold immigration=0.55")
-    training_flags(e)
+    training_flags(e, folds=True)
     e.add_argument("--folds", type=_folds, default=5, help="cross-validation folds")
     e.add_argument("--learning-curve", action="store_true",
                    help="also cross-validate with the training folds cut to 10%%, 25%%, 50%% "
@@ -909,7 +914,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  classify audit --fast\n"
                "  classify audit --data labels/ --report audit.html\n"
                "  classify audit --format jsonl > findings.jsonl")
-    training_flags(a, tune=False)
+    training_flags(a, tune=False, folds=True)
     a.add_argument("--folds", type=_folds, default=5, help="cross-validation folds")
     a.add_argument("--format", choices=("md", "jsonl", "html"), default=None,
                    help="output format (default: md, or from the --report file's extension)")

@@ -18,3 +18,10 @@ class DataError(ClassifyError):
 
 class ModelError(ClassifyError):
     """A model directory that is missing, partial, tampered with or incompatible."""
+
+
+def worker_lost(what: str) -> ClassifyError:
+    """The error for a worker process of ``--jobs N`` that died mid-task (killed, or by the
+    operating system for want of memory): one line with the way round it, not a traceback."""
+    return ClassifyError(f"a worker process {what} ended before it finished (killed, or out "
+                         "of memory?): run again with --jobs 1, or free some memory")

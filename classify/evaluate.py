@@ -14,20 +14,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from . import bootstrap, interrupts, reliability
 from .data import Dataset, Record
-from .errors import DataError
+from .errors import DataError, worker_lost
 from .model import Model, TrainOptions, topic_matrix, train_model
 from .splits import METHOD, grouped_folds
 
 N_ERRORS = 20
 CURVE_FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)  # shares of the training folds' sources
 FEW_SOURCES = 10  # below this many sources, intervals are said to be rough
+AUTO_FOLD_CELLS = 40_000  # records x labels of a fold's training part from which --jobs auto
+# fits the folds in parallel
 
 
 @dataclass
@@ -216,24 +219,71 @@ def _out_of_fold(data: Dataset, splits: list[tuple[np.ndarray, np.ndarray]],
     D = np.zeros((n, len(topic_labels)), dtype=bool)
     S = np.zeros((n, len(data.stance_labels)))
     stance_index = {s: j for j, s in enumerate(data.stance_labels)}
-    for k, (train_idx, test_idx) in enumerate(splits, 1):
-        train_idx = _first_sources(records, train_idx, fraction, [opts.seed, k])
-        log(f"fold {k}/{len(splits)}: training on {len(train_idx)} records, "
-            f"scoring {len(test_idx)}")
-        train = [records[i] for i in train_idx]
-        tlabels = topic_labels if any(r.topics for r in train) else []
-        model = train_model(train, tlabels, data.stance_labels, opts)
-        for msg in model.info.get("fallbacks", []):
-            note(f"fold {k}/{len(splits)}: {msg}")
-        fold = predict(model, [records[i] for i in test_idx])
-        for j, lab in enumerate(fold.topic_labels):
-            jj = topic_labels.index(lab)
-            P[test_idx, jj] = fold.topic_proba[:, j]
-            D[test_idx, jj] = fold.topic_pred[:, j]
-        for j, lab in enumerate(fold.stance_labels):
-            S[test_idx, stance_index[lab]] = fold.stance_proba[:, j]
-        interrupts.checkpoint("mid-evaluate")
+    parts = [_first_sources(records, train_idx, fraction, [opts.seed, k])
+             for k, (train_idx, _) in enumerate(splits, 1)]
+    procs = fold_jobs(opts, len(splits), max((len(p) for p in parts), default=0),
+                      len(topic_labels))
+    if procs > 1:
+        from joblib import Parallel, delayed
+
+        log(f"{len(splits)} folds in {procs} processes")
+        inner = replace(opts, jobs=1)
+        done = Parallel(n_jobs=procs, return_as="generator")(
+            delayed(_fold)(records, train_idx, test_idx, topic_labels,
+                           list(data.stance_labels), inner)
+            for train_idx, (_, test_idx) in zip(parts, splits, strict=True))
+    else:
+        done = (_fold(records, train_idx, test_idx, topic_labels, list(data.stance_labels),
+                      opts, log=lambda m, k=k: log(f"fold {k}/{len(splits)}: {m}"))
+                for k, (train_idx, (_, test_idx)) in enumerate(zip(parts, splits, strict=True),
+                                                               1))
+    try:
+        for k, (fallbacks, fold) in enumerate(done, 1):
+            test_idx = splits[k - 1][1]
+            if procs > 1:
+                log(f"fold {k}/{len(splits)}: trained on {len(parts[k - 1])} records, scored "
+                    f"{len(test_idx)}")
+            for msg in fallbacks:
+                note(f"fold {k}/{len(splits)}: {msg}")
+            for j, lab in enumerate(fold.topic_labels):
+                jj = topic_labels.index(lab)
+                P[test_idx, jj] = fold.topic_proba[:, j]
+                D[test_idx, jj] = fold.topic_pred[:, j]
+            for j, lab in enumerate(fold.stance_labels):
+                S[test_idx, stance_index[lab]] = fold.stance_proba[:, j]
+            interrupts.checkpoint("mid-evaluate")
+    except BrokenProcessPool:  # a worker killed, e.g. by the system for want of memory
+        raise worker_lost("fitting cross-validation folds") from None
     return Predictions(records, topic_labels, list(data.stance_labels), P, D, S)
+
+
+def fold_jobs(opts: TrainOptions, folds: int, records: int, labels: int) -> int:
+    """Processes for the folds of a cross-validation: ``opts.jobs`` (each fold then trains in
+    one process), or for "auto" one per usable core (at most ``AUTO_JOBS_MAX``, at most one a
+    fold) when a fold's training part reaches ``AUTO_FOLD_CELLS`` records x labels; below
+    that, starting the workers costs more than a fold's training."""
+    from .api import AUTO_JOBS_MAX, usable_cores  # api imports this module
+
+    if opts.jobs == "auto":
+        if records * max(labels, 1) < AUTO_FOLD_CELLS:
+            return 1
+        want = min(AUTO_JOBS_MAX, usable_cores())
+    else:
+        want = int(opts.jobs)
+    return max(1, min(want, folds))
+
+
+def _fold(records: Sequence[Record], train_idx: np.ndarray, test_idx: np.ndarray,
+          topic_labels: list[str], stance_labels: list[str], opts: TrainOptions,
+          log: Callable[[str], None] = lambda _: None) -> tuple[list[str], Predictions]:
+    """One fold: the model trained on ``train_idx`` (its fallback lines) and its predictions
+    of ``test_idx``; run in a worker process when the folds are fitted in parallel."""
+    log(f"training on {len(train_idx)} records, scoring {len(test_idx)}")
+    train = [records[i] for i in train_idx]
+    tlabels = topic_labels if any(r.topics for r in train) else []
+    model = train_model(train, tlabels, stance_labels, opts)
+    return (list(model.info.get("fallbacks", [])),
+            predict(model, [records[i] for i in test_idx]))
 
 
 def _first_sources(records: Sequence[Record], idx: np.ndarray, fraction: float,

@@ -544,6 +544,34 @@ def test_evaluate_says_when_test_records_are_training_records(model_dir, train_f
     assert "held-out records" in json.loads(r.out)["description"]
 
 
+def test_evaluate_folds_in_processes_give_the_same_report(train_file):
+    args = ["evaluate", "--data", str(train_file), "--folds", "3", "--fast", "--json"]
+    one = run_main([*args, "--jobs", "1"])
+    two = run_main([*args, "--jobs", "2"])
+    assert one.code == 0 and two.code == 0, (one.err, two.err)
+    assert json.loads(one.out) == json.loads(two.out)
+    # progress (stderr, without --json): one line per fold either way
+    one, two = (run_main([*args[:-1], "--jobs", j]) for j in ("1", "2"))
+    assert one.out == two.out
+    assert "3 folds in 2 processes" in two.err and "processes" not in one.err
+    for k in (1, 2, 3):
+        assert f"fold {k}/3: " in one.err and f"fold {k}/3: " in two.err
+
+
+def test_evaluate_auto_jobs_fit_folds_in_parallel_only_on_large_data(monkeypatch):
+    from classify import api
+    from classify.evaluate import AUTO_FOLD_CELLS, fold_jobs
+    from classify.model import TrainOptions
+
+    monkeypatch.setattr(api, "usable_cores", lambda: 8)
+    auto = TrainOptions(jobs="auto")
+    assert fold_jobs(auto, 5, AUTO_FOLD_CELLS // 4 - 1, 4) == 1
+    assert fold_jobs(auto, 5, AUTO_FOLD_CELLS // 4, 4) == api.AUTO_JOBS_MAX
+    assert fold_jobs(auto, 3, AUTO_FOLD_CELLS, 4) == 3  # never more than one a fold
+    assert fold_jobs(TrainOptions(jobs=2), 5, 10, 4) == 2  # asked for: whatever the size
+    assert fold_jobs(TrainOptions(jobs=1), 5, AUTO_FOLD_CELLS, 4) == 1
+
+
 def test_evaluate_model_needs_test(model_dir):
     r = run_main(["evaluate", "--model", str(model_dir)])
     assert r.code != 0

@@ -470,3 +470,20 @@ def test_every_checkpoint_is_a_listed_point():
     for path in (ROOT / "classify").glob("*.py"):
         used |= set(re.findall(r"checkpoint\(\"([^\"]+)\"\)", path.read_text(encoding="utf-8")))
     assert used == set(interrupts.POINTS)
+
+
+def test_evaluate_worker_killed_mid_fold_is_one_line(train_file, tmp_path):
+    """A fold's worker process killed (as the system does for want of memory): one line with
+    the way round it, exit 2, no traceback."""
+    report = tmp_path / "r.md"
+    proc = _classify(["evaluate", "--data", train_file, "--folds", "2", "--fast", "--quiet",
+                      "--jobs", "2", "--report", report],
+                     env={"CLASSIFY_SIGNAL_AT": "mid-fit:KILL"})
+    _, raw = proc.communicate(timeout=300)
+    err = raw.decode("utf-8", "replace")
+    assert proc.returncode == 2, err
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert err.splitlines() == [
+        "classify: error: a worker process fitting cross-validation folds ended before it "
+        "finished (killed, or out of memory?): run again with --jobs 1, or free some memory"]
+    assert not report.exists()
