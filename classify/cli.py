@@ -704,7 +704,8 @@ def build_parser() -> argparse.ArgumentParser:
     def training_flags(sp: argparse.ArgumentParser, tune: bool = True,
                        folds: bool = False) -> None:
         """The flags of training; ``tune``: with --tune-on and --prevalence, which only move
-        the final thresholds (audit ranks on probabilities, so they play no part there)."""
+        the final thresholds (audit ranks on probabilities, so they play no part there);
+        ``folds``: the command cross-validates, and --jobs fits its folds in processes."""
         sp.add_argument("--data", action="append", metavar="PATH",
                         help="labelled JSONL/CSV file or directory; repeatable "
                              f"(default: {api.DEFAULT_DATA}/)")
