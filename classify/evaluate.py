@@ -23,7 +23,7 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from . import bootstrap, interrupts, reliability
 from .data import Dataset, Record
 from .errors import DataError, worker_lost
-from .model import Model, TrainOptions, topic_matrix, train_model
+from .model import Model, TrainOptions, auto_train_jobs, topic_matrix, train_model
 from .splits import METHOD, grouped_folds
 
 N_ERRORS = 20
@@ -218,7 +218,8 @@ def _out_of_fold(data: Dataset, splits: list[tuple[np.ndarray, np.ndarray]],
     P = np.zeros((n, len(topic_labels)))
     D = np.zeros((n, len(topic_labels)), dtype=bool)
     S = np.zeros((n, len(data.stance_labels)))
-    stance_index = {s: j for j, s in enumerate(data.stance_labels)}
+    stance_labels = list(data.stance_labels)
+    stance_index = {s: j for j, s in enumerate(stance_labels)}
     parts = [_first_sources(records, train_idx, fraction, [opts.seed, k])
              for k, (train_idx, _) in enumerate(splits, 1)]
     procs = fold_jobs(opts, len(splits), max((len(p) for p in parts), default=0),
@@ -229,12 +230,11 @@ def _out_of_fold(data: Dataset, splits: list[tuple[np.ndarray, np.ndarray]],
         log(f"{len(splits)} folds in {procs} processes")
         inner = replace(opts, jobs=1)
         done = Parallel(n_jobs=procs, return_as="generator")(
-            delayed(_fold)(records, train_idx, test_idx, topic_labels,
-                           list(data.stance_labels), inner)
+            delayed(_fold)(records, train_idx, test_idx, topic_labels, stance_labels, inner)
             for train_idx, (_, test_idx) in zip(parts, splits, strict=True))
     else:
-        done = (_fold(records, train_idx, test_idx, topic_labels, list(data.stance_labels),
-                      opts, log=lambda m, k=k: log(f"fold {k}/{len(splits)}: {m}"))
+        done = (_fold(records, train_idx, test_idx, topic_labels, stance_labels, opts,
+                      log=lambda m, k=k: log(f"fold {k}/{len(splits)}: {m}"))
                 for k, (train_idx, (_, test_idx)) in enumerate(zip(parts, splits, strict=True),
                                                                1))
     try:
@@ -254,22 +254,16 @@ def _out_of_fold(data: Dataset, splits: list[tuple[np.ndarray, np.ndarray]],
             interrupts.checkpoint("mid-evaluate")
     except BrokenProcessPool:  # a worker killed, e.g. by the system for want of memory
         raise worker_lost("fitting cross-validation folds") from None
-    return Predictions(records, topic_labels, list(data.stance_labels), P, D, S)
+    return Predictions(records, topic_labels, stance_labels, P, D, S)
 
 
 def fold_jobs(opts: TrainOptions, folds: int, records: int, labels: int) -> int:
-    """Processes for the folds of a cross-validation: ``opts.jobs`` (each fold then trains in
-    one process), or for "auto" one per usable core (at most ``AUTO_JOBS_MAX``, at most one a
-    fold) when a fold's training part reaches ``AUTO_FOLD_CELLS`` records x labels; below
-    that, starting the workers costs more than a fold's training."""
-    from .api import AUTO_JOBS_MAX, usable_cores  # api imports this module
-
-    if opts.jobs == "auto":
-        if records * max(labels, 1) < AUTO_FOLD_CELLS:
-            return 1
-        want = min(AUTO_JOBS_MAX, usable_cores())
-    else:
-        want = int(opts.jobs)
+    """Processes for the folds of a cross-validation, at most one a fold: ``opts.jobs`` (each
+    fold then trains in one process), or for "auto" ``auto_train_jobs`` with a fold's training
+    part against ``AUTO_FOLD_CELLS`` records x labels (below that, starting the workers costs
+    more than a fold's training)."""
+    want = auto_train_jobs(records, labels, AUTO_FOLD_CELLS) if opts.jobs == "auto" \
+        else int(opts.jobs)
     return max(1, min(want, folds))
 
 

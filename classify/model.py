@@ -341,16 +341,17 @@ class _Scorer:
 AUTO_TRAIN_CELLS = 100_000  # records x labels from which --jobs auto fits in parallel
 
 
-def auto_train_jobs(n_records: int, n_labels: int) -> int:
+def auto_train_jobs(n_records: int, n_labels: int, cells: int = AUTO_TRAIN_CELLS) -> int:
     """Processes for ``jobs="auto"``: one per core this process may use (at most
-    ``api.AUTO_JOBS_MAX``, as for tagging) when records x labels reach ``AUTO_TRAIN_CELLS``,
-    else 1. Starting worker processes costs more than it saves on smaller data. Measured on
-    2 cores (wall time of ``classify train``): 2,000 sentences x 4 labels 11.1 s in one
-    process, 14.5 s in two; ``labels/`` (13,910 x 4) with the bundled recipe 23.5 s, 20.0 s;
-    10,000 headlines x 27 labels 75 s, 45 s."""
+    ``api.AUTO_JOBS_MAX``, as for tagging) when records x labels reach ``cells``
+    (``AUTO_TRAIN_CELLS`` for training's per-label fits), else 1. Starting worker processes
+    costs more than it saves on smaller data. Measured on 2 cores (wall time of ``classify
+    train``): 2,000 sentences x 4 labels 11.1 s in one process, 14.5 s in two; ``labels/``
+    (13,910 x 4) with the bundled recipe 23.5 s, 20.0 s; 10,000 headlines x 27 labels 75 s,
+    45 s."""
     from .api import AUTO_JOBS_MAX, usable_cores  # api imports this module
 
-    if n_records * max(n_labels, 1) < AUTO_TRAIN_CELLS:
+    if n_records * max(n_labels, 1) < cells:
         return 1
     return max(1, min(AUTO_JOBS_MAX, usable_cores()))
 
