@@ -22,6 +22,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import estimator_checks as ec
 
 from classify import StanceClassifier, TextVectorizer, TopicClassifier
+from classify.selection import select_topics
 
 RECS = make_records()
 TEXTS = [r["text"] for r in RECS]
@@ -215,3 +216,26 @@ def test_parallel_fit_of_a_large_matrix_with_unsorted_indices(loss):
     one = fit_linear(X, Y, ["a", "b"], loss, 1.0, None, 0, jobs=1)
     two = fit_linear(U, Y, ["a", "b"], loss, 1.0, None, 0, jobs=2)
     assert np.allclose(one[0], two[0], atol=1e-6) and np.allclose(one[1], two[1])
+
+
+def test_the_topic_search_tries_svms_and_fast_training_logistic_regression():
+    """The search's candidates are linear SVMs (logistic regression never won a search and
+    cost up to half its time; README, "How the model works"), starting at C=1 for every
+    feature set and then moving C; ``fast`` fits one logistic model at C=8, and ``fixed_C``
+    holds C."""
+    recs = make_records(n_per_topic=12, n_sources=6)
+    texts = [r["text"] for r in recs]
+    groups = [r["source"] for r in recs]
+    names = sorted({t for r in recs for t in r["topics"]})
+    Y = np.array([[t in r["topics"] for t in names] for r in recs])
+    full = select_topics(texts, Y, groups, "any")
+    assert {t.params["loss"] for t in full.trials} == {"hinge"}
+    first = [t for t in full.trials if t.params["C"] == 1.0 and not t.params["class_weight"]
+             and not t.params["word_view"]]
+    assert {(tuple(t.params["ngram_range"]), t.params["char_ngrams"]) for t in first} == {
+        ((1, 1), False), ((1, 2), False), ((1, 2), True)}
+    assert len({t.params["C"] for t in full.trials}) >= 3  # C searched around 1
+    fast = select_topics(texts, Y, groups, "any", fast=True)
+    assert [(t.params["loss"], t.params["C"]) for t in fast.trials] == [("log", 8.0)]
+    fixed = select_topics(texts, Y, groups, "any", fixed_C=2.0)
+    assert {t.params["C"] for t in fixed.trials} == {2.0}
