@@ -33,6 +33,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import interrupts, thresholds
+from .errors import worker_lost
 from .features import Features, char_ngrams, sentiment_lexicon, tokenize, word_ngrams
 from .model import stance_proba, topic_proba
 
@@ -272,6 +273,7 @@ def _fit_binary(X: sp.csr_matrix, y: np.ndarray, C: float, seed: int,
 
     Solver warnings are caught and returned with the fit (it may run in a worker process),
     for ``FitLog`` to report."""
+    interrupts.checkpoint("label-fit")  # in a worker process with --jobs N
     pos = int(y.sum())
     if pos == 0 or pos == len(y):  # nothing to separate: constant log-odds
         if sample_weight is None:
@@ -341,9 +343,15 @@ def fit_linear(X: sp.csr_matrix, Y: np.ndarray, labels: Sequence[str], loss: str
 
         # processes, not threads: liblinear draws from C's global rand(), which threads would
         # interleave, and the same data and seed must give the same model
-        res = Parallel(n_jobs=jobs)(
-            delayed(_fit_binary)(X, Y[:, j], C, seed, class_weight, sgd, loss, sample_weight)
-            for j in range(Y.shape[1]))
+        from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+        try:
+            res = Parallel(n_jobs=jobs)(
+                delayed(_fit_binary)(X, Y[:, j], C, seed, class_weight, sgd, loss,
+                                     sample_weight)
+                for j in range(Y.shape[1]))
+        except TerminatedWorkerError:  # a worker killed, e.g. by the system for want of memory
+            raise worker_lost("fitting per-label models") from None
         interrupts.checkpoint("mid-pool")  # the pool's workers are up, idle
     else:
         res = [_fit_binary(X, Y[:, j], C, seed, class_weight, sgd, loss, sample_weight)

@@ -27,8 +27,8 @@ from collections.abc import Iterator
 
 PROG = "classify"
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}  # HUP: a closed terminal
-POINTS = ("start", "after-imports", "after-load", "mid-fit", "mid-pool", "mid-save", "mid-tag",
-          "mid-evaluate", "mid-partition")
+POINTS = ("start", "after-imports", "after-load", "mid-fit", "label-fit", "mid-pool", "mid-save",
+          "mid-tag", "mid-evaluate", "mid-partition")
 #: joblib's resource tracker, started with the first worker pool (``train --jobs N``), inherits
 #: the environment: after an interrupt has killed the pool's workers (``_kill_joblib_workers``)
 #: it removes the pool's temporary files and semaphores, and would report each on stderr

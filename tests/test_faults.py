@@ -487,3 +487,28 @@ def test_evaluate_worker_killed_mid_fold_is_one_line(train_file, tmp_path):
         "classify: error: a worker process fitting cross-validation folds ended before it "
         "finished (killed, or out of memory?): run again with --jobs 1, or free some memory"]
     assert not report.exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+def test_train_worker_killed_mid_label_fit_is_one_line(train_file, tmp_path):
+    """``train --jobs 2``: a worker fitting per-label models killed (as the system does for
+    want of memory) ends the run with one line with the way round it, exit 2, no traceback,
+    no model written and no worker left running."""
+    marker = f"CLASSIFY_TEST_LABEL_FIT={os.getpid()}"
+    d = tmp_path / "model"
+    proc = _classify(["train", "--data", train_file, "--model", d, "--quiet", "--jobs", "2"],
+                     env={"CLASSIFY_SIGNAL_AT": "label-fit:KILL",
+                          "CLASSIFY_SIGNAL_ONCE": str(tmp_path / "once"),
+                          marker.split("=")[0]: marker.split("=")[1]})
+    _, raw = proc.communicate(timeout=300)
+    err = raw.decode("utf-8", "replace")
+    assert proc.returncode == 2, err
+    assert err.splitlines() == [
+        "classify: error: a worker process fitting per-label models ended before it finished "
+        "(killed, or out of memory?): run again with --jobs 1, or free some memory"]
+    assert (tmp_path / "once").exists()  # a worker did reach the point
+    assert not d.exists()
+    deadline = time.monotonic() + 30
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_with(marker) == []
