@@ -273,7 +273,7 @@ def _fit_binary(X: sp.csr_matrix, y: np.ndarray, C: float, seed: int,
 
     Solver warnings are caught and returned with the fit (it may run in a worker process),
     for ``FitLog`` to report."""
-    interrupts.checkpoint("label-fit")  # in a worker process with --jobs N
+    interrupts.checkpoint("label-fit")  # in a worker process with --jobs N (else in this one)
     pos = int(y.sum())
     if pos == 0 or pos == len(y):  # nothing to separate: constant log-odds
         if sample_weight is None:
@@ -339,18 +339,19 @@ def fit_linear(X: sp.csr_matrix, Y: np.ndarray, labels: Sequence[str], loss: str
         X = X.astype(np.float64)
         X.sum_duplicates()
     if jobs > 1 and Y.shape[1] > 1:
+        from concurrent.futures.process import BrokenProcessPool
+
         from joblib import Parallel, delayed
 
-        # processes, not threads: liblinear draws from C's global rand(), which threads would
-        # interleave, and the same data and seed must give the same model
-        from joblib.externals.loky.process_executor import TerminatedWorkerError
-
         try:
+            # processes, not threads: liblinear draws from C's global rand(), which threads
+            # would interleave, and the same data and seed must give the same model
             res = Parallel(n_jobs=jobs)(
                 delayed(_fit_binary)(X, Y[:, j], C, seed, class_weight, sgd, loss,
                                      sample_weight)
                 for j in range(Y.shape[1]))
-        except TerminatedWorkerError:  # a worker killed, e.g. by the system for want of memory
+        except BrokenProcessPool:  # a worker killed, e.g. by the system for want of memory
+            # (joblib's TerminatedWorkerError is one; so is a result lost mid-transfer)
             raise worker_lost("fitting per-label models") from None
         interrupts.checkpoint("mid-pool")  # the pool's workers are up, idle
     else:

@@ -1,10 +1,11 @@
 """The trained model (a topic and a stance classifier) and how it is trained and scored.
 
 Training, in ``train_model``:
-1. Topics: ``selection.select_topics`` chooses the feature set, learner, C, class weighting
-   and threshold strategy by grouped internal cross-validation (groups: the record's source)
-   on the data at hand; a ``TopicClassifier`` with those parameters is fitted on all of it,
-   its per-label thresholds tuned on internal out-of-fold scores.
+1. Topics: ``selection.select_topics`` chooses the feature set, C (of a linear SVM; logistic
+   regression with ``--fast``), class weighting and threshold strategy by grouped internal
+   cross-validation (groups: the record's source) on the data at hand; a ``TopicClassifier``
+   with those parameters is fitted on all of it, its per-label thresholds tuned on internal
+   out-of-fold scores.
 2. Stance: ``selection.select_stance`` chooses C and class weighting; a ``StanceClassifier``
    is fitted (word 1-2-grams, character n-grams for short texts, sentiment-lexicon features).
 3. Where the two parts want the same n-grams they share one ``TextVectorizer`` fitted on all
