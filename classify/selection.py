@@ -11,7 +11,8 @@ Topics (``select_topics``), a budgeted coordinate search, each step measured:
    step too: held out it was worth nothing on average (-0.005 to +0.005 macro-F1 where it
    changed the model) and took more than half of the search's time on 10,000 headlines of 27
    classes (README, as above); ``TopicClassifier(class_weight="balanced")`` is still there.
-   Each label's threshold is tuned anyway, which is most of what class weighting moves.
+   With several topics a text, each label's tuned threshold already absorbs much of what class
+   weighting shifts.
 Every candidate's out-of-fold scores are then decided by every threshold strategy (per label
 tuned with each floor of ``FLOORS``, shrunk, global), cross-fitted: the thresholds that decide
 fold k are tuned on the other folds' scores only. A candidate's score is its best strategy's
