@@ -11,10 +11,13 @@
   normalised over the classes.
 
 Both classifiers take raw texts, keep every hyper-parameter in ``__init__`` and work with
-``clone``, ``Pipeline``, ``cross_val_score`` and ``GridSearchCV``. A fitted ``TextVectorizer``
-passed as ``vectorizer`` is used as it is (so topics and stance can share one and tagging
-tokenises once); an unfitted one is cloned and fitted on the training texts, and ``clone`` of
-a classifier always gives an unfitted one, so cross-validation refits the vocabulary per fold.
+``clone``, ``Pipeline``, ``cross_val_score`` and ``GridSearchCV`` (give the topic classifier
+its labels as an indicator matrix there, e.g. from ``MultiLabelBinarizer``: scikit-learn's
+model selection refuses lists of label lists). A fitted ``TextVectorizer`` passed as
+``vectorizer`` is used as it is, the very object (so topics and stance can share one and
+tagging tokenises once: refit it and the classifiers change with it); an unfitted one is cloned
+and fitted on the training texts, and ``clone`` of a classifier always gives an unfitted one,
+so cross-validation refits the vocabulary per fold.
 """
 
 from __future__ import annotations
@@ -43,18 +46,24 @@ LOSSES = ("log", "hinge")
 
 
 def _texts(X: object) -> list[str]:
-    """Raw texts from a list, tuple, 1-D array or Series of strings."""
+    """Raw texts from a list, tuple, 1-D array, Series or other iterable of strings."""
     if isinstance(X, str):
         raise ValueError("expected an iterable of texts, got a single string")
+    if sp.issparse(X):
+        raise ValueError("expected raw texts, got a sparse matrix: classify's estimators "
+                         "vectorize their texts themselves (put no vectorizer before them)")
+    if not hasattr(X, "__len__") and not hasattr(X, "__array__"):
+        X = list(X)  # type: ignore[call-overload]  # a generator or other iterable
     arr = np.asarray(X, dtype=object)
     if arr.ndim == 2 and arr.shape[1] == 1:  # one text column (e.g. from a ColumnTransformer)
         arr = arr[:, 0]
     if arr.ndim != 1:
         raise ValueError(f"expected a 1-D sequence of texts, got shape {arr.shape}")
     out = arr.tolist()
-    bad = next((x for x in out if not isinstance(x, str)), None)
-    if bad is not None:
-        raise ValueError(f"expected texts (str), got {type(bad).__name__}")
+    for x in out:
+        if not isinstance(x, str):
+            raise ValueError("expected texts (str), got "
+                             + ("None (a missing text)" if x is None else type(x).__name__))
     return out
 
 
@@ -92,6 +101,9 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
     sentiment-lexicon features (summed positive and negative VADER valence, and whether any).
     ``abbreviations``: write dotted abbreviations as one word before tokenising (F.A.A. ->
     faa, as copy that writes FAA has it); models saved before the option read False.
+    ``min_df``, ``max_df``, ``max_features`` and ``max_char_features`` are
+    ``TfidfVectorizer``'s (invalid values raise its ``InvalidParameterError``); where
+    ``min_df`` and ``max_df`` would leave no term at all, the vocabulary is built without them.
     """
 
     def __init__(self, ngram_range: tuple[int, int] = (1, 2), char_ngrams: bool = False,
@@ -109,6 +121,7 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Iterable[str], y: object = None) -> TextVectorizer:
         from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.utils._param_validation import InvalidParameterError
 
         texts = _texts(X)
         if tuple(self.ngram_range) not in ((1, 1), (1, 2)):
@@ -121,6 +134,8 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
                                 dtype=np.float32)
             try:
                 return v.fit(texts)
+            except InvalidParameterError:  # e.g. max_features=0: the user's to mend
+                raise
             except ValueError:  # no term left (empty texts, or pruned by min_df/max_df)
                 v = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, dtype=np.float32)
                 try:
@@ -157,6 +172,7 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
     @property
     def n_ngram_columns(self) -> int:
         """Columns before the lexicon features (the word and character n-grams)."""
+        check_is_fitted(self, "features_")
         return self.features_.n_features - self.features_.n_lexicon
 
     def __sklearn_tags__(self):  # noqa: D105
@@ -324,11 +340,16 @@ def _fit_binary(X: sp.csr_matrix, y: np.ndarray, C: float, seed: int,
 
 
 def fit_linear(X: sp.csr_matrix, Y: np.ndarray, labels: Sequence[str], loss: str, C: float,
-               class_weight: str | None, seed: int, jobs: int = 1,
+               class_weight: str | None, seed: int, jobs: int | None = 1,
                fitlog: FitLog | None = None, sample_weight: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
     """One binary linear model per column of ``Y``: (coef (L, V) float32, intercept (L,)),
-    each record's loss scaled by ``sample_weight`` (None: 1 each)."""
+    each record's loss scaled by ``sample_weight`` (None: 1 each); ``jobs`` as scikit-learn's
+    ``n_jobs`` (None: 1; -1: every core)."""
+    if jobs is None or jobs < 0:
+        from joblib import effective_n_jobs
+
+        jobs = effective_n_jobs(jobs)
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     sgd = X.shape[0] > SGD_MIN_RECORDS
@@ -387,7 +408,8 @@ class TopicLinear:
 
 def fit_topic_linear(X: sp.csr_matrix, Y: np.ndarray, labels: Sequence[str], loss: str,
                      C: float, class_weight: str | None, seed: int, ngram_cols: int,
-                     word_cols: int | None, jobs: int = 1, fitlog: FitLog | None = None,
+                     word_cols: int | None, jobs: int | None = 1,
+                     fitlog: FitLog | None = None,
                      sample_weight: np.ndarray | None = None) -> TopicLinear:
     """The topic weights on the n-gram columns of ``X`` (the first ``ngram_cols``; lexicon
     columns get zero weight), plus, when ``word_cols`` is given, a second view on the word
@@ -408,14 +430,17 @@ def fit_topic_linear(X: sp.csr_matrix, Y: np.ndarray, labels: Sequence[str], los
 def label_indicator(Y: object, classes: Sequence[str] | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
     """(classes, boolean indicator matrix) from a list of label lists or an indicator matrix
-    (whose classes are 0..k-1 unless given)."""
+    (whose classes are 0..k-1 unless given). As in scikit-learn (``type_of_target``), nested
+    lists of equal length (2 or more) holding only 0 and 1 are an indicator matrix, not label
+    lists. Label lists get columns in the order of ``classes`` when given (a label not among
+    them is an error), else sorted by name."""
     if sp.issparse(Y):
         Y = Y.toarray()  # type: ignore[union-attr]
-    seq = list(Y) if not isinstance(Y, np.ndarray) else None
-    if seq is not None and all(isinstance(r, (list, tuple, set, frozenset)) for r in seq):
+    seq = _label_lists(Y)
+    if seq is not None:
         found = sorted({str(t) for r in seq for t in r})
         names = list(classes) if classes is not None else found
-        index = {t: j for j, t in enumerate(names)}
+        index = {str(t): j for j, t in enumerate(names)}
         M = np.zeros((len(seq), len(names)), dtype=bool)
         for i, r in enumerate(seq):
             for t in r:
@@ -430,6 +455,27 @@ def label_indicator(Y: object, classes: Sequence[str] | None = None
         raise ValueError("an indicator matrix holds only 0 and 1")
     names_arr = np.asarray(classes if classes is not None else np.arange(arr.shape[1]))
     return names_arr, arr.astype(bool)
+
+
+def _label_lists(Y: object) -> list | None:
+    """``Y``'s rows if it is a list of label lists (not an indicator matrix), else None."""
+    if isinstance(Y, np.ndarray) or sp.issparse(Y) or isinstance(Y, str):
+        return None
+    seq = list(Y)  # type: ignore[call-overload]
+    if all(isinstance(r, (list, tuple, set, frozenset)) for r in seq) and \
+            not _nested_indicator(seq):
+        return seq
+    return None
+
+
+def _nested_indicator(rows: list) -> bool:
+    """Whether label rows are an indicator matrix written as nested lists (scikit-learn's
+    "multilabel-indicator": rows of one length, at least 2, holding only 0 and 1)."""
+    if not rows or not all(isinstance(r, (list, tuple)) for r in rows):
+        return False
+    width = len(rows[0])
+    return width >= 2 and all(len(r) == width for r in rows) and all(
+        isinstance(t, (numbers.Integral, np.bool_)) and t in (0, 1) for r in rows for t in r)
 
 
 def check_weights(sample_weight: object, n: int) -> np.ndarray | None:
@@ -535,21 +581,70 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
                                 self.class_weight, seed, v.n_ngram_columns,
                                 word_cols, self.n_jobs, fitlog, sample_weight)
 
-    def fit(self, X: Iterable[str], Y: object, groups: Sequence | None = None,
+    def _check_params(self) -> None:
+        """A ValueError naming the first parameter that cannot be fitted with (checked at
+        ``fit``, as scikit-learn does, not in ``__init__``)."""
+        def bad(name: str, want: str) -> ValueError:
+            return ValueError(f"{name} must be {want}, got {getattr(self, name)!r}")
+
+        def number(x: object) -> bool:
+            return isinstance(x, numbers.Real) and not isinstance(x, bool) and \
+                math.isfinite(float(x))
+
+        def integer(x: object) -> bool:
+            return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+        def count(x: object, least: int) -> bool:
+            return integer(x) and x >= least  # type: ignore[operator]
+
+        if self.loss not in LOSSES:
+            raise bad("loss", f"one of {LOSSES}")
+        if not (number(self.C) and self.C > 0):
+            raise bad("C", "a positive number")
+        if self.class_weight not in (None, "balanced"):
+            raise bad("class_weight", 'None or "balanced"')
+        if not isinstance(self.word_view, (bool, np.bool_)):
+            raise bad("word_view", "True or False")
+        if self.threshold_strategy not in thresholds.STRATEGIES:
+            raise bad("threshold_strategy", f"one of {thresholds.STRATEGIES}")
+        if self.threshold_floor is not None and not (
+                number(self.threshold_floor) and 0 <= self.threshold_floor < 1):
+            raise bad("threshold_floor", "None or a number in [0, 1)")
+        if self.target_prevalence is not None and not (
+                number(self.target_prevalence) and 0 < self.target_prevalence < 1):
+            raise bad("target_prevalence", "None or a number strictly between 0 and 1")
+        if self.cardinality != "auto" and self.cardinality not in thresholds.CARDINALITIES:
+            raise bad("cardinality", f"'auto' or one of {thresholds.CARDINALITIES}")
+        if not count(self.cv, 2):
+            raise bad("cv", "an integer of at least 2")
+        if not count(self.threshold_repeats, 1):
+            raise bad("threshold_repeats", "an integer of at least 1")
+        if self.n_jobs is not None and not (integer(self.n_jobs) and self.n_jobs != 0):
+            raise bad("n_jobs", "None, a positive integer or a negative one (-1: every core)")
+
+    def fit(self, X: Iterable[str], y: object, groups: Sequence | None = None,
             fitlog: FitLog | None = None, sample_weight: object = None,
             classes: Sequence | None = None, tune_on: object = None) -> TopicClassifier:
-        """``classes``: the names of an indicator matrix ``Y``'s columns (default 0..k-1);
-        ``tune_on``: see the class."""
+        """``y``: a binary indicator matrix (n texts x k labels) or a list of label lists;
+        ``classes``: the names of an indicator matrix's columns (default 0..k-1), or the
+        column order for label lists (default: sorted); ``tune_on``: see the class. Inputs
+        are checked before the estimator changes: a refused fit leaves it as it was."""
         texts = _texts(X)
-        self.classes_, Yb = label_indicator(Y)
-        if classes is not None:
-            if len(classes) != Yb.shape[1]:
-                raise ValueError(f"{len(classes)} class names for {Yb.shape[1]} columns")
-            self.classes_ = np.asarray(classes, dtype=object)
+        self._check_params()
+        if y is None:
+            raise ValueError("TopicClassifier needs y: an indicator matrix or label lists")
+        classes_, Yb = label_indicator(y, classes)
+        if classes is not None and len(classes) != Yb.shape[1]:
+            raise ValueError(f"{len(classes)} class names for {Yb.shape[1]} columns")
         if len(Yb) != len(texts):
             raise ValueError(f"{len(texts)} texts but {len(Yb)} label rows")
         if not texts:
             raise ValueError("no texts to fit")
+        if not Yb.shape[1]:
+            raise ValueError("no labels to fit: every label list is empty")
+        if groups is not None and len(groups) != len(texts):
+            raise ValueError(f"groups must have one entry per text ({len(texts)}), got "
+                             f"{len(groups)}")
         w = check_weights(sample_weight, len(texts))
         mark = None if tune_on is None else np.asarray(tune_on, dtype=bool)
         if mark is not None and mark.shape != (len(texts),):
@@ -559,10 +654,12 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             mark = None
         if mark is not None:
             thresholds.check_prior(self.tune_prior)
+        cardinality = _cardinality(self.cardinality, Yb)
+        self.classes_ = classes_ if classes is None else np.asarray(classes, dtype=object)
         self.n_tuned_on_ = 0
         self.vectorizer_ = _fitted_vectorizer(self.vectorizer, texts, TextVectorizer())
         M = self.vectorizer_.transform(texts)
-        self.cardinality_ = _cardinality(self.cardinality, Yb)
+        self.cardinality_ = cardinality
         self.fallbacks_: list[str] = []
         seed = seed_of(self.random_state)
         lin = self._linear(M, Yb, fitlog, w, seed)
@@ -627,17 +724,37 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
 
     def decide(self, P: np.ndarray) -> np.ndarray:
         """Boolean decisions from scores, by the stored thresholds and cardinality rule."""
+        check_is_fitted(self, "thresholds_")
         return thresholds.decide(P, self.thresholds_, self.cardinality_)
 
     def predict(self, X: Iterable[str]) -> np.ndarray:
         """(n, k) 0/1 indicator matrix."""
         return self.decide(self.predict_proba(X)).astype(int)
 
-    def score(self, X: Iterable[str], Y: object, sample_weight: object = None) -> float:
-        """Micro-F1 on (X, Y), each record counted ``sample_weight`` times if given."""
-        _, Yb = label_indicator(Y, list(self.classes_))
-        w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        return thresholds.f1(Yb, self.predict(X).astype(bool), "micro", w)
+    def score(self, X: Iterable[str], y: object, sample_weight: object = None) -> float:
+        """Micro-F1 on (X, y), each record counted ``sample_weight`` times if given. Labels of
+        label lists that the model was not fitted on count as missed (false negatives)."""
+        check_is_fitted(self, "thresholds_")
+        texts = _texts(X)
+        names = list(self.classes_)
+        if not isinstance(y, np.ndarray) and not sp.issparse(y):
+            y = list(y)  # type: ignore[call-overload]  # read once, even from a generator
+        rows = _label_lists(y)
+        extra = [] if rows is None else sorted(
+            {str(t) for r in rows for t in r} - {str(c) for c in names})
+        _, Yb = label_indicator(y, names + extra)
+        if Yb.shape != (len(texts), len(names) + len(extra)):
+            raise ValueError(f"y must have {len(texts)} rows of {len(names)} labels, got shape "
+                             f"{Yb.shape}")
+        w = None
+        if sample_weight is not None:
+            w = np.asarray(sample_weight, dtype=float)
+            if w.shape != (len(texts),) or not (np.isfinite(w).all() and (w >= 0).all()):
+                raise ValueError(f"sample_weight must hold one finite number >= 0 per text "
+                                 f"({len(texts)}), got shape {w.shape}")
+        pred = np.hstack([self.predict(texts).astype(bool),
+                          np.zeros((len(texts), len(extra)), dtype=bool)])
+        return thresholds.f1(Yb, pred, "micro", w)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         check_is_fitted(self, "vectorizer_")
@@ -671,23 +788,36 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: Iterable[str], y: Sequence, fitlog: FitLog | None = None,
             sample_weight: object = None) -> StanceClassifier:
+        from sklearn.utils.multiclass import check_classification_targets
+
         texts = _texts(X)
+        if y is None:
+            raise ValueError("StanceClassifier needs y: one stance label per text")
         y_arr = np.asarray(y)
         if y_arr.ndim != 1 or len(y_arr) != len(texts):
             raise ValueError(f"{len(texts)} texts need as many stance labels, got shape "
                              f"{y_arr.shape}")
-        self.classes_, codes = np.unique(y_arr, return_inverse=True)
-        if len(self.classes_) < 2:
+        if any(v is None for v in y_arr.tolist()):
+            raise ValueError("a stance label is None (missing)")
+        check_classification_targets(y_arr)  # no NaN, no continuous values
+        classes, codes = np.unique(y_arr, return_inverse=True)
+        if len(classes) < 2:
             raise ValueError("stance needs at least two classes in the data, found only "
-                             f"{self.classes_.tolist()!r}")
+                             f"{classes.tolist()!r}")
+        if not (isinstance(self.C, numbers.Real) and math.isfinite(self.C) and self.C > 0):
+            raise ValueError(f"C must be a positive number, got {self.C!r}")
+        if self.class_weight not in (None, "balanced"):
+            raise ValueError(f'class_weight must be None or "balanced", got '
+                             f"{self.class_weight!r}")
+        weights = check_weights(sample_weight, len(texts))
+        self.classes_ = classes
         self.vectorizer_ = _fitted_vectorizer(
             self.vectorizer, texts, TextVectorizer(char_ngrams=True, lexicon=True))
         M = self.vectorizer_.transform(texts)
         Y = np.eye(len(self.classes_), dtype=bool)[codes]
         self.coef_, self.intercept_ = fit_linear(
             M, Y, [str(c) for c in self.classes_], "log", self.C, self.class_weight,
-            seed_of(self.random_state), fitlog=fitlog,
-            sample_weight=check_weights(sample_weight, len(texts)))
+            seed_of(self.random_state), fitlog=fitlog, sample_weight=weights)
         return self
 
     proba_of = staticmethod(stance_proba)

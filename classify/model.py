@@ -186,10 +186,13 @@ class Model:
                 vec.features_ = part.features
                 vec.vocabulary_, vec.idf_ = part.features.word_vocab, part.features.word_idf
                 vecs[id(part.features)] = vec
+            # the vectorizer parameter is the recipe (unfitted), so clone() and a refit build
+            # features as this model did; vectorizer_ is the fitted one
             est = (TopicClassifier if part.kind == "topics" else StanceClassifier)(
-                **part.params)
+                vectorizer=TextVectorizer(**part.vectorizer_params), **part.params)
             est.vectorizer_ = vec
-            est.classes_ = np.asarray(part.classes, dtype=object)
+            est.classes_ = np.asarray(part.classes, dtype=object if part.kind == "topics"
+                                      else None)
             est.coef_, est.intercept_ = part.coef, part.intercept
             if part.kind == "topics":
                 est.thresholds_, est.cardinality_ = part.thresholds, part.cardinality

@@ -240,3 +240,147 @@ def test_the_topic_search_tries_svms_and_fast_training_logistic_regression():
     assert [(t.params["loss"], t.params["C"]) for t in fast.trials] == [("log", 8.0)]
     fixed = select_topics(texts, Y, groups, "any", fixed_C=2.0)
     assert {t.params["C"] for t in fixed.trials} == {2.0}
+
+
+# ---------------------------------------------------------------- inputs scikit-learn users give
+
+INDICATOR = np.array([[t in r for t in TOPICS] for r in LABELS], dtype=int)
+
+
+def test_nested_lists_of_0_and_1_are_an_indicator_matrix():
+    """``Y.tolist()`` is what ``type_of_target`` calls "multilabel-indicator": the same model
+    as the array, not label lists named '0' and '1'."""
+    a = TopicClassifier(cv=2).fit(TEXTS, INDICATOR, groups=GROUPS)
+    b = TopicClassifier(cv=2).fit(TEXTS, INDICATOR.tolist(), groups=GROUPS)
+    np.testing.assert_array_equal(b.classes_, np.arange(len(TOPICS)))
+    np.testing.assert_allclose(b.predict_proba(TEXTS), a.predict_proba(TEXTS))
+    assert a.score(TEXTS, INDICATOR.tolist()) == a.score(TEXTS, INDICATOR)
+
+
+def test_classes_order_the_columns_of_label_lists():
+    order = TOPICS[::-1]
+    named = TopicClassifier(cv=2).fit(TEXTS, LABELS, groups=GROUPS, classes=order)
+    plain = TopicClassifier(cv=2).fit(TEXTS, LABELS, groups=GROUPS)
+    assert list(named.classes_) == order
+    np.testing.assert_allclose(named.predict_proba(TEXTS), plain.predict_proba(TEXTS)[:, ::-1])
+    with pytest.raises(ValueError, match="not among the classes"):
+        TopicClassifier(cv=2).fit(TEXTS, LABELS, classes=order[1:])
+
+
+def test_y_by_keyword_and_missing_y():
+    clf = TopicClassifier(cv=2).fit(TEXTS, y=LABELS, groups=GROUPS)
+    assert 0 < clf.score(TEXTS, y=LABELS) <= 1
+    for est in (TopicClassifier(cv=2), StanceClassifier()):
+        with pytest.raises(ValueError, match="needs y"):
+            est.fit(TEXTS, None)
+
+
+@pytest.mark.parametrize("est", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_missing_texts_and_feature_matrices_are_clear_errors(est):
+    import scipy.sparse as sp
+
+    fitted = _fit(clone(est))
+    with pytest.raises(ValueError, match="None"):
+        (fitted.transform if isinstance(est, TextVectorizer) else fitted.predict)(
+            [TEXTS[0], None])
+    with pytest.raises(ValueError, match="sparse matrix"):
+        (fitted.transform if isinstance(est, TextVectorizer) else fitted.predict)(
+            sp.csr_matrix(np.ones((2, 3))))
+    # any iterable of texts, a generator too, gives what the list gives
+    out = (fitted.transform if isinstance(est, TextVectorizer) else fitted.predict)
+    np.testing.assert_array_equal(np.asarray(out(t for t in TEXTS[:4]).todense()
+                                             if isinstance(est, TextVectorizer)
+                                             else out(t for t in TEXTS[:4])),
+                                  np.asarray(out(TEXTS[:4]).todense()
+                                             if isinstance(est, TextVectorizer)
+                                             else out(TEXTS[:4])))
+
+
+def test_invalid_vectorizer_parameters_raise():
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    for params in ({"max_features": 0}, {"min_df": -1}, {"max_df": 5.0}):
+        with pytest.raises(InvalidParameterError):
+            TextVectorizer(**params).fit(TEXTS)
+    # valid but pruning every term: the vocabulary is built without min_df (documented)
+    assert len(TextVectorizer(min_df=10_000).fit(TEXTS).vocabulary_) > 0
+
+
+@pytest.mark.parametrize("params, name", [
+    ({"C": -1.0}, "C"), ({"C": float("nan")}, "C"), ({"loss": "squared"}, "loss"),
+    ({"cv": 1}, "cv"), ({"cv": "x"}, "cv"), ({"threshold_repeats": 0}, "threshold_repeats"),
+    ({"threshold_floor": 2}, "threshold_floor"), ({"word_view": "a"}, "word_view"),
+    ({"n_jobs": "x"}, "n_jobs"), ({"n_jobs": 0}, "n_jobs"),
+    ({"threshold_strategy": "best"}, "threshold_strategy"),
+    ({"target_prevalence": 1.0}, "target_prevalence"), ({"class_weight": "even"},
+                                                        "class_weight")])
+def test_topic_parameters_are_checked_at_fit(params, name):
+    with pytest.raises(ValueError, match=f"^{name} must be"):
+        TopicClassifier(**params).fit(TEXTS, LABELS, groups=GROUPS)
+
+
+def test_groups_must_match_the_texts():
+    with pytest.raises(ValueError, match="groups must have one entry per text"):
+        TopicClassifier(cv=2).fit(TEXTS, LABELS, groups=GROUPS[:4])
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
+@pytest.mark.parametrize("y", [[0.0, 1.0] * 29 + [0.0, float("nan")],
+                               list(np.linspace(0, 1, 60)),
+                               ["a", "b"] * 29 + ["a", None]], ids=["nan", "continuous", "none"])
+def test_stance_targets_are_checked(y):
+    n = len(y)
+    with pytest.raises(ValueError):
+        StanceClassifier().fit(TEXTS[:n], y)
+
+
+def test_a_refused_refit_leaves_the_estimator_as_it_was():
+    topics = TopicClassifier(cv=2).fit(TEXTS, LABELS, groups=GROUPS)
+    stance = StanceClassifier().fit(TEXTS, STANCE)
+    P, S = topics.predict_proba(TEXTS[:5]), stance.predict_proba(TEXTS[:5])
+    with pytest.raises(ValueError):
+        topics.fit(TEXTS, [["a"], ["b"], ["c"]])
+    with pytest.raises(ValueError):
+        stance.fit(TEXTS[:3], ["x", "x", "x"])
+    assert list(topics.classes_) == TOPICS and list(stance.classes_) == STANCES
+    np.testing.assert_array_equal(topics.predict_proba(TEXTS[:5]), P)
+    np.testing.assert_array_equal(stance.predict_proba(TEXTS[:5]), S)
+
+
+def test_score_counts_labels_the_model_never_saw_as_missed():
+    from sklearn.metrics import f1_score
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    clf = TopicClassifier(cv=2).fit(TEXTS, LABELS, groups=GROUPS)
+    Y = [list(r) for r in LABELS]
+    Y[0] = Y[0] + ["rare"]
+    Y[1] = ["rare"]
+    mlb = MultiLabelBinarizer(classes=TOPICS + ["rare"]).fit(Y)
+    pred = np.hstack([clf.predict(TEXTS), np.zeros((len(TEXTS), 1), dtype=int)])
+    assert clf.score(TEXTS, Y) == pytest.approx(
+        f1_score(mlb.transform(Y), pred, average="micro"))
+    assert clf.score(TEXTS, Y) < clf.score(TEXTS, LABELS)
+    with pytest.raises(ValueError, match="rows of"):
+        clf.score(TEXTS, INDICATOR[:-1])
+
+
+@pytest.mark.parametrize("n_jobs", [None, -1])
+def test_n_jobs_as_scikit_learn_means_it(n_jobs):
+    one = TopicClassifier(cv=2, n_jobs=1).fit(TEXTS, LABELS, groups=GROUPS)
+    other = TopicClassifier(cv=2, n_jobs=n_jobs).fit(TEXTS, LABELS, groups=GROUPS)
+    np.testing.assert_array_equal(other.coef_, one.coef_)
+
+
+def test_estimators_of_a_saved_model_carry_its_feature_recipe():
+    """``vectorizer`` is the saved model's recipe (unfitted), so a clone refits features as
+    that model built them."""
+    from classify import api
+
+    topics, stance = api.load_model(api.bundled_model_dir()).estimators()
+    for est in (topics, stance):
+        recipe = est.get_params()["vectorizer"]
+        assert not hasattr(recipe, "features_")
+        assert recipe.get_params() == est.vectorizer_.get_params()
+    refit = clone(topics).set_params(cv=2).fit(TEXTS, LABELS, groups=GROUPS)
+    assert refit.vectorizer_.get_params() == topics.vectorizer_.get_params()
+    assert refit.vectorizer_.get_params()["char_ngrams"] is True
