@@ -118,17 +118,25 @@ def load_data(paths: Sequence[str | Path] | None = None,
 def model_params(model_dir: str | Path) -> dict:
     """The parameters a model's search chose, as ``TrainOptions(params=...)`` takes them:
     retraining with them skips the search (``classify train --params-from DIR``)."""
-    from .persist import read_meta
+    from .model import check_fixed_params
+    from .persist import model_path, read_meta
 
     training = read_meta(model_dir).get("training", {})
+    training = training if isinstance(training, dict) else {}
+    topics, stance = training.get("topics"), training.get("stance")
     out: dict = {}
-    if isinstance(training.get("topics", {}).get("params"), dict):
+    if isinstance(topics, dict) and isinstance(topics.get("params"), dict):
         out["topics"] = training["topics"]["params"]
-    if "C" in training.get("stance", {}):
+    if isinstance(stance, dict) and "C" in stance:
         out["stance"] = {"C": training["stance"]["C"],
                          "class_weight": training["stance"].get("class_weight")}
     if not out:
         raise ModelError(f"{model_dir}: meta.json records no chosen parameters to reuse")
+    try:
+        check_fixed_params(out)
+    except (ValueError, TypeError, DataError) as e:
+        raise ModelError(f"{model_path(model_dir) / 'meta.json'}: its chosen parameters "
+                         f"cannot be reused: {e}") from None
     return out
 
 
@@ -178,8 +186,22 @@ def _log_data_warnings(dataset: Dataset, log: Log) -> None:
         log(f"detail: {other}: same text as {kept}, labelled differently")
 
 
+def _from_model(files: Sequence[str], model_dir: str | Path | None) -> dict:
+    """``{"files_from_model": [...]}``: the data files as paths relative to the model
+    directory, so ``suggest`` finds them from any working directory (and when the project
+    moves whole); {} where one cannot be written so (another drive)."""
+    if model_dir is None:
+        return {}
+    home = Path(model_dir).resolve()
+    try:
+        return {"files_from_model": [os.path.relpath(Path(f).resolve(), home) for f in files]}
+    except ValueError:
+        return {}
+
+
 def build_meta(data: Dataset, info: dict, opts: TrainOptions, model_topics: list[str],
-               thresholds: Iterable[float], stance_labels: list[str]) -> dict:
+               thresholds: Iterable[float], stance_labels: list[str],
+               model_dir: str | Path | None = None) -> dict:
     descriptions = data.schema.topics if data.schema else {}
     rule = ArticleRule()
     return {
@@ -191,6 +213,7 @@ def build_meta(data: Dataset, info: dict, opts: TrainOptions, model_topics: list
         "data": {"sha256": data.sha256(), "records": len(data.records),
                  "topic_records": len(data.topic_records),
                  "stance_records": len(data.stance_records), "files": data.files,
+                 **_from_model(data.files, model_dir),
                  **({"weights": data.weight_summary()} if data.weighted else {}),
                  **({"tune_on": data.tune_on} if data.tune_on else {})},
         "training": {"options": asdict(opts), **info},
@@ -222,7 +245,7 @@ def train(data: Sequence[str | Path] | None = None, model_dir: str | Path = LOCA
                         f"nothing was saved to {model_dir}; are some weights extreme?")
     topics, stances = model.topic_labels, model.stance_labels
     meta = build_meta(dataset, model.info, opts, topics,
-                      model.topics.thresholds if model.topics else [], stances)
+                      model.topics.thresholds if model.topics else [], stances, model_dir)
     full = save_model(model, model_dir, meta)
     return TrainResult(model_dir=str(model_dir), records=len(dataset.records),
                        topic_labels=topics, stance_labels=stances, info=model.info,
@@ -534,7 +557,13 @@ def suggest(pool: str | Path, model_dir: str | Path | None = None, n: int = 50,
                         f"training data files are not here ({', '.join(missing[:2])}"
                         f"{', ...' if len(missing) > 2 else ''}): texts labelled in them are "
                         "not excluded; name labelled data with --exclude")
-    done = texts_of(found) if found else set()
+    done: set[str] = set()
+    for f in found:  # a file of the model's that cannot be read is the model's, not yours
+        try:
+            done |= texts_of([f])
+        except DataError as e:
+            warnings.append(f"{e}: a training data file {Path(model_dir) / 'meta.json'} "
+                            "names; its texts are not excluded")
     if exclude:
         done |= texts_of(_path_list(exclude, "exclude"))
     picks, excluded = _suggest(items, model, n, done,
@@ -568,7 +597,7 @@ def label(items: str | Path, out: str | Path, model_dir: str | Path | None = Non
     model, meta = _load_model(model_dir, trust=trust)
     out = Path(out)
     schema = Schema(topics={t: "" for t in model.topic_labels},
-                    stances=list(model.stance_labels))
+                    stances=list(model.stance_labels), closed=True)
     descriptions = _descriptions(meta, model_dir, guide)
     parsed = _guessed_items(items, model, meta)
     skip_path = lb.skipped_path(out)
@@ -669,7 +698,7 @@ def import_file(path: str | Path, tool: str, model_dir: str | Path | None = None
 
     model, _ = _load_model(model_dir_or_default(model_dir), trust=trust)
     return import_records(path, tool, Schema({t: "" for t in model.topic_labels},
-                                             list(model.stance_labels)))
+                                             list(model.stance_labels), closed=True))
 
 
 def _write_stdout(text: str) -> None:

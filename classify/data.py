@@ -42,6 +42,9 @@ class Schema:
 
     topics: dict[str, str] = field(default_factory=dict)
     stances: list[str] = field(default_factory=list)
+    # the sets are all there is (a model's labels): a label outside them is refused even
+    # where a set is empty (a topics-only model takes no stance); else an empty set is open
+    closed: bool = False
 
 
 @dataclass
@@ -167,19 +170,21 @@ def parse_record(obj: object, where: str, schema: Schema | None, need_labels: bo
     if topics is not None:
         if not isinstance(topics, list) or not all(isinstance(t, str) and t for t in topics):
             raise DataError(f"{where}: 'topics' must be a list of label names, got {topics!r:.60}")
-        if schema and schema.topics:
+        if schema and (schema.topics or schema.closed):
             unknown = [t for t in topics if t not in schema.topics]
             if unknown:
-                raise DataError(f"{where}: unknown topic {unknown[0]!r} (schema has: "
-                                f"{', '.join(schema.topics)})")
+                raise DataError(f"{where}: unknown topic {unknown[0]!r} ("
+                                + (f"schema has: {', '.join(schema.topics)})" if schema.topics
+                                   else "the model has no topics)"))
         topics = tuple(dict.fromkeys(topics))
     stance = obj.get("stance")
     if stance is not None:
         if not isinstance(stance, str) or not stance:
             raise DataError(f"{where}: 'stance' must be a label name, got {stance!r:.60}")
-        if schema and schema.stances and stance not in schema.stances:
-            raise DataError(f"{where}: unknown stance {stance!r} (schema has: "
-                            f"{', '.join(schema.stances)})")
+        if schema and (schema.stances or schema.closed) and stance not in schema.stances:
+            raise DataError(f"{where}: unknown stance {stance!r} ("
+                            + (f"schema has: {', '.join(schema.stances)})" if schema.stances
+                               else "the model has no stance classes)"))
     if need_labels and topics is None and stance is None:
         raise DataError(f"{where}: record has neither 'topics' nor 'stance'")
     source = _str_or_none(obj.get("source")) or where

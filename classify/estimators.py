@@ -804,11 +804,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         if len(classes) < 2:
             raise ValueError("stance needs at least two classes in the data, found only "
                              f"{classes.tolist()!r}")
-        if not (isinstance(self.C, numbers.Real) and math.isfinite(self.C) and self.C > 0):
-            raise ValueError(f"C must be a positive number, got {self.C!r}")
-        if self.class_weight not in (None, "balanced"):
-            raise ValueError(f'class_weight must be None or "balanced", got '
-                             f"{self.class_weight!r}")
+        self._check_params()
         weights = check_weights(sample_weight, len(texts))
         self.classes_ = classes
         self.vectorizer_ = _fitted_vectorizer(
@@ -819,6 +815,15 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             M, Y, [str(c) for c in self.classes_], "log", self.C, self.class_weight,
             seed_of(self.random_state), fitlog=fitlog, sample_weight=weights)
         return self
+
+    def _check_params(self) -> None:
+        """A ValueError naming the first parameter that cannot be fitted with."""
+        if not (isinstance(self.C, numbers.Real) and not isinstance(self.C, bool)
+                and math.isfinite(self.C) and self.C > 0):
+            raise ValueError(f"C must be a positive number, got {self.C!r}")
+        if self.class_weight not in (None, "balanced"):
+            raise ValueError(f'class_weight must be None or "balanced", got '
+                             f"{self.class_weight!r}")
 
     proba_of = staticmethod(stance_proba)
 

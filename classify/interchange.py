@@ -202,7 +202,12 @@ def _label_studio(where: str, obj: object) -> tuple[dict, list[str], list[str]] 
             if not isinstance(r, dict):
                 raise DataError(f"{where}: each item of an annotation's 'result' must be an "
                                 f"object, got {r!r:.60}")
-            if r.get("type", "choices") != "choices":
+            if str(r.get("type", "choices")).lower() != "choices":
+                if r.get("from_name") in ("topics", "stance"):  # dropped, it would read as
+                    # "no topic" and teach the model wrong labels
+                    raise DataError(f"{where}: {r.get('from_name')!r} given as "
+                                    f"{r.get('type')!r}, not as choices; the labelling config "
+                                    "that 'classify export' writes makes them Choices")
                 continue  # another control (a comment box, say): nothing of ours
             if r.get("from_name") == "topics":
                 topics += _choices(r.get("value"), where)

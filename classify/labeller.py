@@ -43,7 +43,7 @@ from .data import (
     parse_record,
     read_json_file,
 )
-from .errors import DataError
+from .errors import ClassifyError, DataError
 from .output import visible
 from .suggest import normalise
 
@@ -139,14 +139,28 @@ class AnswerLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.fh = open(self.path, "ab")  # noqa: SIM115 - closed by close()
         self.fh.seek(0, os.SEEK_END)
-        size = self.fh.tell()
-        if size and not self._ends_with_newline(size):
-            self.fh.write(b"\n")
-            size += 1
+        start = size = self.fh.tell()
+        try:
+            if size and not self._ends_with_newline(size):
+                self.fh.write(b"\n")
+                size += 1
+            self.fh.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+        except OSError as e:  # e.g. a full disk: no cut-off line is left behind
+            self._cut_back(start)
+            raise ClassifyError(f"{self.path}: cannot save the answer: {e.strerror or e}; the "
+                                "answers saved before it are kept") from None
         self.ends.append(size)
-        self.fh.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
+
+    def _cut_back(self, length: int) -> None:
+        """The file back to ``length`` bytes, after a write that failed part way."""
+        assert self.fh is not None
+        with contextlib.suppress(OSError):  # a buffer that cannot be written is dropped
+            self.fh.close()
+        self.fh = None  # reopened at the next answer
+        with contextlib.suppress(OSError):
+            os.truncate(self.path, length)
 
     def _ends_with_newline(self, size: int) -> bool:
         with open(self.path, "rb") as fh:

@@ -400,6 +400,25 @@ def fixed_topic_params(params: dict) -> dict:
     return out
 
 
+def check_fixed_params(fixed: dict) -> None:
+    """A ValueError (or TypeError, DataError) unless fixed parameters, as
+    ``TrainOptions.params`` takes them, can be trained with."""
+    from .estimators import StanceClassifier, TopicClassifier
+
+    if "topics" in fixed:
+        p = fixed_topic_params(fixed["topics"])
+        if p["ngram_range"] not in ((1, 1), (1, 2)):
+            raise ValueError(f"ngram_range must be [1, 1] or [1, 2], got {p['ngram_range']!r}")
+        if not isinstance(p["char_ngrams"], bool):
+            raise ValueError(f"char_ngrams must be true or false, got {p['char_ngrams']!r}")
+        TopicClassifier(loss=p["loss"], C=p["C"], class_weight=p["class_weight"],
+                        word_view=p["word_view"], threshold_strategy=p["threshold_strategy"],
+                        threshold_floor=p["threshold_floor"])._check_params()
+    if "stance" in fixed:
+        StanceClassifier(C=fixed["stance"]["C"],
+                         class_weight=fixed["stance"].get("class_weight"))._check_params()
+
+
 def _table(trials: list) -> list[dict]:
     return [t.row() for t in trials]
 

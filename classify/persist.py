@@ -250,12 +250,24 @@ def model_path(directory: object) -> Path:
     return Path(directory)
 
 
+def _regular(path: Path) -> None:
+    """A ModelError unless ``path`` is missing or a regular file: a FIFO would block the
+    read, and a device such as /dev/zero would fill the memory."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # missing or unreadable: the read says which
+    if not stat.S_ISREG(mode):
+        raise ModelError(f"{path}: not a regular file (a model directory holds files)")
+
+
 def read_meta(directory: str | Path) -> dict:
     directory = model_path(directory)
     path = directory / META
     if not directory.is_dir():
         raise ModelError(f"{directory}: no model directory here (train one with "
                          f"'classify train --model {directory}')")
+    _regular(path)
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -263,6 +275,9 @@ def read_meta(directory: str | Path) -> dict:
                          "directory? pass --trust to load an unverified pickle)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ModelError(f"{path}: unreadable model metadata: {e}") from None
+    except RecursionError:
+        raise ModelError(f"{path}: unreadable model metadata: JSON nested too deeply"
+                         ) from None
     if not isinstance(meta, dict) or "model_file" not in meta or "model_sha256" not in meta:
         raise ModelError(f"{path}: not a classify model metadata file")
     return meta
@@ -291,11 +306,15 @@ def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]
         raise ModelError(f"{directory / META}: model_file must name a file in the model "
                          f"directory, got {name!r}")
     path = directory / name
+    _regular(path)
     try:
         blob = path.read_bytes()
     except OSError as e:
         raise ModelError(f"{path}: cannot read model file: {e.strerror or e} (partial model "
                          "directory?)") from None
+    if meta["model_sha256"] is None and not trust:
+        raise ModelError(f"{directory / META}: model_sha256 is null, so {name} cannot be "
+                         "verified; pass --trust to load it unverified")
     if meta["model_sha256"] is not None and \
             hashlib.sha256(blob).hexdigest() != meta["model_sha256"]:
         raise ModelError(f"{path}: SHA-256 does not match {directory / META}; the file was "
@@ -317,9 +336,10 @@ def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]
                                  "objects, which a classify .npz never does)") from None
             raise ModelError(f"{path}: cannot load model: {type(e).__name__}: {e}"[:300]
                              ) from None
-        except (KeyError, TypeError, OSError) as e:
-            raise ModelError(f"{path}: cannot load model: {type(e).__name__}: {e}"[:300]
-                             ) from None
+        except (KeyError, TypeError, IndexError, AttributeError, OSError) as e:
+            # also what a hand-edited meta.json "model" section gives
+            raise ModelError(f"{path}: cannot load model (or {META} does not fit it): "
+                             f"{type(e).__name__}: {e}"[:300]) from None
     else:
         model = _load_pickle(directory, path, blob, meta, trust)
     problem = model.shape_problem()

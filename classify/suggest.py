@@ -192,13 +192,20 @@ def texts_of(paths: Iterable[str | Path]) -> set[str]:
 
 
 def training_files(meta: dict, model_dir: str | Path) -> tuple[list[Path], list[str]]:
-    """The training data files meta.json names, found as recorded (relative to the working
-    directory) or relative to the project the model directory sits in (``models/NAME`` ->
-    two levels up); and the ones found nowhere."""
+    """The training data files meta.json names, each found where it was relative to the
+    model directory (``files_from_model``, recorded since models remember it), else as
+    recorded (relative to the working directory), else relative to the project the model
+    directory sits in (``models/NAME`` -> two levels up); and the ones found nowhere."""
     found, missing = [], []
-    base = Path(model_dir).resolve().parent.parent
-    for name in meta.get("data", {}).get("files", []):
-        for cand in (Path(name), base / name):
+    data = meta.get("data") if isinstance(meta.get("data"), dict) else {}
+    home = Path(model_dir).resolve()
+    names = data.get("files", [])
+    near = data.get("files_from_model")
+    near = near if isinstance(near, list) and len(near) == len(names) else [None] * len(names)
+    for name, rel in zip(names, near, strict=True):
+        cands = ([home / str(rel)] if rel is not None else []) + [Path(name),
+                                                                  home.parent.parent / name]
+        for cand in cands:
             if cand.is_file() and cand.suffix.lower() in DATA_SUFFIXES:
                 found.append(cand)
                 break

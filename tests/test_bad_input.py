@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import (
@@ -1004,3 +1005,82 @@ def test_library_calls_with_wrong_arguments_raise_classify_errors(model_dir, tmp
     [c] = api.word_contributions("Police seized heroin.", labels="narcotics",
                                  model_dir=model_dir)
     assert c.label == "narcotics"
+
+
+# ---------------------------------------------------------------- model files, hand-edited or odd
+
+def _edit_meta(model: Path, edit) -> None:
+    meta_path = model / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    edit(meta)
+    meta_path.write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize("edit", [
+    lambda m: m["model"].__setitem__("vectorizers", []),
+    lambda m: m["model"]["topics"].__setitem__("vectorizer", 3),
+    lambda m: m["model"]["vectorizers"].__setitem__(0, "x"),
+], ids=["no-vectorizers", "vectorizer-index", "vectorizer-not-an-object"])
+def test_hand_edited_model_section_is_one_line(model_copy, tmp_path, edit):
+    _edit_meta(model_copy, edit)
+    item = tmp_path / "a.txt"
+    item.write_text("Heathrow flights were cancelled.")
+    p = tag(model_copy, item)
+    assert_clean_error(p.returncode, p.stderr, str(model_copy))
+    assert "internal error" not in p.stderr
+
+
+def test_meta_json_nested_too_deeply(model_copy, tmp_path):
+    meta_path = model_copy / "meta.json"
+    text = meta_path.read_text().rstrip()
+    meta_path.write_text(text[:-1] + ', "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    item = tmp_path / "a.txt"
+    item.write_text("Heathrow flights were cancelled.")
+    p = tag(model_copy, item)
+    assert_clean_error(p.returncode, p.stderr, str(meta_path))
+    assert "nested too deeply" in p.stderr
+
+
+@pytest.mark.parametrize("which", ["meta.json", "model"])
+def test_model_files_that_are_not_regular_files(model_copy, tmp_path, which):
+    """A FIFO would block the read (a device such as /dev/zero would fill the memory: the
+    same check refuses it); a FIFO is used here, as it cannot eat the machine's memory."""
+    target = model_copy / "meta.json" if which == "meta.json" else \
+        next(model_copy.glob("model-*.npz"))
+    target.unlink()
+    os.mkfifo(target)
+    item = tmp_path / "a.txt"
+    item.write_text("Heathrow flights were cancelled.")
+    p = run_cli(["tag", item, "--model", model_copy], timeout=30)
+    assert_clean_error(p.returncode, p.stderr, str(target))
+    assert "not a regular file" in p.stderr
+
+
+def test_null_model_sha256_is_refused_unless_trusted(model_copy, tmp_path):
+    _edit_meta(model_copy, lambda m: m.__setitem__("model_sha256", None))
+    item = tmp_path / "a.txt"
+    item.write_text("Heathrow flights were cancelled.")
+    p = tag(model_copy, item)
+    assert_clean_error(p.returncode, p.stderr, str(model_copy / "meta.json"))
+    assert "--trust" in p.stderr
+    assert tag(model_copy, item, extra=["--trust"]).returncode == 0
+
+
+@pytest.mark.parametrize("edit, name", [
+    (lambda m: m["training"]["topics"]["params"].__setitem__("C", "x"), "C"),
+    (lambda m: m["training"]["topics"]["params"].__setitem__("loss", "foo"), "loss"),
+    (lambda m: m["training"]["topics"]["params"].__setitem__("ngram_range", [1, 3]),
+     "ngram_range"),
+    (lambda m: m["training"]["topics"]["params"].update(threshold_strategy="tuned",
+                                                         threshold_floor=5), "threshold_floor"),
+    (lambda m: m["training"]["stance"].__setitem__("C", None), "C"),
+    (lambda m: m["training"]["stance"].__setitem__("class_weight", "heavy"), "class_weight"),
+], ids=["C", "loss", "ngram_range", "threshold_floor", "stance-C", "stance-class_weight"])
+def test_params_from_a_hand_edited_meta_json(model_copy, train_file, tmp_path, edit, name):
+    _edit_meta(model_copy, edit)
+    out = tmp_path / "new"
+    p = run_cli(["train", "--data", train_file, "--params-from", model_copy, "--model", out,
+                 "--quiet"])
+    assert_clean_error(p.returncode, p.stderr, str(model_copy / "meta.json"))
+    assert f"{name} must be" in p.stderr
+    assert not out.exists()

@@ -183,6 +183,9 @@ def test_prodigy_round_trip(tmp_path, todo, model_dir):
      "choices from 'topic'; the labelling config"),
     ("label-studio", {"data": {"text": "x"}, "annotations": [{"result": ["narcotics"]}]},
      "each item of an annotation's 'result' must be an object"),
+    ("label-studio", {"data": {"text": "x"}, "annotations": [{"result": [
+        {"from_name": "stance", "type": "taxonomy", "value": {"taxonomy": [["neutral"]]}}]}]},
+     "'stance' given as 'taxonomy', not as choices"),
 ])
 def test_bad_import_names_the_place(tmp_path, model_dir, tool, row, message):
     first = {"text": "fine", "label": ["stance:neutral"], "accept": ["stance:neutral"]}
@@ -205,3 +208,13 @@ def test_label_studio_task_position_in_errors(tmp_path, model_dir):
          "value": {"choices": ["furious"]}}]}]}]), encoding="utf-8")
     with pytest.raises(DataError, match=rf"{f}: item 1: unknown stance 'furious'"):
         api.import_file(f, "label-studio", model_dir)
+
+
+@pytest.mark.parametrize("tool, row", [
+    ("prodigy", {"text": "x", "answer": "accept", "accept": ["aviation", "stance:angry"]}),
+    ("doccano", {"text": "x", "label": ["stance:neutral"]}),
+])
+def test_a_model_without_stance_takes_no_stance(tmp_path, topics_only_model, tool, row):
+    f = write_jsonl(tmp_path / "in.jsonl", [row])
+    with pytest.raises(DataError, match=rf"{f}:1: unknown stance .*the model has no stance"):
+        api.import_file(f, tool, topics_only_model)

@@ -321,3 +321,31 @@ def test_session_keys(tmp_path):
         s.key(" ")
     assert s.current is None and "All items are answered" in render(s)
     assert s.key("\r") == "quit"
+
+
+def test_a_full_disk_leaves_no_cut_off_answer(tmp_path, monkeypatch):
+    """A write that fails part way (a full disk) is cut back: the file keeps whole lines
+    only, the error names it, and the next answer (space freed) is appended as usual."""
+    import errno
+
+    import classify.labeller as lb
+    from classify.errors import ClassifyError
+
+    log = AnswerLog(tmp_path / "a.jsonl")
+    log.append({"text": "first", "topics": []})
+    real_fsync = os.fsync
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(lb.os, "fsync", full)
+    with pytest.raises(ClassifyError, match=r"a\.jsonl: cannot save the answer: No space"):
+        log.append({"text": "second " * 500, "topics": []})
+    assert (tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines() == [
+        json.dumps({"text": "first", "topics": []})]
+    monkeypatch.setattr(lb.os, "fsync", real_fsync)
+    log.append({"text": "third", "topics": []})
+    log.undo()  # undo takes back the third, not the lost second
+    log.close()
+    assert [json.loads(x)["text"] for x in
+            (tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()] == ["first"]

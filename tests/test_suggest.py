@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import ARTICLE, make_records, run_main, write_jsonl
+from conftest import ARTICLE, FAST, make_records, run_main, write_jsonl
 
 from classify import api
 from classify.suggest import diverse_top, normalise, uncertainty
@@ -99,6 +99,7 @@ def test_exclude_and_missing_training_files_warning(tmp_path, model_copy, pool):
     meta_path = model_copy / "meta.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     meta["data"]["files"] = ["nowhere/train.jsonl"]
+    del meta["data"]["files_from_model"]  # as a model saved before it was recorded
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     res = api.suggest(pool, model_copy, n=100)
     assert res.excluded == 0 and len(res.suggestions) == 68
@@ -190,3 +191,27 @@ def test_focus_limits_the_labels_considered(pool, model_dir):
         assert all(s.reason.startswith(prefix) for s in res.suggestions), focus
     with pytest.raises(Exception, match="focus must be one of"):
         api.suggest(pool, model_dir, n=2, focus="everything")
+
+
+def test_training_files_are_found_from_the_model_not_the_working_directory(
+        tmp_path, pool, monkeypatch):
+    """Trained with a relative path; suggest run elsewhere, where a file of the same name is
+    something else (here malformed), still reads the model's own file."""
+    project = tmp_path / "project"
+    write_jsonl(project / "train.jsonl", make_records())
+    monkeypatch.chdir(project)
+    api.train(["train.jsonl"], "m", FAST)
+    meta = json.loads((project / "m" / "meta.json").read_text(encoding="utf-8"))
+    assert meta["data"]["files"] == ["train.jsonl"]
+    assert meta["data"]["files_from_model"] == ["../train.jsonl"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "train.jsonl").write_text('{"text": "my unrelated notes\n', encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    res = api.suggest(pool, project / "m", n=50)
+    assert res.excluded == 60 and res.warnings == []
+    # the model's own file, now malformed: a warning naming it, not an error
+    (project / "train.jsonl").write_text('{"text": "cut off\n', encoding="utf-8")
+    res = api.suggest(pool, project / "m", n=50)
+    assert res.excluded == 0 and len(res.warnings) == 1
+    assert "train.jsonl:1" in res.warnings[0] and "not excluded" in res.warnings[0]
