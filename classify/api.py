@@ -759,6 +759,9 @@ def convert_model(model_dir: str | Path, output: str | Path | None = None,
         raise ModelError(f"{model_dir}: converting loads the old pickle, which can run code; "
                          "pass --trust if it comes from a source you trust")
     model, meta = _load_model(model_dir, trust=True)
+    if str(meta.get("model_file", "")).endswith(".npz"):
+        raise ModelError(f"{model_dir}: already in today's format (an .npz model file and "
+                         "meta.json); nothing to convert")
     keep = {k: meta[k] for k in ("labels", "article_rule", "data", "training", "cv_note")
             if k in meta}
     keep["thresholds"] = ({t: round(float(v), 4) for t, v in zip(

@@ -366,8 +366,10 @@ def cmd_tag(args: argparse.Namespace) -> int:
     failures: list[str] = []
     skipped: list[str] = []
     writer.begin()
+    tried = failed_here = 0  # inputs read, and of them the ones that failed
     for src in _iter_inputs(args.inputs, failures):
         name = input_name(src)
+        tried += 1
         try:
             if is_stdin(src):
                 stream = stdin_bytes()
@@ -400,6 +402,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
             interrupts.checkpoint("mid-tag")
         except DataError as e:
             failures.append(str(e))
+            failed_here += 1
             _err(f"error: {e}")
     writer.end()
     if skipped:
@@ -407,7 +410,8 @@ def cmd_tag(args: argparse.Namespace) -> int:
              + (" ..." if len(skipped) > 5 else ""))
     if failures:
         if len(failures) > 1:
-            _err(f"{len(failures)} input(s) failed; the others were tagged")
+            _err(f"{len(failures)} input(s) failed; "
+                 + ("the others were tagged" if tried > failed_here else "nothing was tagged"))
         return 1
     return 0
 
@@ -422,6 +426,19 @@ def _report_format(path: str) -> str:
     return formats.get(suffix, "md")
 
 
+def _training_flags_given(args: argparse.Namespace) -> list[str]:
+    """The flags of ``training_flags`` (and --folds) given away from their defaults: they
+    shape a training, which scoring a trained model does not run."""
+    given = {"--data": args.data, "--weight": args.weight,
+             "--tune-on": getattr(args, "tune_on", None),
+             "--prevalence": getattr(args, "prevalence", None) is not None,
+             "--schema": args.schema, "--C": args.C is not None,
+             "--thresholds": args.thresholds, "--fast": args.fast,
+             "--metric": args.metric != "mean-f1", "--no-char": args.no_char,
+             "--no-lexicon": args.no_lexicon, "--folds": args.folds != 5}
+    return [flag for flag, on in given.items() if on]
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .report import render, summary_lines
 
@@ -434,6 +451,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.learning_curve:
             raise DataError("--learning-curve needs cross-validation (it retrains); drop "
                             "--model/--test")
+        ignored = _training_flags_given(args)
+        if ignored:
+            raise DataError(f"{', '.join(ignored)}: for training, and --model/--test scores "
+                            "a model already trained; drop "
+                            f"{'them' if len(ignored) > 1 else 'it'}, or drop --model/--test "
+                            "to cross-validate")
         rep = api.evaluate_on(model_dir, args.test, trust=args.trust, seed=args.seed,
                               thresholds=_thresholds(args.threshold), log=log)
     else:
@@ -498,6 +521,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
 
 def cmd_label(args: argparse.Namespace) -> int:
+    _not_an_input(args.out, "--out", [args.file])
     res = api.label(args.file, args.out, args.model, args.guide, trust=args.trust)
     print(f"{res.this_run} answer(s) written this run; {args.out}: {res.labelled} of "
           f"{res.items} items labelled, {res.skipped} skipped, {res.remaining} left"
@@ -512,6 +536,9 @@ def cmd_label(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     _not_an_input(args.out, "--out", [args.file])
+    if args.config and args.to != "label-studio":
+        raise DataError(f"--config is Label Studio's labelling config; --to {args.to} has "
+                        "none: drop --config")
     res = api.export_items(args.file, args.to, args.model, args.guide, trust=args.trust)
     files: list[tuple[str, str]] = [(args.out, res.text)] if args.out else []
     msg = f"{res.items} item(s) exported for {res.tool}" + (f" to {args.out}" if args.out

@@ -232,7 +232,11 @@ def item_text(obj: object, where: str) -> str:
     if not isinstance(obj, dict):
         raise DataError(f"{where}: record must be a JSON object, got {type(obj).__name__}")
     text = obj.get("text")
-    if not isinstance(text, str) or not text.strip():
+    if text is not None and not isinstance(text, str):
+        kind = {bool: "true or false", int: "a number", float: "a number", list: "a list",
+                dict: "an object"}.get(type(text), type(text).__name__)
+        raise DataError(f"{where}: 'text' must be a string, got {kind}")
+    if text is None or not text.strip():
         raise DataError(f"{where}: missing or empty 'text'")
     if not text.isascii() and not valid_unicode(text):
         at = next(i for i, c in enumerate(text) if "\ud800" <= c <= "\udfff")
@@ -442,11 +446,14 @@ def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = N
     repeats: list[tuple[int, Record]] = []  # later occurrences, merged once all are read
     warnings: list[str] = []
     empty: list[str] = []
+    untopical: list[str] = []  # --tune-on files without a topic record: nothing to re-tune
     checked: set[str] = set()  # fields of records other than RECORD_FIELDS, seen once
     for f in files:
         before = len(records) + len(repeats)
+        topical = False
         for lineno, obj in iter_raw(f):
             rec = parse_record(obj, f"{f}:{lineno}", schema, need_labels=True)
+            topical = topical or rec.topics is not None
             assert isinstance(obj, dict)  # parse_record checked it
             for key in obj.keys() - RECORD_FIELDS - checked:
                 checked.add(key)
@@ -465,9 +472,15 @@ def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = N
                 repeats.append((i, rec))
         if len(records) + len(repeats) == before:
             empty.append(str(f))
+        elif f in marked and not topical:
+            untopical.append(str(f))
     if empty and len(empty) < len(files):  # all empty: the error below says so
         warnings.append(f"{', '.join(empty[:3])}{', ...' if len(empty) > 3 else ''}: no "
                         f"records in {'this file' if len(empty) == 1 else 'these files'}")
+    if untopical:
+        warnings.append(f"{', '.join(untopical[:3])}{', ...' if len(untopical) > 3 else ''}: "
+                        "--tune-on re-tunes topic thresholds, and no record here carries "
+                        "'topics': it has no effect")
     union = any(len(r.topics) != 1 for r in records + [r for _, r in repeats]
                 if r.topics is not None)
     conflicts: list[tuple[str, str]] = []

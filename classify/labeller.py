@@ -117,11 +117,17 @@ def done_texts(path: Path, schema: Schema | None = None) -> list[str]:
 def guide(path: Path) -> dict[str, str]:
     """Label -> one-line definition from a schema.json (topics and stance as objects)."""
     raw = read_json_file(path, "the label guide")
+    if not isinstance(raw, dict):
+        raise DataError(f"{path}: a label guide is a schema.json: a JSON object with 'topics' "
+                        "and/or 'stance'")
     out: dict[str, str] = {}
-    if isinstance(raw, dict):
-        for part in ("topics", "stance"):
-            if isinstance(raw.get(part), dict):
-                out.update({str(k): str(v) for k, v in raw[part].items()})
+    for part in ("topics", "stance", "stances"):
+        value = raw.get(part)
+        if isinstance(value, dict):
+            out.update({str(k): str(v) for k, v in value.items()})
+        elif value is not None and not isinstance(value, list):
+            raise DataError(f"{path}: '{part}' must be an object (label: definition) or a "
+                            f"list of labels, got {type(value).__name__}")
     return out
 
 

@@ -1084,3 +1084,36 @@ def test_params_from_a_hand_edited_meta_json(model_copy, train_file, tmp_path, e
     assert_clean_error(p.returncode, p.stderr, str(model_copy / "meta.json"))
     assert f"{name} must be" in p.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("flags", [["--fast"], ["--folds", "3"], ["--C", "5", "--prevalence",
+                                                                     "0.1"],
+                                   ["--data", "nowhere.jsonl"]])
+def test_evaluate_of_a_trained_model_refuses_training_flags(model_dir, train_file, flags):
+    """They would be ignored: scoring a trained model trains nothing."""
+    r = run_main(["evaluate", "--model", str(model_dir), "--test", str(train_file), *flags])
+    assert r.code == 2 and "Traceback" not in r.err
+    line = error_lines(r.err)
+    assert len(line) == 1 and all(f in line[0] for f in flags if f.startswith("--"))
+    assert "--model/--test scores a model already trained" in line[0]
+
+
+def test_the_summary_of_failed_inputs_says_whether_anything_was_tagged(model_dir, tmp_path):
+    good = tmp_path / "good.txt"
+    good.write_text("Police seized heroin at the port.")
+    missing = [str(tmp_path / "nope1.txt"), str(tmp_path / "nope2.txt")]
+    all_bad = run_main(["tag", *missing, "--model", str(model_dir)])
+    assert all_bad.code == 1
+    assert all_bad.err.splitlines()[-1] == "classify: 2 input(s) failed; nothing was tagged"
+    some = run_main(["tag", str(good), *missing, "--model", str(model_dir)])
+    assert some.code == 1 and "heroin" in some.out
+    assert some.err.splitlines()[-1] == "classify: 2 input(s) failed; the others were tagged"
+
+
+@pytest.mark.parametrize("text, kind", [(5, "a number"), (["a"], "a list"),
+                                        ({"x": 1}, "an object"), (True, "true or false")])
+def test_a_text_that_is_not_a_string_says_so(tmp_path, text, kind):
+    f = write_jsonl(tmp_path / "d.jsonl", [{"text": "Fine.", "topics": []},
+                                           {"text": text, "topics": []}])
+    r = run_main(["train", "--data", str(f), "--model", str(tmp_path / "m"), "--fast"])
+    assert r.code == 2 and f"{f}:2: 'text' must be a string, got {kind}" in r.err

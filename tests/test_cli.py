@@ -93,6 +93,10 @@ def test_old_pickle_model_needs_trust_then_converts(tmp_path):
     assert meta["model_file"].endswith(".npz") and meta["converted_from"]["format"] == 2
     assert np.allclose(new.scores(texts)[0], P) and np.allclose(new.scores(texts)[1], S)
     assert new.topic_labels == model.topic_labels
+    before = (tmp_path / "new" / "meta.json").read_bytes()
+    r = run_main(["convert", str(tmp_path / "new"), "--trust"])  # already converted
+    assert r.code == 2 and "already in today's format" in r.err
+    assert (tmp_path / "new" / "meta.json").read_bytes() == before
 
 
 def test_train_cli_json_summary(tmp_path, train_file):

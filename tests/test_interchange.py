@@ -218,3 +218,12 @@ def test_a_model_without_stance_takes_no_stance(tmp_path, topics_only_model, too
     f = write_jsonl(tmp_path / "in.jsonl", [row])
     with pytest.raises(DataError, match=rf"{f}:1: unknown stance .*the model has no stance"):
         api.import_file(f, tool, topics_only_model)
+
+
+@pytest.mark.parametrize("tool", ["doccano", "prodigy"])
+def test_config_is_for_label_studio_only(tmp_path, todo, model_dir, tool):
+    out, config = tmp_path / "t.jsonl", tmp_path / "c.xml"
+    r = run_main(["export", str(todo), "--to", tool, "--out", str(out), "--config",
+                  str(config), "--model", str(model_dir)])
+    assert r.code == 2 and "--config is Label Studio's labelling config" in r.err
+    assert not out.exists() and not config.exists()

@@ -349,3 +349,24 @@ def test_a_full_disk_leaves_no_cut_off_answer(tmp_path, monkeypatch):
     log.close()
     assert [json.loads(x)["text"] for x in
             (tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()] == ["first"]
+
+
+def test_answers_cannot_go_into_the_items_file(todo, model_dir):
+    before = todo.read_bytes()
+    r = run_main(["label", str(todo), "--out", str(todo), "--model", str(model_dir)],
+                 stdin=b"")
+    assert r.code == 2 and f"--out {todo}: that is an input file" in r.err
+    assert todo.read_bytes() == before
+
+
+@pytest.mark.parametrize("content, says", [
+    ("[1, 2]", "a label guide is a schema.json"),
+    ('{"topics": "x"}', "'topics' must be an object (label: definition) or a list"),
+])
+def test_a_guide_of_the_wrong_shape_is_refused(tmp_path, todo, model_dir, content, says):
+    g = tmp_path / "guide.json"
+    g.write_text(content, encoding="utf-8")
+    out = tmp_path / "t.json"
+    r = run_main(["export", str(todo), "--to", "label-studio", "--out", str(out), "--guide",
+                  str(g), "--model", str(model_dir)])
+    assert r.code == 2 and f"{g}: {says}" in r.err and not out.exists()

@@ -211,3 +211,14 @@ def test_an_untuned_model_stores_no_prior(tmp_path):
     api.train([base, own], tmp_path / "t", FAST, tune_on=[own])
     assert "tune_prior" not in api.load_model(tmp_path / "p").topics.params
     assert api.load_model(tmp_path / "t").topics.params["tune_prior"] == 10.0
+
+
+def test_tune_on_a_file_without_topics_warns(tmp_path):
+    base = write_jsonl(tmp_path / "base.jsonl", make_records())
+    stance_only = write_jsonl(tmp_path / "mine.jsonl", [
+        {"text": f"The council welcomed plan {k}.", "stance": "supportive"} for k in range(3)])
+    ds = load_dataset([base, stance_only], tune_on=[stance_only])
+    assert [w for w in ds.warnings if "--tune-on" in w] == [
+        f"{stance_only}: --tune-on re-tunes topic thresholds, and no record here carries "
+        "'topics': it has no effect"]
+    assert not any("--tune-on" in w for w in load_dataset([base], tune_on=[base]).warnings)
