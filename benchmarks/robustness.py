@@ -898,6 +898,61 @@ def run_cases(b: Bench) -> None:
            ["tag", "a.txt", "--model", "MZ", *t],
            lambda r, f=meta["model_file"]: error_phrase(r, f, "the model file"))
 
+    # ------------------------------------------------ found by the second adversarial run
+    def edited(name: str, edit: Callable[[dict], None]) -> None:
+        shutil.copytree(tmp / "M", tmp / name)
+        m = json.loads((tmp / name / "meta.json").read_text(encoding="utf-8"))
+        edit(m)
+        (tmp / name / "meta.json").write_text(json.dumps(m), encoding="utf-8")
+
+    edited("AR_V", lambda m: m["model"].__setitem__("vectorizers", []))
+    b.case("meta.json's model section hand-edited (no vectorizers)",
+           ["tag", "a.txt", "--model", "AR_V", *t], lambda r: error_phrase(r, "AR_V/", "the model"))
+    shutil.copytree(tmp / "M", tmp / "AR_D")
+    deep = (tmp / "AR_D" / "meta.json").read_text(encoding="utf-8").rstrip()
+    (tmp / "AR_D" / "meta.json").write_text(deep[:-1] + ', "x": ' + "[" * 100_000
+                                          + "]" * 100_000 + "}", encoding="utf-8")
+    b.case("meta.json nested 100,000 deep", ["tag", "a.txt", "--model", "AR_D", *t],
+           lambda r: error_phrase(r, "AR_D/meta.json", "meta.json"))
+    for name, what in (("AR_Q", "meta.json"), ("AR_Q2", "model file")):
+        shutil.copytree(tmp / "M", tmp / name)
+        target = tmp / name / ("meta.json" if what == "meta.json" else
+                               json.loads((tmp / "M" / "meta.json").read_text())["model_file"])
+        target.unlink()
+        os.mkfifo(target)
+        b.case(f"{what} is a FIFO (a read would block)", ["tag", "a.txt", "--model", name, *t],
+               lambda r, f=target.name: error_phrase(r, f, "the file") + (
+                   "; says not a regular file" if "not a regular file" in r.err else ""))
+    edited("AR_N", lambda m: m.__setitem__("model_sha256", None))
+    b.case("meta.json's model_sha256 set to null", ["tag", "a.txt", "--model", "AR_N", *t],
+           lambda r: error_phrase(r, "AR_N/meta.json", "meta.json") + (
+               "; points at --trust" if "--trust" in r.err else ""))
+    edited("AR_P", lambda m: m["training"]["topics"]["params"].update(
+        threshold_strategy="tuned", threshold_floor=5))
+    b.case("train --params-from a meta.json with a threshold floor of 5",
+           ["train", "--quiet", "--data", "tiny.jsonl", "--params-from", "AR_P", "--model",
+            "AR_floor"],
+           lambda r: error_phrase(r, "AR_P/meta.json", "meta.json")
+           + f"; model {'written' if (tmp / 'AR_floor').exists() else 'not written'}")
+    b.case("evaluate --model --test with training flags (--fast --C 5)",
+           ["evaluate", "--model", "M", "--test", "tiny.jsonl", "--fast", "--C", "5"],
+           lambda r: error_phrase(r, "--C, --fast", "the flags"))
+    (tmp / "ls_taxonomy.json").write_text(json.dumps([{"data": {"text": "Fares rose."},
+                                                       "annotations": [{"result": [{
+        "from_name": "stance", "to_name": "text", "type": "taxonomy",
+        "value": {"taxonomy": [["neutral"]]}}]}]}]), encoding="utf-8")
+    b.case("import: a Label Studio stance given as a taxonomy, not choices",
+           ["import", "ls_taxonomy.json", "--from", "label-studio", "--model", "M", "--out",
+            "ls_out.jsonl"],
+           lambda r: error_phrase(r, "ls_taxonomy.json", "the export")
+           + f"; --out {'written' if (tmp / 'ls_out.jsonl').exists() else 'not written'}")
+    write_jsonl(tmp / "prodigy_stance.jsonl", [{"text": "Fares rose.", "answer": "accept",
+                                                "accept": ["transport", "stance:angry"]}])
+    b.case("import: a stance for a topics-only model",
+           ["import", "prodigy_stance.jsonl", "--from", "prodigy", "--model", "MT", "--out",
+            "p_out.jsonl"],
+           lambda r: error_phrase(r, "prodigy_stance.jsonl:1", "file:line"))
+
     # ------------------------------------------------ full disk and unwritable outputs
     b.case("evaluate --report /dev/full",
            ["evaluate", "--fast", "--quiet", "--data", "tiny.jsonl", "--folds", "2",
