@@ -798,8 +798,8 @@ def build_parser() -> argparse.ArgumentParser:
         "train", formatter_class=_Formatter, help="train a model from labelled sentences",
         description="Train the topic and stance models on labelled records and save them "
                     "atomically into a model directory (model-<hash>.npz + meta.json). The "
-                    "topic model (feature set, C of its linear SVM, class weighting, threshold "
-                    "strategy) and the stance model (C, class weighting) are chosen by "
+                    "topic model (feature set, C of its linear SVM, threshold strategy) "
+                    "and the stance model (C, class weighting) are chosen by "
                     "grouped internal cross-validation on the data; what was tried is "
                     "printed as a table and kept in meta.json.",
         epilog="examples:\n  classify train\n"
