@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .cluster import DEFAULT_PARTITION_BYTES
 from .data import STDIN, Dataset, input_name, is_stdin, load_dataset, open_lines, read_text
 from .errors import DataError, ModelError
-from .model import Model, TrainOptions, train_model
+from .model import Model, TrainOptions, check_options, train_model
 from .persist import check_model_dir, save_model
 from .persist import load_model as _load_model
 from .tagging import (
@@ -32,6 +32,7 @@ from .tagging import (
     iter_batch,
     render_batch,
     tag_batch,
+    usable_cores,
 )
 
 if TYPE_CHECKING:  # evaluation pulls in sklearn.metrics, clusters Dask: imported when used
@@ -96,12 +97,25 @@ def _path_list(paths: str | Path | Sequence[str | Path] | None, what: str) -> li
     if paths is None:
         return []
     if isinstance(paths, str | Path):
-        return [paths]
+        paths = [paths]
+    elif isinstance(paths, bytes) or not isinstance(paths, Iterable):
+        raise DataError(f"{what}: a path or a list of paths, got {type(paths).__name__}")
     out = list(paths)
     bad = [x for x in out if not isinstance(x, str | Path)]
     if bad:
         raise DataError(f"{what}: a path must be a str or Path, got {bad[0]!r:.60}")
+    if any(isinstance(x, str) and not x.strip() for x in out):
+        raise DataError(f"{what}: an empty path; name a file or directory")
     return out
+
+
+def _one_path(path: object, what: str) -> Path:
+    """``path`` as a Path; a DataError naming ``what`` for anything else, or an empty one."""
+    if not isinstance(path, str | Path):
+        raise DataError(f"{what}: a path (str or Path), got {type(path).__name__}")
+    if isinstance(path, str) and not path.strip():
+        raise DataError(f"{what}: an empty path; name a file")
+    return Path(path)
 
 
 def load_data(paths: Sequence[str | Path] | None = None,
@@ -112,7 +126,7 @@ def load_data(paths: Sequence[str | Path] | None = None,
     directory to the weight its records get in training, and the records of the files or
     directories ``tune_on`` names re-tune the topic thresholds (see ``data.load_dataset``)."""
     return load_dataset(_path_list(paths, "data") or [DEFAULT_DATA], schema, weights,
-                        _path_list(tune_on, "tune_on"))
+                        _path_list(tune_on, "--tune-on"))
 
 
 def model_params(model_dir: str | Path) -> dict:
@@ -145,7 +159,9 @@ def training_options(model_dir: str | Path) -> dict:
     (``TrainOptions`` fields; {} for a model that records none)."""
     from .persist import read_meta
 
-    return read_meta(model_dir).get("training", {}).get("options", {})
+    training = read_meta(model_dir).get("training", {})
+    opts = training.get("options", {}) if isinstance(training, dict) else {}
+    return opts if isinstance(opts, dict) else {}  # a hand-edited meta.json: none recorded
 
 
 def retrain_flags(model_dir: str | Path) -> list[str]:
@@ -160,8 +176,9 @@ def retrain_flags(model_dir: str | Path) -> list[str]:
     out: list[str] = []
     if opts.get("thresholds"):
         out += ["--thresholds", str(opts["thresholds"])]
-    if opts.get("prevalence") is not None:
-        out += ["--prevalence", f"{opts['prevalence']:g}"]
+    q = opts.get("prevalence")
+    if isinstance(q, int | float) and not isinstance(q, bool):
+        out += ["--prevalence", f"{q:g}"]
     if opts.get("params"):
         out += ["--params-from", str(model_dir)]
     return out
@@ -235,7 +252,7 @@ def train(data: Sequence[str | Path] | None = None, model_dir: str | Path = LOCA
     their out-of-fold scores and blended with the threshold of all the data
     (``thresholds.blend_thresholds``); recorded under ``data.tune_on`` and
     ``training.topics.tuned_on``."""
-    opts = opts or TrainOptions()
+    opts = check_options(opts)
     check_model_dir(model_dir)  # before the training, not after it
     dataset = load_data(data, schema, weights, tune_on)
     _log_data_warnings(dataset, log)
@@ -267,6 +284,17 @@ def load_tagger(model_dir: str | Path | None = None, trust: bool = False,
     return Tagger.load(model_dir_or_default(model_dir), trust=trust, thresholds=thresholds)
 
 
+def _tagger(tagger: object, model_dir: str | Path | None) -> Tagger:
+    """``tagger`` if given (it must be a ``Tagger``, e.g. from ``load_tagger``), else the
+    model of ``model_dir`` loaded."""
+    if tagger is None:
+        return load_tagger(model_dir)
+    if not isinstance(tagger, Tagger):
+        raise DataError(f"tagger must be a Tagger (from api.load_tagger), got "
+                        f"{type(tagger).__name__}; pass a model directory as model_dir")
+    return tagger
+
+
 def tag_text(text: str, model_dir: str | Path | None = None, name: str = "<text>",
              explain: bool = True, tagger: Tagger | None = None, *, keep_all: bool = False,
              html: bool = False) -> ArticleTags:
@@ -280,7 +308,7 @@ def tag_text(text: str, model_dir: str | Path | None = None, name: str = "<text>
         raise DataError(f"{name}: the text to tag must be a str, got {type(text).__name__}")
     if html:
         text = article_text(text, name)
-    return (tagger or load_tagger(model_dir)).tag_article(text, name, explain, keep_all)
+    return _tagger(tagger, model_dir).tag_article(text, name, explain, keep_all)
 
 
 def read_article(path: str | Path, input_format: str = "auto") -> str:
@@ -291,7 +319,9 @@ def read_article(path: str | Path, input_format: str = "auto") -> str:
     naming the file."""
     from .webpage import HTML_SUFFIXES
 
-    path = Path(path)
+    if input_format not in ("auto", "text"):
+        raise DataError(f"input_format must be auto or text, got {input_format!r}")
+    path = _one_path(path, "path")
     text = read_text(path)
     if input_format == "auto" and path.suffix.lower() in HTML_SUFFIXES:
         text = article_text(text, str(path))
@@ -311,8 +341,8 @@ def tag_file(path: str | Path, model_dir: str | Path | None = None, *,
     with ``keep_all``)."""
     if input_format not in ("auto", "text", "jsonl"):
         raise DataError(f"input_format must be auto, text or jsonl, got {input_format!r}")
-    path = Path(path)
-    tagger = tagger or load_tagger(model_dir)
+    path = _one_path(path, "path")
+    tagger = _tagger(tagger, model_dir)
     if input_format == "jsonl" or (input_format == "auto" and path.suffix.lower() == ".jsonl"):
         with open_lines(path) as lines:
             out = list(iter_tag_batch(lines, str(path), tagger, explain=explain,
@@ -341,10 +371,14 @@ def word_contributions(text: str, part: str = "topics", labels: Sequence[str] | 
 
     if part not in ("topics", "stance"):
         raise DataError(f"part must be 'topics' or 'stance', got {part!r}")
-    model = (tagger or load_tagger(model_dir)).model
+    model = _tagger(tagger, model_dir).model
     classes = model.topic_labels if part == "topics" else model.stance_labels
+    if not isinstance(text, str):
+        raise DataError(f"text must be a str, got {type(text).__name__}")
     if isinstance(labels, str):  # one label, not its letters
         labels = [labels]
+    elif labels is not None:
+        labels = list(labels)  # read once, even from a generator
     unknown = [x for x in labels or () if x not in classes]
     if unknown:
         raise DataError(f"unknown {part} label(s): {', '.join(unknown)}; the model has "
@@ -358,7 +392,7 @@ def article_html(text: str, model_dir: str | Path | None = None, name: str = "<t
     """An article as a self-contained annotated HTML page (``classify tag --format html``)."""
     from .html import Page
 
-    tagger = tagger or load_tagger(model_dir)
+    tagger = _tagger(tagger, model_dir)
     page = Page(tagger)
     page.add_article(tagger.tag_article(text, name), text)
     return page.render()
@@ -372,7 +406,7 @@ def records_html(records: Iterable[dict], model_dir: str | Path | None = None,
     ``tag_records``."""
     from .html import Page
 
-    tagger = tagger or load_tagger(model_dir)
+    tagger = _tagger(tagger, model_dir)
     page = Page(tagger)
     for i, t in enumerate(tag_records(records, tagger=tagger, skip_invalid=skip_invalid), 1):
         page.add_record(name, i, t)
@@ -381,13 +415,6 @@ def records_html(records: Iterable[dict], model_dir: str | Path | None = None,
 
 AUTO_JOBS_BYTES = 2 * 2**20  # below this, starting worker processes costs more than it saves
 AUTO_JOBS_MAX = 4
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 def auto_jobs(path: str | Path | None) -> int:
@@ -467,7 +494,7 @@ def tag_records(records: Iterable[dict], model_dir: str | Path | None = None,
         bad = next((it for it in items if it.error is not None), None)
         if bad is not None:
             raise DataError(bad.error or bad.where)
-    tagger = tagger or load_tagger(model_dir)
+    tagger = _tagger(tagger, model_dir)
     return list(tag_batch(tagger, items, explain))
 
 
@@ -547,6 +574,8 @@ def suggest(pool: str | Path, model_dir: str | Path | None = None, n: int = 50,
         raise DataError(f"diversity must be a finite number >= 0, got {diversity!r:.40}")
     if not isinstance(pool, (str, os.PathLike)):
         raise DataError(f"pool must be a path (str or Path), got {type(pool).__name__}")
+    if isinstance(pool, str) and not pool.strip():
+        raise DataError("pool: an empty path; name a file or directory (or - for stdin)")
     model_dir = model_dir_or_default(model_dir)
     model, meta = _load_model(model_dir, trust=trust)
     items = read_pool(pool)
@@ -601,14 +630,16 @@ def label(items: str | Path, out: str | Path, model_dir: str | Path | None = Non
     descriptions = _descriptions(meta, model_dir, guide)
     parsed = _guessed_items(items, model, meta)
     skip_path = lb.skipped_path(out)
+    lb.done_texts(out, schema)  # a broken answers file is named first; nothing is written
+    lb.done_texts(skip_path)    # (or created) before the terminal is known to be there
+    try:
+        fd = sys.stdin.fileno() if fd_in is None else fd_in
+    except (OSError, ValueError, AttributeError):
+        fd = -1
+    if fd < 0 or not os.isatty(fd):
+        raise DataError("classify label needs a terminal: standard input is not one")
     with lb.locked(out):
         done = set(lb.done_texts(out, schema)) | set(lb.done_texts(skip_path))
-        try:
-            fd = sys.stdin.fileno() if fd_in is None else fd_in
-        except (OSError, ValueError, AttributeError):
-            fd = -1
-        if fd < 0 or not os.isatty(fd):
-            raise DataError("classify label needs a terminal: standard input is not one")
         session = lb.Session(parsed, model.topic_labels, model.stance_labels, descriptions,
                              lb.AnswerLog(out), lb.AnswerLog(skip_path), schema, done=done)
         try:
@@ -680,6 +711,7 @@ def export_items(items: str | Path, to: str, model_dir: str | Path | None = None
 
     if to not in TOOLS:
         raise DataError(f"--to must be one of {', '.join(TOOLS)}, got {to!r}")
+    _one_path(items, "items")  # checked; "-" (a str) stays standard input
     model_dir = model_dir_or_default(model_dir)
     model, meta = _load_model(model_dir, trust=trust)
     guesses = [Guess(it.id, it.text, it.source, it.topics, it.stance, it.score)
@@ -696,6 +728,7 @@ def import_file(path: str | Path, tool: str, model_dir: str | Path | None = None
     from .data import Schema
     from .interchange import import_records
 
+    _one_path(path, "path")  # checked; "-" (a str) stays standard input
     model, _ = _load_model(model_dir_or_default(model_dir), trust=trust)
     return import_records(path, tool, Schema({t: "" for t in model.topic_labels},
                                              list(model.stance_labels), closed=True))
@@ -727,6 +760,7 @@ def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,
     count every record once."""
     from .evaluate import cross_validate
 
+    opts = check_options(opts)
     dataset = load_data(data, schema, weights, tune_on)
     _log_data_warnings(dataset, log)
     return cross_validate(dataset, folds, opts, log, learning_curve=learning_curve)
@@ -746,6 +780,7 @@ def audit(data: Sequence[str | Path] | None = None, folds: int = 5,
     if guide is not None and not Path(guide).is_file():
         why = "not a regular file" if Path(guide).exists() else "no such file"
         raise DataError(f"{guide}: {why} (--guide names the labelling guide)")
+    opts = check_options(opts)
     paths = _path_list(data, "data") or [DEFAULT_DATA]
     dataset = load_data(paths, schema, weights)
     _log_data_warnings(dataset, log)
@@ -755,6 +790,8 @@ def audit(data: Sequence[str | Path] | None = None, folds: int = 5,
 def convert_model(model_dir: str | Path, output: str | Path | None = None,
                   trust: bool = False) -> str:
     """Re-save an old pickle model directory (needs ``trust``) in today's format."""
+    if trust is not True and not isinstance(trust, bool):
+        raise ModelError(f"trust must be True or False, got {trust!r:.40}")
     if not trust:
         raise ModelError(f"{model_dir}: converting loads the old pickle, which can run code; "
                          "pass --trust if it comes from a source you trust")

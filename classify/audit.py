@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import Dataset, Record, Schema, data_files, iter_raw, parse_record
-from .model import TrainOptions
+from .model import TrainOptions, check_options
 
 Log = Callable[[str], None]
 NEAR_DUPLICATE = 0.9  # TF-IDF cosine of word 1-2-grams at or above which two texts are near-same
@@ -184,7 +184,7 @@ def audit(data: Dataset, paths: Sequence[str | Path], folds: int = 5,
     them for both ranking methods)."""
     from .evaluate import out_of_fold
 
-    opts = opts or TrainOptions()
+    opts = check_options(opts)
     lines = read_lines(paths, data.schema)
     if oof is None:
         log(f"out-of-fold predictions: {folds}-fold grouped cross-validation on "

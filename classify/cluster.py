@@ -30,6 +30,7 @@ input (in input order) stops that input with its ``file:line`` message; with it,
 from __future__ import annotations
 
 import contextlib
+import copy
 import fcntl
 import hashlib
 import io
@@ -41,7 +42,7 @@ import uuid
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -401,7 +402,9 @@ class ClusterRun:
     _first_invalid: list[tuple[int, int, str]] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k not in ("blocks", "_first_invalid")}
+        # field by field: asdict() would deep-copy the blocks generator, which cannot be
+        return {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self)
+                if f.name not in ("blocks", "_first_invalid")}
 
     def _add(self, part: Partition, res: PartResult) -> None:
         self.records += res.records

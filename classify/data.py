@@ -394,6 +394,9 @@ def file_weights(files: list[Path], weights: Mapping[str | Path, float] | None
     specific path that holds the file wins); files not named get 1. A path that names no
     data file is a DataError (a typo would otherwise weigh nothing)."""
     out = {f: 1.0 for f in files}
+    if weights is not None and not isinstance(weights, Mapping):
+        raise DataError(f"weights must map data files or directories to weights (e.g. "
+                        f"{{'labels/mine.jsonl': 3}}), got {type(weights).__name__}")
     if not weights:
         return out
     specific: dict[Path, int] = {}

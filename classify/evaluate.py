@@ -23,7 +23,14 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from . import bootstrap, interrupts, reliability
 from .data import Dataset, Record
 from .errors import DataError, worker_lost
-from .model import Model, TrainOptions, auto_train_jobs, topic_matrix, train_model
+from .model import (
+    Model,
+    TrainOptions,
+    auto_train_jobs,
+    check_options,
+    topic_matrix,
+    train_model,
+)
 from .splits import METHOD, grouped_folds
 
 N_ERRORS = 20
@@ -298,7 +305,7 @@ def cross_validate(data: Dataset, folds: int = 5, opts: TrainOptions | None = No
                    ) -> EvalReport:
     """k-fold grouped, stratified cross-validation of the full training procedure; with
     ``learning_curve``, again at each of ``CURVE_FRACTIONS`` of the training sources."""
-    opts = opts or TrainOptions()
+    opts = check_options(opts)
     records = data.records
     splits, pred, fallbacks, note = _cross_fitted(data, folds, opts, log)
     topics, stance, errors = score(records, pred, resamples, opts.seed)
@@ -323,7 +330,7 @@ def out_of_fold(data: Dataset, folds: int = 5, opts: TrainOptions | None = None,
     """Out-of-fold predictions for every record of ``data`` (grouped, stratified k-fold; each
     fold trains a complete model on the others), the number of folds kept, and the fallback
     lines (each also logged as a warning)."""
-    splits, pred, fallbacks, _ = _cross_fitted(data, folds, opts or TrainOptions(), log)
+    splits, pred, fallbacks, _ = _cross_fitted(data, folds, check_options(opts), log)
     return pred, len(splits), fallbacks
 
 

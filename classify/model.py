@@ -251,6 +251,9 @@ class Model:
         [0, 1], or a model whose topics are not decided by thresholds (cardinality
         "exactly-one": the top topic always) raises ``DataError``. With "at-least-one" the
         top topic of a text is kept whatever its threshold."""
+        if overrides is not None and not isinstance(overrides, Mapping):
+            raise DataError(f"thresholds must map topics to scores (e.g. {{'aviation': 0.6}}), "
+                            f"got {type(overrides).__name__}")
         if not overrides:
             return self
         if self.topics is None:
@@ -379,6 +382,16 @@ def topic_matrix(records: Sequence[Record], labels: Sequence[str]) -> np.ndarray
     return Y
 
 
+def check_options(opts: object) -> TrainOptions:
+    """``opts`` if it is a ``TrainOptions`` (None: the defaults), else a DataError."""
+    if opts is None:
+        return TrainOptions()
+    if not isinstance(opts, TrainOptions):
+        raise DataError(f"opts must be a classify.model.TrainOptions, got "
+                        f"{type(opts).__name__}")
+    return opts
+
+
 def sample_weights(records: Sequence[Record]) -> np.ndarray | None:
     """The records' training weights, or None when every one is 1 (the unweighted fit)."""
     if all(r.weight == 1.0 for r in records):
@@ -443,7 +456,7 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
         select_topics,
     )
 
-    opts = opts or TrainOptions()
+    opts = check_options(opts)
     if opts.metric not in METRICS:
         raise DataError(f"--metric must be one of {', '.join(METRICS)}, got {opts.metric!r}")
     if opts.prevalence is not None and not 0.0 < opts.prevalence < 1.0:

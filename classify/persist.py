@@ -289,6 +289,8 @@ def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]
     With ``trust=True`` a directory without ``meta.json`` is loaded from its single model file
     without any check: only for files from a source you trust (they are pickles).
     """
+    if not isinstance(trust, bool):  # "false" is truthy: only True opens the gate
+        raise ModelError(f"trust must be True or False, got {trust!r:.40}")
     directory = model_path(directory)
     try:
         meta = read_meta(directory)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -390,6 +391,13 @@ def _chunks(items: Iterable[BatchItem], size: int) -> Iterator[list[BatchItem]]:
         yield chunk
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def _map_chunks(tagger: Tagger, chunks: Iterable[list], fn: Callable, arg: object,
                 jobs: int, model_dir: str | None, trust: bool) -> Iterator:
     """``fn(tagger, chunk, arg)`` for each chunk, in order.
@@ -397,8 +405,12 @@ def _map_chunks(tagger: Tagger, chunks: Iterable[list], fn: Callable, arg: objec
     With ``jobs > 1`` the parent process and ``jobs - 1`` worker processes share the chunks:
     every ``jobs``-th chunk is done here, the others by the workers (forked workers inherit
     the loaded model; others load it from ``model_dir``). At most ``2 * jobs`` chunks are in
-    flight at once, so memory stays flat.
+    flight at once, so memory stays flat. ``jobs`` is capped at the cores this process may
+    use (more processes would only compete for them).
     """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise DataError(f"jobs must be a whole number of at least 1, got {jobs!r:.40}")
+    jobs = min(jobs, usable_cores())
     if jobs <= 1 or model_dir is None:
         for chunk in chunks:
             yield fn(tagger, chunk, arg)

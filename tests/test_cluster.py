@@ -149,6 +149,9 @@ def test_api_stdout_blocks_in_input_order(client, model_dir, batch):
     assert "".join(run.blocks) == out
     assert run.partitions > 5
     assert (run.done, run.records, run.invalid, run.complete) == (run.partitions, 600, 0, True)
+    summary = run.to_dict()  # the streaming run's counts, without its blocks
+    assert summary["records"] == 600 and "blocks" not in summary
+    json.dumps(summary)
 
 
 def test_api_with_an_address_inside_a_running_event_loop(address, model_dir, batch):

@@ -190,7 +190,7 @@ def test_no_retuning_where_thresholds_are_not_tuned(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--tune-on", ""], "--tune-on needs a data file or directory"),
+    (["--tune-on", ""], "--tune-on: an empty path"),
     (["--tune-on", "own.jsonl", "--fast"], "names no data file"),
 ])
 def test_cli_bad_tune_on_is_a_one_line_error(tmp_path, monkeypatch, args, message):

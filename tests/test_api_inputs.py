@@ -1,0 +1,121 @@
+"""The library API on inputs of the wrong kind: a ClassifyError (or the estimators'
+ValueError) that says which argument is wrong, never an AttributeError from deep inside, and
+nothing created or changed on the way."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import make_records, write_jsonl
+
+from classify import api
+from classify.errors import ClassifyError, DataError, ModelError
+
+LEGACY = Path(__file__).parent / "data" / "legacy-v2"
+LINES = [json.dumps({"id": str(i), "text": r["text"]}) for i, r in
+         enumerate(make_records()[:40])]
+
+
+@pytest.mark.parametrize("jobs", ["2", 0, -1, 1.5, None, True])
+def test_tagging_jobs_must_be_a_whole_number(model_dir, jobs):
+    tagger = api.load_tagger(model_dir)
+    with pytest.raises(DataError, match="jobs must be a whole number of at least 1"):
+        list(api.iter_tag_batch(LINES, "b.jsonl", tagger, jobs=jobs, model_dir=model_dir))
+
+
+def test_tagging_jobs_are_capped_at_the_cores(model_dir):
+    """More processes asked for than there are cores: no more workers than the cores allow
+    (a library call once forked one per job asked, until memory ran out), same output. Three
+    over the cores, so that code without the cap forks only a few."""
+    tagger = api.load_tagger(model_dir)
+    one = [t.record() for t in api.iter_tag_batch(LINES, "b.jsonl", tagger)]
+    most = 0
+    many = []
+    for t in api.iter_tag_batch(LINES, "b.jsonl", tagger, jobs=api.usable_cores() + 3,
+                                  model_dir=model_dir):
+        most = max(most, len(multiprocessing.active_children()))
+        many.append(t.record())
+    assert many == one
+    assert most <= api.usable_cores() - 1
+
+
+@pytest.mark.parametrize("trust", ["false", "no", 1])
+def test_only_true_trusts_a_pickle(tmp_path, trust):
+    old = tmp_path / "old"
+    shutil.copytree(LEGACY, old)
+    with pytest.raises(ModelError, match="trust must be True or False"):
+        api.load_model(old, trust=trust)
+    with pytest.raises(ModelError, match="trust must be True or False"):
+        api.convert_model(old, tmp_path / "new", trust=trust)
+    assert not (tmp_path / "new").exists()
+
+
+def test_word_contributions_take_labels_from_a_generator(model_dir):
+    text = "Police seized heroin at the port."
+    listed = api.word_contributions(text, labels=["narcotics"], model_dir=model_dir)
+    generated = api.word_contributions(text, labels=(x for x in ["narcotics"]),
+                                       model_dir=model_dir)
+    assert len(listed) == 1 and [c.label for c in generated] == [c.label for c in listed]
+    with pytest.raises(DataError, match="text must be a str, got list"):
+        api.word_contributions([text], model_dir=model_dir)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: api.load_data(""),
+    lambda m: api.load_data([""]),
+    lambda m: api.read_article(""),
+    lambda m: api.suggest("", m),
+    lambda m: api.import_file("", "prodigy", m),
+    lambda m: api.export_items("", "prodigy", m),
+], ids=["data", "data-list", "read_article", "suggest", "import", "export"])
+def test_an_empty_path_is_refused_not_read_as_here(tmp_path, monkeypatch, model_dir, call):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.jsonl").write_text('{"text": "my notes"}\n', encoding="utf-8")
+    with pytest.raises(DataError, match="an empty path"):
+        call(model_dir)
+
+
+@pytest.mark.parametrize("call, says", [
+    (lambda m, f: api.load_tagger(m, thresholds=[("aviation", 0.5)]),
+     "thresholds must map topics to scores"),
+    (lambda m, f: api.train([f], "/nonexistent-dir/m", opts={"fast": True}),
+     "opts must be a classify.model.TrainOptions"),
+    (lambda m, f: api.evaluate([f], opts="fast"), "opts must be a classify.model.TrainOptions"),
+    (lambda m, f: api.load_data([f], weights=[(f, 2.0)]), "weights must map data files"),
+    (lambda m, f: api.tag_text("Police seized heroin.", tagger=str(m)),
+     "tagger must be a Tagger"),
+    (lambda m, f: api.read_article("a.html", input_format="bogus"),
+     "input_format must be auto or text"),
+    (lambda m, f: api.read_article(None), r"path: a path \(str or Path\), got NoneType"),
+    (lambda m, f: api.load_data(5), "a path or a list of paths, got int"),
+], ids=["thresholds", "train-opts", "evaluate-opts", "weights", "tagger", "input_format",
+        "path-none", "paths-int"])
+def test_arguments_of_the_wrong_kind_say_which(model_dir, train_file, call, says):
+    with pytest.raises(ClassifyError, match=says):
+        call(model_dir, train_file)
+
+
+def test_label_without_a_terminal_creates_nothing(tmp_path, model_dir):
+    items = write_jsonl(tmp_path / "todo.jsonl", [{"text": "Fares rose."}])
+    out = tmp_path / "new" / "sub" / "answers.jsonl"
+    with pytest.raises(DataError, match="needs a terminal"):
+        api.label(items, out, model_dir, fd_in=-1)
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("edit", [
+    lambda m: m.__setitem__("training", "x"),
+    lambda m: m["training"].__setitem__("options", "x"),
+    lambda m: m["training"]["options"].__setitem__("prevalence", "x"),
+], ids=["training", "options", "prevalence"])
+def test_retrain_hint_of_a_hand_edited_meta_json(model_copy, edit):
+    meta_path = model_copy / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    edit(meta)
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    assert api.retrain_command("mine.jsonl", model_copy)[:2] == ["classify", "train"]
+    assert "--prevalence" not in api.retrain_flags(model_copy)
