@@ -673,6 +673,19 @@ def _guessed_items(path: str | Path, model: Model, meta: dict) -> list:
         g = guessed.get(i)
         topics = g.topics if g is not None else r.get("topics")
         stance = g.stance if g is not None else r.get("stance")
+        if g is None:  # the record's own guess: in the model's labels, or the tool's
+            # pre-annotation would hold labels its config lacks (and not import back)
+            if topics is not None and not (isinstance(topics, list) and all(
+                    isinstance(t, str) for t in topics)):
+                raise DataError(f"{r['_where']}: 'topics' must be a list of label names, got "
+                                f"{topics!r:.60}")
+            unknown = [t for t in topics or () if t not in model.topic_labels]
+            if unknown:
+                raise DataError(f"{r['_where']}: unknown topic {unknown[0]!r} (the model has: "
+                                f"{', '.join(model.topic_labels) or 'none'})")
+            if stance is not None and stance not in model.stance_labels:
+                raise DataError(f"{r['_where']}: unknown stance {stance!r} (the model has: "
+                                f"{', '.join(model.stance_labels) or 'none'})")
         score = r.get("uncertainty")
         out.append(Item(
             id=str(r.get("id") if r.get("id") is not None else r["_where"]), text=r["text"],

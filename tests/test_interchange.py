@@ -227,3 +227,15 @@ def test_config_is_for_label_studio_only(tmp_path, todo, model_dir, tool):
                   str(config), "--model", str(model_dir)])
     assert r.code == 2 and "--config is Label Studio's labelling config" in r.err
     assert not out.exists() and not config.exists()
+
+
+@pytest.mark.parametrize("row, says", [
+    ({"text": "Planes fly.", "topics": ["sport"]}, "unknown topic 'sport'"),
+    ({"text": "Planes fly.", "topics": [], "stance": "angry"}, "unknown stance 'angry'"),
+    ({"text": "Planes fly.", "topics": "aviation"}, "'topics' must be a list"),
+])
+def test_export_refuses_a_guess_outside_the_models_labels(tmp_path, model_dir, row, says):
+    """The tool's pre-annotation would hold labels its config lacks, and not import back."""
+    f = write_jsonl(tmp_path / "items.jsonl", [{"text": "Fine.", "topics": []}, row])
+    with pytest.raises(DataError, match=rf"{f}:2: {re.escape(says)}"):
+        api.export_items(f, "doccano", model_dir)
