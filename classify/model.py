@@ -19,6 +19,7 @@ Scoring, in ``Model.scores``, is the one path that tagging, evaluation and expla
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -389,6 +390,34 @@ def check_options(opts: object) -> TrainOptions:
     if not isinstance(opts, TrainOptions):
         raise DataError(f"opts must be a classify.model.TrainOptions, got "
                         f"{type(opts).__name__}")
+
+    def whole(x: object) -> bool:
+        return isinstance(x, int) and not isinstance(x, bool)
+
+    def bad(name: str, want: str) -> DataError:
+        return DataError(f"TrainOptions.{name} must be {want}, got {getattr(opts, name)!r:.40}")
+
+    if opts.C is not None and not (isinstance(opts.C, int | float) and not isinstance(
+            opts.C, bool) and math.isfinite(opts.C) and opts.C > 0):
+        raise bad("C", "None (chosen by internal CV) or a positive number")
+    if not whole(opts.cv_folds) or opts.cv_folds < 2:
+        raise bad("cv_folds", "a whole number of at least 2")
+    if not whole(opts.seed) or not 0 <= opts.seed < 2**32:
+        raise bad("seed", "a whole number from 0 to 2**32 - 1")
+    if not whole(opts.max_cv_records) or opts.max_cv_records < 1:
+        raise bad("max_cv_records", "a whole number of at least 1")
+    for name in ("fast", "lexicon"):
+        if not isinstance(getattr(opts, name), bool):
+            raise bad(name, "True or False")
+    if opts.char_ngrams is not None and not isinstance(opts.char_ngrams, bool):
+        raise bad("char_ngrams", "None (chosen by the data), True or False")
+    if opts.params is not None:
+        if not isinstance(opts.params, dict):
+            raise bad("params", "None or a dict of fixed parameters (api.model_params)")
+        try:
+            check_fixed_params(opts.params)
+        except (ValueError, TypeError, KeyError) as e:
+            raise DataError(f"TrainOptions.params cannot be trained with: {e}") from None
     return opts
 
 

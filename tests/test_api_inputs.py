@@ -119,3 +119,22 @@ def test_retrain_hint_of_a_hand_edited_meta_json(model_copy, edit):
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     assert api.retrain_command("mine.jsonl", model_copy)[:2] == ["classify", "train"]
     assert "--prevalence" not in api.retrain_flags(model_copy)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("C", 0), ("C", -1.0), ("C", float("nan")), ("cv_folds", 0), ("cv_folds", "3"),
+    ("cv_folds", 2.5), ("seed", -1), ("seed", 2**32), ("max_cv_records", -5),
+    ("lexicon", "no"), ("fast", 1), ("char_ngrams", "yes"), ("params", "x"),
+    ("params", {"stance": {"C": "x"}}),
+])
+def test_train_options_are_checked_before_training(tmp_path, train_file, field, value):
+    """Before: C=0 was taken as 'no C' (the search ran), lexicon='no' as on, params='x'
+    ignored yet recorded, seed=-1 a numpy error, C=-1 a scikit-learn one."""
+    from dataclasses import replace
+
+    from classify.model import TrainOptions
+
+    opts = replace(TrainOptions(fast=True), **{field: value})
+    with pytest.raises(DataError, match=rf"^TrainOptions\.{field} "):
+        api.train([train_file], tmp_path / "m", opts)
+    assert not (tmp_path / "m").exists()
