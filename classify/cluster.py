@@ -541,8 +541,11 @@ def tag_on_cluster(paths: Sequence[str | Path], client_or_address: Any,
     """Tag JSONL batch files on a Dask cluster (see the module docstring); ``api`` has the
     documented entry point."""
     require_dask("tag_on_cluster")
-    if partition_bytes < 1:
-        raise ClassifyError(f"partition size must be at least 1 byte, got {partition_bytes}")
+    if isinstance(partition_bytes, bool) or not isinstance(partition_bytes, int) \
+            or partition_bytes < 1:
+        raise ClassifyError(f"partition size must be a whole number of bytes (at least 1), "
+                            f"got {partition_bytes!r:.40} (the CLI's --partition-size takes "
+                            "64MB; from Python give 64 * 2**20)")
     mdir = Path(model_dir).resolve()
     job = Job(str(mdir), model_sha256(mdir, trust), trust, explain, skip_invalid,
               None if output_dir is None else str(Path(output_dir).resolve()),

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -61,12 +61,18 @@ class Exported:
     items: int
     label_config: str | None = None  # Label Studio's labelling config (XML)
 
+    def to_dict(self) -> dict:
+        return asdict(self)
+
 
 @dataclass
 class Imported:
     tool: str
     records: list[dict]
     left_out: list[str] = field(default_factory=list)  # places of unannotated items
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 # ---------------------------------------------------------------- export

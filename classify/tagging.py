@@ -72,6 +72,10 @@ class Tags:
             out["error"] = self.error
         return out
 
+    def to_dict(self) -> dict:
+        """Every field (text, offsets and ``why`` too), as the other results give theirs."""
+        return asdict(self)
+
 
 @dataclass
 class ArticleTags:

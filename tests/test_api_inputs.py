@@ -138,3 +138,25 @@ def test_train_options_are_checked_before_training(tmp_path, train_file, field, 
     with pytest.raises(DataError, match=rf"^TrainOptions\.{field} "):
         api.train([train_file], tmp_path / "m", opts)
     assert not (tmp_path / "m").exists()
+
+
+def test_results_serialise_as_json(tmp_path, model_dir, train_file):
+    """Every result the API returns has to_dict(), and it goes through json.dumps."""
+    tags = api.tag_records([{"id": "a", "text": "Police seized heroin."}], model_dir)
+    items = write_jsonl(tmp_path / "items.jsonl", [{"text": "Police seized heroin."}])
+    exported = api.export_items(items, "prodigy", model_dir)
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text("".join(json.dumps({**json.loads(x), "answer": "accept"}) + "\n"
+                             for x in exported.text.splitlines()), encoding="utf-8")
+    imported = api.import_file(tasks, "prodigy", model_dir)
+    for result in (tags[0], exported, imported):
+        back = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+        assert back and isinstance(back, dict)
+    assert tags[0].to_dict()["text"] == "Police seized heroin."
+    assert imported.to_dict()["records"][0]["text"] == "Police seized heroin."
+
+
+@pytest.mark.parametrize("size", ["64MB", 1.5, None, 0, True])
+def test_partition_size_must_be_whole_bytes(model_dir, train_file, size):
+    with pytest.raises(ClassifyError, match="partition size must be a whole number of bytes"):
+        api.tag_on_cluster([train_file], "tcp://127.0.0.1:1", model_dir, partition_bytes=size)
