@@ -110,12 +110,11 @@ def _path_list(paths: str | Path | Sequence[str | Path] | None, what: str) -> li
 
 
 def _one_path(path: object, what: str) -> Path:
-    """``path`` as a Path; a DataError naming ``what`` for anything else, or an empty one."""
-    if not isinstance(path, str | Path):
+    """``path`` as a Path; a DataError naming ``what`` for anything else, or an empty one
+    (checked as ``_path_list`` checks each of several)."""
+    if not isinstance(path, str | os.PathLike):
         raise DataError(f"{what}: a path (str or Path), got {type(path).__name__}")
-    if isinstance(path, str) and not path.strip():
-        raise DataError(f"{what}: an empty path; name a file")
-    return Path(path)
+    return Path(_path_list(Path(path) if isinstance(path, os.PathLike) else path, what)[0])
 
 
 def load_data(paths: Sequence[str | Path] | None = None,
@@ -572,10 +571,7 @@ def suggest(pool: str | Path, model_dir: str | Path | None = None, n: int = 50,
                                   or not isinstance(diversity, (int, float))
                                   or not 0 <= diversity < float("inf")):
         raise DataError(f"diversity must be a finite number >= 0, got {diversity!r:.40}")
-    if not isinstance(pool, (str, os.PathLike)):
-        raise DataError(f"pool must be a path (str or Path), got {type(pool).__name__}")
-    if isinstance(pool, str) and not pool.strip():
-        raise DataError("pool: an empty path; name a file or directory (or - for stdin)")
+    _one_path(pool, "pool")  # checked; "-" (a str) stays standard input
     model_dir = model_dir_or_default(model_dir)
     model, meta = _load_model(model_dir, trust=trust)
     items = read_pool(pool)

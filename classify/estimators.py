@@ -468,6 +468,19 @@ def _label_lists(Y: object) -> list | None:
     return None
 
 
+def _finite_number(x: object) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(float(x))
+
+
+def _check_C_and_weighting(C: object, class_weight: object) -> None:
+    """The linear models' two shared parameters, as both classifiers' ``_check_params``
+    check them."""
+    if not (_finite_number(C) and C > 0):  # type: ignore[operator]
+        raise ValueError(f"C must be a positive number, got {C!r}")
+    if class_weight not in (None, "balanced"):
+        raise ValueError(f'class_weight must be None or "balanced", got {class_weight!r}')
+
+
 def _nested_indicator(rows: list) -> bool:
     """Whether label rows are an indicator matrix written as nested lists (scikit-learn's
     "multilabel-indicator": rows of one length, at least 2, holding only 0 and 1)."""
@@ -587,9 +600,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         def bad(name: str, want: str) -> ValueError:
             return ValueError(f"{name} must be {want}, got {getattr(self, name)!r}")
 
-        def number(x: object) -> bool:
-            return isinstance(x, numbers.Real) and not isinstance(x, bool) and \
-                math.isfinite(float(x))
+        number = _finite_number
 
         def integer(x: object) -> bool:
             return isinstance(x, numbers.Integral) and not isinstance(x, bool)
@@ -599,10 +610,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
 
         if self.loss not in LOSSES:
             raise bad("loss", f"one of {LOSSES}")
-        if not (number(self.C) and self.C > 0):
-            raise bad("C", "a positive number")
-        if self.class_weight not in (None, "balanced"):
-            raise bad("class_weight", 'None or "balanced"')
+        _check_C_and_weighting(self.C, self.class_weight)
         if not isinstance(self.word_view, (bool, np.bool_)):
             raise bad("word_view", "True or False")
         if self.threshold_strategy not in thresholds.STRATEGIES:
@@ -818,12 +826,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_params(self) -> None:
         """A ValueError naming the first parameter that cannot be fitted with."""
-        if not (isinstance(self.C, numbers.Real) and not isinstance(self.C, bool)
-                and math.isfinite(self.C) and self.C > 0):
-            raise ValueError(f"C must be a positive number, got {self.C!r}")
-        if self.class_weight not in (None, "balanced"):
-            raise ValueError(f'class_weight must be None or "balanced", got '
-                             f"{self.class_weight!r}")
+        _check_C_and_weighting(self.C, self.class_weight)
 
     proba_of = staticmethod(stance_proba)
 

@@ -2,7 +2,7 @@
 
 Training, in ``train_model``:
 1. Topics: ``selection.select_topics`` chooses the feature set, C (of a linear SVM; logistic
-   regression with ``--fast``), class weighting and threshold strategy by grouped internal
+   regression with ``--fast``) and threshold strategy by grouped internal
    cross-validation (groups: the record's source) on the data at hand; a ``TopicClassifier``
    with those parameters is fitted on all of it, its per-label thresholds tuned on internal
    out-of-fold scores.
@@ -384,12 +384,27 @@ def topic_matrix(records: Sequence[Record], labels: Sequence[str]) -> np.ndarray
 
 
 def check_options(opts: object) -> TrainOptions:
-    """``opts`` if it is a ``TrainOptions`` (None: the defaults), else a DataError."""
+    """``opts`` if it is a ``TrainOptions`` (None: the defaults) whose fields can be trained
+    with, else a DataError naming the first that cannot (every entry point checks here)."""
     if opts is None:
         return TrainOptions()
     if not isinstance(opts, TrainOptions):
         raise DataError(f"opts must be a classify.model.TrainOptions, got "
                         f"{type(opts).__name__}")
+    from .selection import METRICS
+
+    if opts.metric not in METRICS:
+        raise DataError(f"--metric must be one of {', '.join(METRICS)}, got {opts.metric!r}")
+    if opts.prevalence is not None and not 0.0 < opts.prevalence < 1.0:
+        raise DataError(f"--prevalence must lie strictly between 0 and 1, got "
+                        f"{opts.prevalence!r}")
+    try:
+        thresholds.check_prior(opts.tune_prior)
+    except (TypeError, ValueError) as e:
+        raise DataError(str(e)) from None
+    if opts.thresholds is not None and opts.thresholds not in thresholds.STRATEGIES:
+        raise DataError(f"--thresholds must be one of {', '.join(thresholds.STRATEGIES)}, got "
+                        f"{opts.thresholds!r}")
 
     def whole(x: object) -> bool:
         return isinstance(x, int) and not isinstance(x, bool)
@@ -477,7 +492,6 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
         _cardinality,
     )
     from .selection import (
-        METRICS,
         Selection,
         char_allowed,
         describe,
@@ -486,18 +500,6 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
     )
 
     opts = check_options(opts)
-    if opts.metric not in METRICS:
-        raise DataError(f"--metric must be one of {', '.join(METRICS)}, got {opts.metric!r}")
-    if opts.prevalence is not None and not 0.0 < opts.prevalence < 1.0:
-        raise DataError(f"--prevalence must lie strictly between 0 and 1, got "
-                        f"{opts.prevalence!r}")
-    try:
-        thresholds.check_prior(opts.tune_prior)
-    except (TypeError, ValueError) as e:
-        raise DataError(str(e)) from None
-    if opts.thresholds is not None and opts.thresholds not in thresholds.STRATEGIES:
-        raise DataError(f"--thresholds must be one of {', '.join(thresholds.STRATEGIES)}, got "
-                        f"{opts.thresholds!r}")
     topic_recs = [r for r in records if r.topics is not None] if topic_labels else []
     stance_recs = [r for r in records if r.stance is not None] if stance_labels else []
     if not topic_recs and not stance_recs:
