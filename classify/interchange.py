@@ -21,7 +21,10 @@ come back unchanged.
 - **Prodigy** (``choice`` interface with ``choice_style: multiple``): JSONL ``{"text",
   "options": [{"id", "text"}], "accept": [...], "meta": {...}}``; option ids as for doccano.
   Import reads ``prodigy db-out`` JSONL: answers ``accept`` count, ``reject`` and
-  ``ignore`` are left out.
+  ``ignore`` are left out, any other answer is an error.
+
+An annotation that cannot be read (an entry of ``annotations`` that is not an object, say) is
+an error naming its place, never counted as an item nobody annotated.
 
 A stance is one class: an item with two stance choices is an error naming its place.
 """
@@ -40,6 +43,7 @@ from .errors import DataError
 TOOLS = ("label-studio", "doccano", "prodigy")
 STANCE_PREFIX = "stance:"
 TOPIC_PREFIX = "topic:"  # accepted on import, never written
+PRODIGY_ANSWERS = ("accept", "reject", "ignore")
 
 
 @dataclass
@@ -194,8 +198,11 @@ def _label_studio(where: str, obj: object) -> tuple[dict, list[str], list[str]] 
         annotations = obj.get("annotations")
         if annotations is not None and not isinstance(annotations, list):
             raise DataError(f"{where}: 'annotations' must be a list, got {annotations!r:.60}")
-        done = [a for a in annotations or [] if isinstance(a, dict)
-                and not a.get("was_cancelled")]
+        odd = next((a for a in annotations or [] if not isinstance(a, dict)), None)
+        if odd is not None:  # left out, the task would read as nobody's work
+            raise DataError(f"{where}: each item of 'annotations' must be an object, got "
+                            f"{odd!r:.60}")
+        done = [a for a in annotations or [] if not a.get("was_cancelled")]
         if not done:
             return None
         topics: list[str] = []
@@ -248,7 +255,11 @@ def import_records(path: str | Path, tool: str, schema: Schema) -> Imported:
             if not isinstance(obj, dict):
                 raise DataError(f"{where}: record must be a JSON object")
             if tool == "prodigy":
-                if obj.get("answer", "accept") != "accept":
+                answer = obj.get("answer", "accept")
+                if answer not in PRODIGY_ANSWERS:  # left out, the labels would be lost
+                    raise DataError(f"{where}: 'answer' must be one of "
+                                    f"{', '.join(PRODIGY_ANSWERS)}, got {answer!r:.60}")
+                if answer != "accept":
                     out.left_out.append(where)
                     continue
                 topics, stances = _split(obj.get("accept", []), where)

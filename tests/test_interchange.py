@@ -201,6 +201,48 @@ def test_bad_import_names_the_place(tmp_path, model_dir, tool, row, message):
     assert r.code == 2 and "Traceback" not in r.err and not out.exists()
 
 
+@pytest.mark.parametrize("tool, row, message", [
+    ("label-studio", {"data": {"text": "x"}, "annotations": ["a"]},
+     "each item of 'annotations' must be an object, got 'a'"),
+    ("label-studio", {"data": {"text": "x"}, "annotations": [{"was_cancelled": True}, 5]},
+     "each item of 'annotations' must be an object, got 5"),
+    ("prodigy", {"text": "x", "accept": ["narcotics"], "answer": "Accept"},
+     "'answer' must be one of accept, reject, ignore, got 'Accept'"),
+    ("prodigy", {"text": "x", "accept": ["narcotics"], "answer": ["accept"]},
+     "'answer' must be one of accept, reject, ignore, got ['accept']"),
+])
+def test_malformed_annotation_is_an_error_not_left_out(tmp_path, model_dir, tool, row,
+                                                       message):
+    """An item whose annotation cannot be read is an error naming it, not counted as
+    unannotated and quietly dropped (its labels would be lost)."""
+    f = write_jsonl(tmp_path / "in.jsonl", [{"data": {"text": "fine"}, "annotations": []}
+                                            if tool == "label-studio" else
+                                            {"text": "fine", "answer": "ignore"}, row])
+    out = tmp_path / "o.jsonl"
+    r = run_main(["import", str(f), "--from", tool, "--out", str(out), "--model",
+                  str(model_dir)])
+    assert r.code == 2 and "Traceback" not in r.err and not out.exists()
+    assert r.err.strip().splitlines() == [f"classify: error: {f}:2: {message}"]
+
+
+def test_unannotated_items_are_still_left_out_and_counted(tmp_path, model_dir):
+    """Cancelled, empty, rejected and ignored items are not errors: they are left out."""
+    stance = [{"from_name": "stance", "type": "choices", "value": {"choices": ["neutral"]}}]
+    ls = write_jsonl(tmp_path / "ls.jsonl", [
+        {"data": {"text": "Counted."}, "annotations": [{"result": stance}]},
+        {"data": {"text": "Cancelled."}, "annotations": [{"was_cancelled": True}]},
+        {"data": {"text": "Empty."}, "annotations": []},
+        {"data": {"text": "None yet."}}])
+    got = api.import_file(ls, "label-studio", model_dir)
+    assert [r["text"] for r in got.records] == ["Counted."] and len(got.left_out) == 3
+    pr = write_jsonl(tmp_path / "pr.jsonl", [
+        {"text": "Counted.", "accept": ["stance:neutral"], "answer": "accept"},
+        {"text": "Rejected.", "accept": [], "answer": "reject"},
+        {"text": "Ignored.", "answer": "ignore"}])
+    got = api.import_file(pr, "prodigy", model_dir)
+    assert [r["text"] for r in got.records] == ["Counted."] and len(got.left_out) == 2
+
+
 def test_label_studio_task_position_in_errors(tmp_path, model_dir):
     f = tmp_path / "p.json"
     f.write_text(json.dumps([{"data": {"text": "x"}, "annotations": [{"result": [
