@@ -192,7 +192,7 @@ def parse_record(obj: object, where: str, schema: Schema | None, need_labels: bo
     if weight is not None:
         weight = parse_weight(weight, f"{where}: 'weight'")
     return Record(text=text, topics=topics, stance=stance, source=source,
-                  id=_str_or_none(obj.get("id")), where=where,
+                  id=item_id(obj, where), where=where,
                   weight=1.0 if weight is None else weight)
 
 
@@ -233,9 +233,7 @@ def item_text(obj: object, where: str) -> str:
         raise DataError(f"{where}: record must be a JSON object, got {type(obj).__name__}")
     text = obj.get("text")
     if text is not None and not isinstance(text, str):
-        kind = {bool: "true or false", int: "a number", float: "a number", list: "a list",
-                dict: "an object"}.get(type(text), type(text).__name__)
-        raise DataError(f"{where}: 'text' must be a string, got {kind}")
+        raise DataError(f"{where}: 'text' must be a string, got {json_kind(text)}")
     if text is None or not text.strip():
         raise DataError(f"{where}: missing or empty 'text'")
     if not text.isascii() and not valid_unicode(text):
@@ -243,6 +241,25 @@ def item_text(obj: object, where: str) -> str:
         raise DataError(f"{where}: 'text' is not valid Unicode: a lone surrogate "
                         f"{text[at]!r} at character {at + 1}")
     return text
+
+
+def json_kind(value: object) -> str:
+    """What a decoded JSON value is, as messages name it: "a list", "true or false", ..."""
+    return {bool: "true or false", int: "a number", float: "a number", list: "a list",
+            dict: "an object", str: "a string"}.get(type(value), type(value).__name__)
+
+
+def item_id(obj: Mapping[str, object], where: str, key: str = "id") -> str | None:
+    """A record's id (``obj[key]``) as a string, None where it has none: a string, or a
+    whole number written as one; anything else (a list, an object, true, 1.5) is a
+    DataError naming ``where``, not its Python repr in the output."""
+    rid = obj.get(key)
+    if rid is None or isinstance(rid, str):
+        return rid
+    if isinstance(rid, int) and not isinstance(rid, bool):
+        return str(rid)
+    got = f"{rid!r:.20}" if isinstance(rid, float) else json_kind(rid)
+    raise DataError(f"{where}: {key!r} must be a string or a whole number, got {got}")
 
 
 def valid_unicode(text: str) -> bool:

@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from .data import Schema, json_line, open_lines, parse_json, parse_record
+from .data import Schema, item_id, json_line, open_lines, parse_json, parse_record
 from .errors import DataError
 
 TOOLS = ("label-studio", "doccano", "prodigy")
@@ -273,14 +273,14 @@ def import_records(path: str | Path, tool: str, schema: Schema) -> Imported:
             raise DataError(f"{where}: {len(stances)} stances ({', '.join(stances)}); a "
                             "stance is one class")
         meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
-        rid = data.get("item_id", meta.get("id"))
+        rid = item_id(data, where, "item_id") if "item_id" in data else item_id(meta, where)
         source = data.get("source", meta.get("source"))
         rec: dict = {"text": data.get("text"), "topics": list(dict.fromkeys(topics))}
         if stances:
             rec["stance"] = stances[0]
         rec["source"] = str(source) if source is not None else str(path)
         if rid is not None:
-            rec["id"] = str(rid)
+            rec["id"] = rid
         parse_record(rec, where, schema, need_labels=True)
         out.records.append(rec)
     return out

@@ -37,6 +37,7 @@ from .data import (
     Schema,
     input_lines,
     input_name,
+    item_id,
     item_text,
     iter_raw,
     jsonl_values,
@@ -93,6 +94,7 @@ def read_items(path: str | Path) -> list[dict]:
             where = f"{name}:{lineno}"
             item_text(obj, where)
             assert isinstance(obj, dict)
+            item_id(obj, where)  # a string or a whole number, not a list shown as its repr
             obj["_where"] = where
             out.append(obj)
     if not out:

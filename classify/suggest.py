@@ -36,6 +36,7 @@ from .data import (
     data_files,
     input_lines,
     is_stdin,
+    item_id,
     item_text,
     iter_raw,
     json_object_line,
@@ -120,8 +121,8 @@ def _jsonl_items(lines: Iterable[str], name: str) -> Iterator[PoolItem]:
         where = f"{name}:{lineno}"
         text = item_text(obj, where)
         assert isinstance(obj, dict)
-        rid = obj.get("id")
-        yield PoolItem(where if rid is None else str(rid), text, str(obj.get("source") or name))
+        rid = item_id(obj, where)
+        yield PoolItem(where if rid is None else rid, text, str(obj.get("source") or name))
 
 
 def _sentence_items(text: str, name: str) -> Iterator[PoolItem]:

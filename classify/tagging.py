@@ -14,7 +14,7 @@ import numpy as np
 
 from .boilerplate import split_prose
 from .contributions import contributions_many
-from .data import JSON_SPACE, item_text, json_line, scan_json, valid_unicode
+from .data import JSON_SPACE, item_id, item_text, json_line, scan_json, valid_unicode
 from .errors import DataError
 from .model import Model
 from .persist import load_model
@@ -285,9 +285,9 @@ def _parse_line(raw: str, where: str) -> BatchItem:
 
 def batch_item(obj: object, where: str) -> BatchItem:
     """Validate one decoded batch record: a JSON object with a non-empty ``text``."""
-    rid = obj.get("id") if isinstance(obj, dict) else None
-    rid = None if rid is None else str(rid)
+    rid = None
     try:
+        rid = item_id(obj, where) if isinstance(obj, dict) else None
         return BatchItem(where, rid, item_text(obj, where))
     except DataError as e:
         return BatchItem(where, rid, None, str(e))
@@ -342,9 +342,10 @@ class Chunk:
                 end = -1
             if end == len(body) and type(obj) is dict:
                 text = obj.get("text")
+                rid = obj.get("id")
                 if type(text) is str and text and not text.isspace() \
-                        and (text.isascii() or valid_unicode(text)):
-                    rid = obj.get("id")
+                        and (text.isascii() or valid_unicode(text)) \
+                        and (rid is None or type(rid) is str or type(rid) is int):
                     ids.append(rid if rid is None or type(rid) is str else str(rid))
                     texts.append(text)
                     continue
