@@ -110,7 +110,9 @@ def read_json_file(path: Path, what: str) -> object:
     try:
         if not path.is_file():
             raise DataError(f"{path}: cannot read {what}: " + (
-                "not a regular file" if path.exists() else "no such file"))
+                "not a regular file" if path.exists() else
+                "a symlink that leads nowhere (broken, or a loop)" if path.is_symlink() else
+                "no such file"))
         if path.stat().st_size > MAX_JSON_FILE:
             raise DataError(f"{path}: cannot read {what}: larger than "
                             f"{MAX_JSON_FILE // 2**20} MB")
@@ -337,8 +339,9 @@ def data_files(paths: Iterable[str | Path]) -> tuple[list[Path], Schema | None]:
             if not found:
                 raise DataError(f"{p}: no .jsonl or .csv files in this directory")
             files.extend(found)
-            if (p / SCHEMA_NAME).is_file():
-                schema = _merge_schema(schema, load_schema(p / SCHEMA_NAME))
+            declared = p / SCHEMA_NAME
+            if declared.exists() or declared.is_symlink():  # not skipped: its labels count
+                schema = _merge_schema(schema, load_schema(declared))
         elif p.is_file():
             files.append(p)
         else:

@@ -441,6 +441,33 @@ def test_bad_schema_names_the_schema_file(tmp_path, content):
     assert "\n" not in str(e.value)
 
 
+@pytest.mark.parametrize("kind, says", [
+    ("directory", "not a regular file"), ("fifo", "not a regular file"),
+    ("broken symlink", "a symlink that leads nowhere")])
+def test_a_schema_json_that_is_not_a_file_is_refused_not_ignored(tmp_path, model_dir, kind,
+                                                                  says):
+    """Skipped, the labels it declares would be missing from the model without a word."""
+    import os
+    import shutil
+
+    d = tmp_path / "data"
+    d.mkdir()
+    schema = d / "schema.json"
+    {"directory": schema.mkdir, "fifo": lambda: os.mkfifo(schema),
+     "broken symlink": lambda: schema.symlink_to(tmp_path / "nowhere.json")}[kind]()
+    _jsonl(d / "a.jsonl", [_rec("Heroin seized.", ["narcotics"], "neutral")])
+    with pytest.raises(DataError) as e:
+        load_dataset([d])
+    assert str(e.value) == f"{schema}: cannot read schema: {says}" + (
+        " (broken, or a loop)" if kind == "broken symlink" else "")
+    saved = tmp_path / "m"
+    shutil.copytree(model_dir, saved)
+    before = {f.name: f.read_bytes() for f in saved.iterdir()}
+    r = run_main(["train", "--data", str(d), "--model", str(saved), "--fast", "--quiet"])
+    assert r.code == 2 and r.err == f"classify: error: {e.value}\n"
+    assert {f.name: f.read_bytes() for f in saved.iterdir()} == before  # left as it was
+
+
 def test_a_misspelled_field_is_warned_about_and_other_fields_are_not(tmp_path):
     """'topic' for 'topics' used to give a stance-only model without a word; a field of the
     user's own (a URL) is left alone."""
