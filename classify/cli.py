@@ -708,6 +708,16 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
+    def _print_message(self, message: str, file=None) -> None:  # type: ignore[override]
+        """argparse drops a failed write: ``--help`` or ``--version`` into a full disk would
+        exit 0 with nothing written. On stdout the error goes on to ``main``, which handles
+        it as for any output (a closed pipe stops quietly, a full disk is an error)."""
+        if file is not sys.stdout or not message:
+            super()._print_message(message, file)
+            return
+        file.write(message)
+        file.flush()
+
     def parse_args(self, args=None, namespace=None):  # type: ignore[override]
         ns, extras = self.parse_known_args(args, namespace)
         if extras:

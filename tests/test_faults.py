@@ -345,6 +345,33 @@ def test_tag_stdout_to_dev_full(model_dir, tmp_path, fmt):
     assert [ln for ln in p.stderr.splitlines() if ln.startswith("classify: error")], p.stderr
 
 
+HELP_ARGS = [["--help"], ["tag", "--help"], ["import", "-h"], ["--version"], []]
+
+
+@pytest.mark.parametrize("args", HELP_ARGS, ids=" ".join)
+def test_help_to_dev_full_is_an_error(args):
+    """argparse drops a failed write of its help: into a full disk it used to exit 0 with
+    nothing written."""
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([sys.executable, "-m", "classify", *args], stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=120, env=_env())
+    assert p.returncode == 1, p.stderr
+    assert p.stderr == "classify: error: output: No space left on device\n"
+
+
+@pytest.mark.parametrize("args", HELP_ARGS[:2], ids=" ".join)
+def test_help_into_a_pipe_nobody_reads_stops_quietly(args):
+    """As for any output, a reader that went away ('| head') is no error: exit 0, silent."""
+    read, write = os.pipe()
+    os.close(read)  # closed before the help is written: the write fails with EPIPE
+    try:
+        p = subprocess.run([sys.executable, "-m", "classify", *args], stdout=write,
+                           stderr=subprocess.PIPE, text=True, timeout=120, env=_env())
+    finally:
+        os.close(write)
+    assert (p.returncode, p.stderr) == (0, "")
+
+
 def _enospc(*_a, **_k):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
