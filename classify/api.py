@@ -480,7 +480,7 @@ def tag_records(records: Iterable[dict], model_dir: str | Path | None = None,
     """Tag records (dicts with ``text`` and optional ``id``), each as one unit.
 
     An invalid record (not a dict, without a non-empty ``text`` string, or with an ``id``
-    that is neither a string nor a whole number) raises
+    that is neither a string nor a number) raises
     ``DataError`` naming it by position, counted from 1 ("record 3: missing or empty 'text'").
     With ``skip_invalid=True`` it comes back in its place as ``Tags`` with ``error`` set and
     ``topics``, ``topic_scores``, ``stance`` and ``stance_scores`` all None, so it cannot pass

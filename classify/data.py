@@ -253,15 +253,14 @@ def json_kind(value: object) -> str:
 
 def item_id(obj: Mapping[str, object], where: str, key: str = "id") -> str | None:
     """A record's id (``obj[key]``) as a string, None where it has none: a string, or a
-    whole number written as one; anything else (a list, an object, true, 1.5) is a
-    DataError naming ``where``, not its Python repr in the output."""
+    number written as one; anything else (a list, an object, true) is a DataError naming
+    ``where``, not its Python repr in the output."""
     rid = obj.get(key)
     if rid is None or isinstance(rid, str):
         return rid
-    if isinstance(rid, int) and not isinstance(rid, bool):
+    if isinstance(rid, (int, float)) and not isinstance(rid, bool):
         return str(rid)
-    got = f"{rid!r:.20}" if isinstance(rid, float) else json_kind(rid)
-    raise DataError(f"{where}: {key!r} must be a string or a whole number, got {got}")
+    raise DataError(f"{where}: {key!r} must be a string or a number, got {json_kind(rid)}")
 
 
 def valid_unicode(text: str) -> bool:

@@ -345,7 +345,7 @@ class Chunk:
                 rid = obj.get("id")
                 if type(text) is str and text and not text.isspace() \
                         and (text.isascii() or valid_unicode(text)) \
-                        and (rid is None or type(rid) is str or type(rid) is int):
+                        and type(rid) in (type(None), str, int, float):
                     ids.append(rid if rid is None or type(rid) is str else str(rid))
                     texts.append(text)
                     continue
