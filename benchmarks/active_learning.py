@@ -455,6 +455,11 @@ def main() -> None:
                              "(see benchmarks/data/README.md)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="seeds run are FIRST..FIRST+SEEDS-1 (other splits and draws)")
+    ap.add_argument("--sweep-only", action="store_true",
+                    help="only the baseline and the weight sweep (random items at each "
+                         "weight); writes STEM.md and STEM.json")
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)))
     ap.add_argument("--sweep", default=",".join(f"{w:g}" for w in SWEEP))
     ap.add_argument("--weight", type=float, default=None,
@@ -502,9 +507,13 @@ def main() -> None:
     t0 = time.perf_counter()
     diversity = DIVERSITY if args.diversity is None else args.diversity
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as ex:
-        phase1 = list(ex.map(run_sweep, range(args.seeds), [rows] * args.seeds,
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        phase1 = list(ex.map(run_sweep, seeds, [rows] * args.seeds,
                              [options] * args.seeds, [sweep] * args.seeds,
                              [args.tune_on] * args.seeds))
+        if args.sweep_only:
+            write_sweep(phase1, sweep, args, (time.perf_counter() - t0) / 60)
+            return
         weight = args.weight if args.weight is not None else max(
             sweep, key=lambda w: statistics.fmean(p["sweep"][str(w)]["macro_f1"]
                                                   for p in phase1))
@@ -537,6 +546,33 @@ def main() -> None:
                                  "(`--halves`, the same for every seed)" if args.halves
                                  else ""))}
     write_report(runs, meta, sizes, sweep, Path(args.out), args.stem)
+
+
+def write_sweep(phase1: list[dict], sweep, args, minutes: float) -> None:
+    """``--sweep-only``: the gain of ``SWEEP_SIZE`` random items at each weight, overall and
+    per topic (mean over the seeds, each seed's gain against its own baseline)."""
+    base = [p["baseline"]["macro_f1"] for p in phase1]
+    topics = list(phase1[0]["baseline"]["per_topic"])
+    lines = ["# Weight of the added items", "",
+             f"`python benchmarks/active_learning.py {' '.join(sys.argv[1:])}`, "
+             f"{minutes:.1f} minutes. {SWEEP_SIZE} random pool items added at each weight; "
+             f"seeds {phase1[0]['seed']}-{phase1[-1]['seed']}; baseline topic macro-F1 "
+             "%.3f ± %.3f." % _ms(base), "",
+             "| weight | macro-F1 gain | " + " | ".join(topics) + " |",
+             "| ---: | ---: |" + " ---: |" * len(topics)]
+    for w in sweep:
+        got = [p["sweep"][str(w)] for p in phase1]
+        gain = _ms([g["macro_f1"] - b for g, b in zip(got, base, strict=True)])
+        per = [statistics.fmean(g["per_topic"][t] - p["baseline"]["per_topic"][t]
+                                for g, p in zip(got, phase1, strict=True)) for t in topics]
+        lines.append(f"| {w:g} | {gain[0]:+.4f} ± {gain[1]:.4f} | "
+                     + " | ".join(f"{x:+.3f}" for x in per) + " |")
+    md = "\n".join(lines) + "\n"
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{args.stem}.md").write_text(md, encoding="utf-8")
+    (out / f"{args.stem}.json").write_text(json.dumps(phase1, indent=1), encoding="utf-8")
+    print(md)
 
 
 def write_report(runs: list[dict], meta: dict, sizes, sweep, out: Path,
