@@ -158,12 +158,6 @@ def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
 
 
-def _str_or_none(value: object) -> str | None:
-    if value is None:
-        return None
-    return str(value)
-
-
 def parse_record(obj: object, where: str, schema: Schema | None, need_labels: bool) -> Record:
     """Validate one decoded record; raise DataError naming ``where`` (file:line)."""
     text = item_text(obj, where)
@@ -189,7 +183,7 @@ def parse_record(obj: object, where: str, schema: Schema | None, need_labels: bo
                                else "the model has no stance classes)"))
     if need_labels and topics is None and stance is None:
         raise DataError(f"{where}: record has neither 'topics' nor 'stance'")
-    source = _str_or_none(obj.get("source")) or where
+    source = item_id(obj, where, "source") or where
     weight = obj.get("weight")
     if weight is not None:
         weight = parse_weight(weight, f"{where}: 'weight'")
@@ -252,9 +246,9 @@ def json_kind(value: object) -> str:
 
 
 def item_id(obj: Mapping[str, object], where: str, key: str = "id") -> str | None:
-    """A record's id (``obj[key]``) as a string, None where it has none: a string, or a
-    number written as one; anything else (a list, an object, true) is a DataError naming
-    ``where``, not its Python repr in the output."""
+    """A record's id (``obj[key]``; also its ``source``) as a string, None where it has none:
+    a string, or a number written as one; anything else (a list, an object, true) is a
+    DataError naming ``where``, not its Python repr in the output."""
     rid = obj.get(key)
     if rid is None or isinstance(rid, str):
         return rid

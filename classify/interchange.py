@@ -274,7 +274,8 @@ def import_records(path: str | Path, tool: str, schema: Schema) -> Imported:
                             "stance is one class")
         meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
         rid = item_id(data, where, "item_id") if "item_id" in data else item_id(meta, where)
-        source = data.get("source", meta.get("source"))
+        source = item_id(data, where, "source") if "source" in data else \
+            item_id(meta, where, "source")
         rec: dict = {"text": data.get("text"), "topics": list(dict.fromkeys(topics))}
         if stances:
             rec["stance"] = stances[0]

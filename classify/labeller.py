@@ -94,7 +94,8 @@ def read_items(path: str | Path) -> list[dict]:
             where = f"{name}:{lineno}"
             item_text(obj, where)
             assert isinstance(obj, dict)
-            item_id(obj, where)  # a string or a whole number, not a list shown as its repr
+            item_id(obj, where)  # a string or a number, not a list shown as its repr
+            item_id(obj, where, "source")
             obj["_where"] = where
             out.append(obj)
     if not out:

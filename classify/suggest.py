@@ -122,7 +122,8 @@ def _jsonl_items(lines: Iterable[str], name: str) -> Iterator[PoolItem]:
         text = item_text(obj, where)
         assert isinstance(obj, dict)
         rid = item_id(obj, where)
-        yield PoolItem(where if rid is None else rid, text, str(obj.get("source") or name))
+        yield PoolItem(where if rid is None else rid, text,
+                       item_id(obj, where, "source") or name)
 
 
 def _sentence_items(text: str, name: str) -> Iterator[PoolItem]:

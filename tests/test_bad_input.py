@@ -1144,6 +1144,35 @@ def test_an_id_that_is_not_a_string_or_number_says_so(model_dir, tmp_path, comma
     assert "Traceback" not in r.err and "['a', 1]" not in r.out and not out.exists()
 
 
+@pytest.mark.parametrize("command", ["train", "suggest", "export", "label", "import"])
+def test_a_source_that_is_not_a_string_or_number_says_so(model_dir, tmp_path, command):
+    """A list as ``source`` came out as its Python repr ("['a', 1]"), in the training data's
+    groups and in every file written from it."""
+    f = write_jsonl(tmp_path / "d.jsonl", [{"text": "Fine.", "topics": [], "source": "a"},
+                                           {"text": "Police seized heroin.", "topics": [],
+                                            "source": ["a", 1]}])
+    out = tmp_path / "out.jsonl"
+    where = f"{f}:2"
+    if command == "import":
+        f = tmp_path / "ls.json"
+        f.write_text(json.dumps([{"data": {"text": "Police seized heroin.",
+                                           "source": ["a", 1]},
+                                  "annotations": [{"result": []}]}]), encoding="utf-8")
+        where = f"{f}: item 1"
+    args = {"train": ["train", "--data", str(f), "--model", str(tmp_path / "m"), "--fast"],
+            "suggest": ["suggest", "--pool", str(f), "--model", str(model_dir)],
+            "export": ["export", str(f), "--to", "doccano", "--out", str(out), "--model",
+                       str(model_dir)],
+            "label": ["label", str(f), "--out", str(out), "--model", str(model_dir)],
+            "import": ["import", str(f), "--from", "label-studio", "--out", str(out),
+                       "--model", str(model_dir)]}[command]
+    r = run_main(args)
+    assert r.code == 2, r.err
+    assert error_lines(r.err) == [f"classify: error: {where}: 'source' must be a string or a "
+                                  "number, got a list"], r.err
+    assert "['a', 1]" not in r.out and not out.exists() and not (tmp_path / "m").exists()
+
+
 def test_an_import_with_an_item_id_that_is_not_a_string_says_so(model_dir, tmp_path):
     f = tmp_path / "ls.json"
     f.write_text(json.dumps([{"data": {"text": "Police seized heroin.", "item_id": ["a"]},
