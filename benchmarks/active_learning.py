@@ -489,6 +489,9 @@ def main() -> None:
                      "download it)")
     if args.from_json:
         saved = json.loads(Path(args.from_json).read_text(encoding="utf-8"))
+        if not isinstance(saved, dict) or "runs" not in saved:
+            ap.error(f"{args.from_json}: not a saved loop (a --sweep-only run has its report "
+                     "already)")
         runs, meta = saved["runs"], saved["meta"]
         sizes = tuple(int(k) for k in runs[0]["suggest"])
         sweep = tuple(float(w) for w in runs[0]["sweep"])
@@ -496,6 +499,11 @@ def main() -> None:
         return
     if bool(args.pool) != bool(args.test):
         ap.error("--pool and --test go together")
+    if args.seeds < 1:
+        ap.error("--seeds must be at least 1")
+    if args.sweep_only and (args.weight is not None or args.library or args.no_random):
+        ap.error("--sweep-only trains the baseline and the sweep's weights only: drop "
+                 "--weight, --library and --no-random")
     from classify.suggest import DIVERSITY
 
     sizes = tuple(int(x) for x in args.sizes.split(","))
@@ -553,9 +561,14 @@ def write_sweep(phase1: list[dict], sweep, args, minutes: float) -> None:
     per topic (mean over the seeds, each seed's gain against its own baseline)."""
     base = [p["baseline"]["macro_f1"] for p in phase1]
     topics = list(phase1[0]["baseline"]["per_topic"])
+    import subprocess
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
     lines = ["# Weight of the added items", "",
-             f"`python benchmarks/active_learning.py {' '.join(sys.argv[1:])}`, "
-             f"{minutes:.1f} minutes. {SWEEP_SIZE} random pool items added at each weight; "
+             f"`python benchmarks/active_learning.py {' '.join(sys.argv[1:])}` at commit "
+             f"{commit}, {minutes:.1f} minutes. {SWEEP_SIZE} random pool items added at each "
+             "weight; "
              f"seeds {phase1[0]['seed']}-{phase1[-1]['seed']}; baseline topic macro-F1 "
              "%.3f ± %.3f." % _ms(base), "",
              "| weight | macro-F1 gain | " + " | ".join(topics) + " |",

@@ -16,7 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cluster import DEFAULT_PARTITION_BYTES
-from .data import STDIN, Dataset, input_name, is_stdin, load_dataset, open_lines, read_text
+from .data import (
+    STDIN,
+    Dataset,
+    input_name,
+    is_stdin,
+    item_id,
+    load_dataset,
+    open_lines,
+    read_text,
+)
 from .errors import DataError, ModelError
 from .model import Model, TrainOptions, check_options, train_model
 from .persist import check_model_dir, save_model
@@ -685,9 +694,10 @@ def _guessed_items(path: str | Path, model: Model, meta: dict) -> list:
                 raise DataError(f"{r['_where']}: unknown stance {stance!r} (the model has: "
                                 f"{', '.join(model.stance_labels) or 'none'})")
         score = r.get("uncertainty")
+        rid = item_id(r, r["_where"])
         out.append(Item(
-            id=str(r.get("id") if r.get("id") is not None else r["_where"]), text=r["text"],
-            source=str(r.get("source") or input_name(path)),
+            id=r["_where"] if rid is None else rid, text=r["text"],
+            source=item_id(r, r["_where"], "source") or input_name(path),
             topics=[str(t) for t in topics] if isinstance(topics, list) else [],
             stance=stance if isinstance(stance, str) else None,
             reason=str(r.get("reason") or ""), where=r["_where"],

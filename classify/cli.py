@@ -1112,8 +1112,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        if not getattr(args, "func", None):
-            parser.print_help()
+        if not getattr(args, "func", None):  # a usage error: exit 2 however the help fared
+            try:
+                parser.print_help()
+                sys.stdout.flush()
+            except BrokenPipeError:
+                _silence_stdout()
+            except OSError as e:
+                _silence_stdout()
+                _err(f"error: output: {e.strerror or e}")
             return 2
         jobs = getattr(args, "jobs", None)
         if isinstance(jobs, int) and jobs > 1 and getattr(args, "scheduler", None) is None:

@@ -242,19 +242,24 @@ def item_text(obj: object, where: str) -> str:
 def json_kind(value: object) -> str:
     """What a decoded JSON value is, as messages name it: "a list", "true or false", ..."""
     return {bool: "true or false", int: "a number", float: "a number", list: "a list",
-            dict: "an object", str: "a string"}.get(type(value), type(value).__name__)
+            dict: "an object", str: "a string", type(None): "null"}.get(
+                type(value), type(value).__name__)
 
 
 def item_id(obj: Mapping[str, object], where: str, key: str = "id") -> str | None:
     """A record's id (``obj[key]``; also its ``source``) as a string, None where it has none:
-    a string, or a number written as one; anything else (a list, an object, true) is a
-    DataError naming ``where``, not its Python repr in the output."""
+    a string as it is, a number (or any other scalar a library caller passes) written as one;
+    a list, an object or true/false is a DataError naming ``where``, not its Python repr in
+    the output. (``tagging.Chunk`` takes the JSON scalars on its fast path: keep in step.)"""
     rid = obj.get(key)
-    if rid is None or isinstance(rid, str):
-        return rid
-    if isinstance(rid, (int, float)) and not isinstance(rid, bool):
-        return str(rid)
-    raise DataError(f"{where}: {key!r} must be a string or a number, got {json_kind(rid)}")
+    if rid is None:
+        return None
+    if isinstance(rid, (bool, list, tuple, dict, set)):  # (numpy numbers etc. are kept)
+        raise DataError(f"{where}: {key!r} must be a string or a number, got {json_kind(rid)}")
+    rid = rid if isinstance(rid, str) else str(rid)
+    if not rid.isascii() and not valid_unicode(rid):
+        raise DataError(f"{where}: {key!r} is not valid Unicode (a lone surrogate)")
+    return rid
 
 
 def valid_unicode(text: str) -> bool:
@@ -321,8 +326,10 @@ def iter_raw(path: Path) -> Iterator[tuple[int, object]]:
     return _iter_jsonl(path)
 
 
-def data_files(paths: Iterable[str | Path]) -> tuple[list[Path], Schema | None]:
-    """Expand files and directories into data files; pick up a schema.json in a directory."""
+def data_files(paths: Iterable[str | Path], schema_too: bool = True
+               ) -> tuple[list[Path], Schema | None]:
+    """Expand files and directories into data files; pick up a schema.json in a directory
+    (not read with ``schema_too=False``, for callers that need only the texts)."""
     files: list[Path] = []
     schema: Schema | None = None
     for p in map(Path, paths):
@@ -333,7 +340,7 @@ def data_files(paths: Iterable[str | Path]) -> tuple[list[Path], Schema | None]:
                 raise DataError(f"{p}: no .jsonl or .csv files in this directory")
             files.extend(found)
             declared = p / SCHEMA_NAME
-            if declared.exists() or declared.is_symlink():  # not skipped: its labels count
+            if schema_too and (declared.exists() or declared.is_symlink()):  # its labels count
                 schema = _merge_schema(schema, load_schema(declared))
         elif p.is_file():
             files.append(p)

@@ -37,7 +37,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from .data import Schema, item_id, json_line, open_lines, parse_json, parse_record
+from .data import (
+    Schema,
+    item_id,
+    json_kind,
+    json_line,
+    open_lines,
+    parse_json,
+    parse_record,
+)
 from .errors import DataError
 
 TOOLS = ("label-studio", "doccano", "prodigy")
@@ -198,10 +206,10 @@ def _label_studio(where: str, obj: object) -> tuple[dict, list[str], list[str]] 
         annotations = obj.get("annotations")
         if annotations is not None and not isinstance(annotations, list):
             raise DataError(f"{where}: 'annotations' must be a list, got {annotations!r:.60}")
-        odd = next((a for a in annotations or [] if not isinstance(a, dict)), None)
-        if odd is not None:  # left out, the task would read as nobody's work
+        odd = [a for a in annotations or [] if not isinstance(a, dict)]
+        if odd:  # left out, the task would read as nobody's work
             raise DataError(f"{where}: each item of 'annotations' must be an object, got "
-                            f"{odd!r:.60}")
+                            f"{json_kind(odd[0])}")
         done = [a for a in annotations or [] if not a.get("was_cancelled")]
         if not done:
             return None
@@ -257,8 +265,9 @@ def import_records(path: str | Path, tool: str, schema: Schema) -> Imported:
             if tool == "prodigy":
                 answer = obj.get("answer", "accept")
                 if answer not in PRODIGY_ANSWERS:  # left out, the labels would be lost
+                    got = f"{answer!r:.60}" if isinstance(answer, str) else json_kind(answer)
                     raise DataError(f"{where}: 'answer' must be one of "
-                                    f"{', '.join(PRODIGY_ANSWERS)}, got {answer!r:.60}")
+                                    f"{', '.join(PRODIGY_ANSWERS)}, got {got}")
                 if answer != "accept":
                     out.left_out.append(where)
                     continue
@@ -279,7 +288,7 @@ def import_records(path: str | Path, tool: str, schema: Schema) -> Imported:
         rec: dict = {"text": data.get("text"), "topics": list(dict.fromkeys(topics))}
         if stances:
             rec["stance"] = stances[0]
-        rec["source"] = str(source) if source is not None else str(path)
+        rec["source"] = source if source is not None else str(path)
         if rid is not None:
             rec["id"] = rid
         parse_record(rec, where, schema, need_labels=True)

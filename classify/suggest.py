@@ -182,7 +182,7 @@ def _distinct(sources: Iterable[Iterable[PoolItem]], name: str) -> list[PoolItem
 def texts_of(paths: Iterable[str | Path]) -> set[str]:
     """Normalised texts of labelled data (JSONL/CSV files or directories of them; labels are
     not needed, so a suggestions file excludes what it lists)."""
-    files, _ = data_files(paths)
+    files, _ = data_files(paths, schema_too=False)
     out: set[str] = set()
     for f in files:
         for lineno, obj in iter_raw(f):

@@ -342,10 +342,11 @@ class Chunk:
                 end = -1
             if end == len(body) and type(obj) is dict:
                 text = obj.get("text")
-                rid = obj.get("id")
+                rid = obj.get("id")  # the JSON scalars data.item_id takes (keep in step)
                 if type(text) is str and text and not text.isspace() \
                         and (text.isascii() or valid_unicode(text)) \
-                        and type(rid) in (type(None), str, int, float):
+                        and type(rid) in (type(None), str, int, float) \
+                        and (type(rid) is not str or rid.isascii() or valid_unicode(rid)):
                     ids.append(rid if rid is None or type(rid) is str else str(rid))
                     texts.append(text)
                     continue

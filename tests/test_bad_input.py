@@ -1173,6 +1173,66 @@ def test_a_source_that_is_not_a_string_or_number_says_so(model_dir, tmp_path, co
     assert "['a', 1]" not in r.out and not out.exists() and not (tmp_path / "m").exists()
 
 
+@pytest.mark.parametrize("command", ["train", "tag", "tag-jsonl", "suggest", "export", "label"])
+def test_an_id_with_a_lone_surrogate_says_so(model_dir, tmp_path, command):
+    """JSON can escape half a character ("\\ud800"), which no output can write: it was an
+    internal error (train, export) or a '?' (tag, suggest)."""
+    f = tmp_path / "d.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in [  # ASCII: the surrogate escaped
+        {"id": "ok", "text": "Fine.", "topics": []},
+        {"id": "x\ud800", "text": "Police seized heroin.", "topics": []}]), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    args = {"train": ["train", "--data", str(f), "--model", str(tmp_path / "m"), "--fast"],
+            "tag": ["tag", str(f), "--model", str(model_dir)],
+            "tag-jsonl": ["tag", str(f), "--model", str(model_dir), "--format", "jsonl"],
+            "suggest": ["suggest", "--pool", str(f), "--model", str(model_dir)],
+            "export": ["export", str(f), "--to", "doccano", "--out", str(out), "--model",
+                       str(model_dir)],
+            "label": ["label", str(f), "--out", str(out), "--model", str(model_dir)],
+            }[command]
+    r = run_main(args)
+    assert r.code == (1 if command.startswith("tag") else 2), r.err
+    assert f"{f}:2: 'id' is not valid Unicode (a lone surrogate)" in error_lines(r.err)[0]
+    assert "?" not in r.out and not out.exists()
+
+
+def test_library_ids_of_other_scalar_types_are_written_as_strings(model_dir):
+    """A library caller's numpy integer (or other scalar) id is kept as text, as before."""
+    import numpy as np
+
+    from classify import api
+
+    got = api.tag_records([{"id": np.int64(5), "text": "Police seized heroin."},
+                           {"id": np.float32(1.5), "text": "Fares rose."}], model_dir)
+    assert [t.id for t in got] == ["5", "1.5"]
+
+
+def test_excluded_data_is_read_for_its_texts_only(model_dir, tmp_path):
+    """``suggest --exclude DIR`` needs the texts, not the labels a schema.json declares: a
+    schema.json there that cannot be read does not stop it."""
+    ex = tmp_path / "ex"
+    ex.mkdir()
+    write_jsonl(ex / "done.jsonl", [{"text": "Police seized heroin.", "topics": []}])
+    (ex / "schema.json").symlink_to(tmp_path / "nowhere.json")
+    pool = write_jsonl(tmp_path / "pool.jsonl", [{"text": "Police seized heroin."},
+                                                 {"text": "Fares rose at the airport."}])
+    r = run_main(["suggest", "--pool", str(pool), "--exclude", str(ex), "--model",
+                  str(model_dir)])
+    assert r.code == 0, r.err
+    assert [json.loads(x)["text"] for x in r.out.splitlines()] == ["Fares rose at the airport."]
+
+
+def test_suggest_and_export_read_a_source_alike(model_dir, tmp_path):
+    """A source of 0 is the source "0" everywhere: export (and label) had taken the file's
+    name for it, suggest and train "0"."""
+    f = write_jsonl(tmp_path / "d.jsonl", [{"id": "a", "text": "Police seized heroin.",
+                                            "source": 0}])
+    r = run_main(["suggest", "--pool", str(f), "--model", str(model_dir)])
+    assert r.code == 0 and json.loads(r.out.splitlines()[0])["source"] == "0", r.err
+    r = run_main(["export", str(f), "--to", "doccano", "--model", str(model_dir)])
+    assert r.code == 0 and json.loads(r.out.splitlines()[0])["source"] == "0", r.err
+
+
 def test_an_import_with_an_item_id_that_is_not_a_string_says_so(model_dir, tmp_path):
     f = tmp_path / "ls.json"
     f.write_text(json.dumps([{"data": {"text": "Police seized heroin.", "item_id": ["a"]},

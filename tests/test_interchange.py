@@ -203,13 +203,17 @@ def test_bad_import_names_the_place(tmp_path, model_dir, tool, row, message):
 
 @pytest.mark.parametrize("tool, row, message", [
     ("label-studio", {"data": {"text": "x"}, "annotations": ["a"]},
-     "each item of 'annotations' must be an object, got 'a'"),
+     "each item of 'annotations' must be an object, got a string"),
     ("label-studio", {"data": {"text": "x"}, "annotations": [{"was_cancelled": True}, 5]},
-     "each item of 'annotations' must be an object, got 5"),
+     "each item of 'annotations' must be an object, got a number"),
     ("prodigy", {"text": "x", "accept": ["narcotics"], "answer": "Accept"},
      "'answer' must be one of accept, reject, ignore, got 'Accept'"),
     ("prodigy", {"text": "x", "accept": ["narcotics"], "answer": ["accept"]},
-     "'answer' must be one of accept, reject, ignore, got ['accept']"),
+     "'answer' must be one of accept, reject, ignore, got a list"),
+    ("prodigy", {"text": "x", "accept": ["narcotics"], "answer": None},
+     "'answer' must be one of accept, reject, ignore, got null"),
+    ("label-studio", {"data": {"text": "x"}, "annotations": [None]},
+     "each item of 'annotations' must be an object, got null"),
 ])
 def test_malformed_annotation_is_an_error_not_left_out(tmp_path, model_dir, tool, row,
                                                        message):
