@@ -1119,6 +1119,19 @@ def test_a_text_that_is_not_a_string_says_so(tmp_path, text, kind):
     assert r.code == 2 and f"{f}:2: 'text' must be a string, got {kind}" in r.err
 
 
+def _reading_ids(command: str, f: Path, out: Path, tmp_path: Path, model_dir: Path
+                 ) -> list[str]:
+    """The arguments of a command that reads the records of ``f`` with their ids."""
+    return {"train": ["train", "--data", str(f), "--model", str(tmp_path / "m"), "--fast"],
+            "tag": ["tag", str(f), "--model", str(model_dir)],
+            "tag-jsonl": ["tag", str(f), "--model", str(model_dir), "--format", "jsonl"],
+            "suggest": ["suggest", "--pool", str(f), "--model", str(model_dir)],
+            "export": ["export", str(f), "--to", "doccano", "--out", str(out), "--model",
+                       str(model_dir)],
+            "label": ["label", str(f), "--out", str(out), "--model", str(model_dir)],
+            }[command]
+
+
 @pytest.mark.parametrize("rid, kind", [(["a", 1], "a list"), ({"k": 1}, "an object"),
                                        (True, "true or false")])
 @pytest.mark.parametrize("command", ["train", "tag", "tag-jsonl", "suggest", "export", "label"])
@@ -1129,15 +1142,7 @@ def test_an_id_that_is_not_a_string_or_number_says_so(model_dir, tmp_path, comma
                                            {"id": rid, "text": "Police seized heroin.",
                                             "topics": []}])
     out = tmp_path / "out.jsonl"
-    args = {"train": ["train", "--data", str(f), "--model", str(tmp_path / "m"), "--fast"],
-            "tag": ["tag", str(f), "--model", str(model_dir)],
-            "tag-jsonl": ["tag", str(f), "--model", str(model_dir), "--format", "jsonl"],
-            "suggest": ["suggest", "--pool", str(f), "--model", str(model_dir)],
-            "export": ["export", str(f), "--to", "doccano", "--out", str(out), "--model",
-                       str(model_dir)],
-            "label": ["label", str(f), "--out", str(out), "--model", str(model_dir)],
-            }[command]
-    r = run_main(args)
+    r = run_main(_reading_ids(command, f, out, tmp_path, model_dir))
     message = f"{f}:2: 'id' must be a string or a number, got {kind}"
     assert r.code == (1 if command.startswith("tag") else 2), r.err
     assert error_lines(r.err) and message in error_lines(r.err)[0], r.err
@@ -1182,15 +1187,7 @@ def test_an_id_with_a_lone_surrogate_says_so(model_dir, tmp_path, command):
         {"id": "ok", "text": "Fine.", "topics": []},
         {"id": "x\ud800", "text": "Police seized heroin.", "topics": []}]), encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    args = {"train": ["train", "--data", str(f), "--model", str(tmp_path / "m"), "--fast"],
-            "tag": ["tag", str(f), "--model", str(model_dir)],
-            "tag-jsonl": ["tag", str(f), "--model", str(model_dir), "--format", "jsonl"],
-            "suggest": ["suggest", "--pool", str(f), "--model", str(model_dir)],
-            "export": ["export", str(f), "--to", "doccano", "--out", str(out), "--model",
-                       str(model_dir)],
-            "label": ["label", str(f), "--out", str(out), "--model", str(model_dir)],
-            }[command]
-    r = run_main(args)
+    r = run_main(_reading_ids(command, f, out, tmp_path, model_dir))
     assert r.code == (1 if command.startswith("tag") else 2), r.err
     assert f"{f}:2: 'id' is not valid Unicode (a lone surrogate)" in error_lines(r.err)[0]
     assert "?" not in r.out and not out.exists()
