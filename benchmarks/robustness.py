@@ -953,6 +953,41 @@ def run_cases(b: Bench) -> None:
             "p_out.jsonl"],
            lambda r: error_phrase(r, "prodigy_stance.jsonl:1", "file:line"))
 
+    # ------------------------------------------------ found by the review of 2026-12-07
+    write_jsonl(tmp / "id_list.jsonl", [{"id": "a", "text": "Fares rose."},
+                                        {"id": ["a", 1], "text": "Police seized heroin."}])
+    b.case("tag: a record id that is a list", ["tag", "id_list.jsonl", "--model", "M",
+                                                "--format", "jsonl"],
+           lambda r: error_phrase(r, "id_list.jsonl:2", "file:line")
+           + ("; repr in the output" if "['a', 1]" in r.text else ""))
+    (tmp / "id_surrogate.jsonl").write_text(
+        json.dumps({"id": "x\ud800", "text": "Fares rose.", "topics": []}) + "\n",
+        encoding="utf-8")
+    b.case("train: an id with a lone surrogate", ["train", "--fast", "--quiet", "--data",
+                                                  "id_surrogate.jsonl", "--model", "AR_S"],
+           lambda r: error_phrase(r, "id_surrogate.jsonl:1", "file:line")
+           + f"; model {'written' if (tmp / 'AR_S').exists() else 'not written'}")
+    (tmp / "schema_dir").mkdir()
+    shutil.copy(tmp / "tiny.jsonl", tmp / "schema_dir" / "tiny.jsonl")
+    (tmp / "schema_dir" / "schema.json").mkdir()
+    b.case("train: schema.json in the data directory is a directory",
+           ["train", "--fast", "--quiet", "--data", "schema_dir", "--model", "AR_SD"],
+           lambda r: error_phrase(r, "schema_dir/schema.json", "schema.json")
+           + f"; model {'written' if (tmp / 'AR_SD').exists() else 'not written'}")
+    (tmp / "ls_null.json").write_text(json.dumps([{"data": {"text": "Fares rose."},
+                                                   "annotations": [None]}]), encoding="utf-8")
+    b.case("import: a Label Studio annotation that is null",
+           ["import", "ls_null.json", "--from", "label-studio", "--model", "M", "--out",
+            "ls_null_out.jsonl"],
+           lambda r: error_phrase(r, "ls_null.json", "the export")
+           + f"; --out {'written' if (tmp / 'ls_null_out.jsonl').exists() else 'not written'}")
+    write_jsonl(tmp / "prodigy_answer.jsonl", [{"text": "Fares rose.", "answer": "Accept",
+                                                "accept": ["aviation"]}])
+    b.case("import: a Prodigy answer that is not accept, reject or ignore",
+           ["import", "prodigy_answer.jsonl", "--from", "prodigy", "--model", "M", "--out",
+            "p_answer_out.jsonl"],
+           lambda r: error_phrase(r, "prodigy_answer.jsonl:1", "file:line"))
+
     # ------------------------------------------------ full disk and unwritable outputs
     b.case("evaluate --report /dev/full",
            ["evaluate", "--fast", "--quiet", "--data", "tiny.jsonl", "--folds", "2",
