@@ -899,6 +899,10 @@ def run_cases(b: Bench) -> None:
            lambda r, f=meta["model_file"]: error_phrase(r, f, "the model file"))
 
     # ------------------------------------------------ found by the second adversarial run
+    def written(name: str, what: str) -> str:
+        """"; model not written" and the like: whether a refused command left ``name``."""
+        return f"; {what} {'written' if (tmp / name).exists() else 'not written'}"
+
     def edited(name: str, edit: Callable[[dict], None]) -> None:
         shutil.copytree(tmp / "M", tmp / name)
         m = json.loads((tmp / name / "meta.json").read_text(encoding="utf-8"))
@@ -933,7 +937,7 @@ def run_cases(b: Bench) -> None:
            ["train", "--quiet", "--data", "tiny.jsonl", "--params-from", "AR_P", "--model",
             "AR_floor"],
            lambda r: error_phrase(r, "AR_P/meta.json", "meta.json")
-           + f"; model {'written' if (tmp / 'AR_floor').exists() else 'not written'}")
+           + written("AR_floor", "model"))
     b.case("evaluate --model --test with training flags (--fast --C 5)",
            ["evaluate", "--model", "M", "--test", "tiny.jsonl", "--fast", "--C", "5"],
            lambda r: error_phrase(r, "--C, --fast", "the flags"))
@@ -945,7 +949,7 @@ def run_cases(b: Bench) -> None:
            ["import", "ls_taxonomy.json", "--from", "label-studio", "--model", "M", "--out",
             "ls_out.jsonl"],
            lambda r: error_phrase(r, "ls_taxonomy.json", "the export")
-           + f"; --out {'written' if (tmp / 'ls_out.jsonl').exists() else 'not written'}")
+           + written("ls_out.jsonl", "--out"))
     write_jsonl(tmp / "prodigy_stance.jsonl", [{"text": "Fares rose.", "answer": "accept",
                                                 "accept": ["transport", "stance:angry"]}])
     b.case("import: a stance for a topics-only model",
@@ -966,21 +970,21 @@ def run_cases(b: Bench) -> None:
     b.case("train: an id with a lone surrogate", ["train", "--fast", "--quiet", "--data",
                                                   "id_surrogate.jsonl", "--model", "AR_S"],
            lambda r: error_phrase(r, "id_surrogate.jsonl:1", "file:line")
-           + f"; model {'written' if (tmp / 'AR_S').exists() else 'not written'}")
+           + written("AR_S", "model"))
     (tmp / "schema_dir").mkdir()
     shutil.copy(tmp / "tiny.jsonl", tmp / "schema_dir" / "tiny.jsonl")
     (tmp / "schema_dir" / "schema.json").mkdir()
     b.case("train: schema.json in the data directory is a directory",
            ["train", "--fast", "--quiet", "--data", "schema_dir", "--model", "AR_SD"],
            lambda r: error_phrase(r, "schema_dir/schema.json", "schema.json")
-           + f"; model {'written' if (tmp / 'AR_SD').exists() else 'not written'}")
+           + written("AR_SD", "model"))
     (tmp / "ls_null.json").write_text(json.dumps([{"data": {"text": "Fares rose."},
                                                    "annotations": [None]}]), encoding="utf-8")
     b.case("import: a Label Studio annotation that is null",
            ["import", "ls_null.json", "--from", "label-studio", "--model", "M", "--out",
             "ls_null_out.jsonl"],
            lambda r: error_phrase(r, "ls_null.json", "the export")
-           + f"; --out {'written' if (tmp / 'ls_null_out.jsonl').exists() else 'not written'}")
+           + written("ls_null_out.jsonl", "--out"))
     write_jsonl(tmp / "prodigy_answer.jsonl", [{"text": "Fares rose.", "answer": "Accept",
                                                 "accept": ["aviation"]}])
     b.case("import: a Prodigy answer that is not accept, reject or ignore",
