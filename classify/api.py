@@ -811,7 +811,7 @@ def audit(data: Sequence[str | Path] | None = None, folds: int = 5,
 def convert_model(model_dir: str | Path, output: str | Path | None = None,
                   trust: bool = False) -> str:
     """Re-save an old pickle model directory (needs ``trust``) in today's format."""
-    if trust is not True and not isinstance(trust, bool):
+    if not isinstance(trust, bool):
         raise ModelError(f"trust must be True or False, got {trust!r:.40}")
     if not trust:
         raise ModelError(f"{model_dir}: converting loads the old pickle, which can run code; "

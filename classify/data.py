@@ -101,6 +101,7 @@ def records_sha256(records: Iterable[Record]) -> str:
 
 
 MAX_JSON_FILE = 16 * 2**20  # bytes: a schema or guide is a few kB; /dev/zero is endless
+BROKEN_LINK = "a symlink that leads nowhere (broken, or a loop)"  # why it cannot be read
 
 
 def read_json_file(path: Path, what: str) -> object:
@@ -111,7 +112,7 @@ def read_json_file(path: Path, what: str) -> object:
         if not path.is_file():
             raise DataError(f"{path}: cannot read {what}: " + (
                 "not a regular file" if path.exists() else
-                "a symlink that leads nowhere (broken, or a loop)" if path.is_symlink() else
+                BROKEN_LINK if path.is_symlink() else
                 "no such file"))
         if path.stat().st_size > MAX_JSON_FILE:
             raise DataError(f"{path}: cannot read {what}: larger than "
@@ -354,7 +355,7 @@ def missing(p: Path) -> str:
     if p.exists():
         return "not a regular file or directory (a pipe or device: save it to a file first)"
     if p.is_symlink():
-        return "a symlink that leads nowhere (broken, or a loop)"
+        return BROKEN_LINK
     return "no such file or directory"
 
 
