@@ -55,6 +55,13 @@ import probes  # noqa: E402
 OUT = ROOT / "benchmarks" / "out" / "fresh"
 #: the AG files, in the order their rows enter the pool
 FILES = ("ag-test-descriptions", "ag-wire-test", "ag-wire", "ag-wire-2", "ag-world-tech")
+#: step 30's stream: 10,000 rows of AG's training split ("title . description"), a public
+#: sample that no set here drew from, so that no earlier flag thinned it
+STREAM = probes.Download("https://raw.githubusercontent.com/hhf-hd/NoisyAG-News/"
+                         "94f5e5b24d49a64c0128caf90247869f991bd7c0/dataset/"
+                         "samples10000valMed.csv",
+                         ROOT / "benchmarks" / "out" / "ag_news_noisyag_val.csv", "ag-nv", 2,
+                         "--stream-csv", header=True)
 
 
 def words(text: str) -> str:
@@ -62,8 +69,15 @@ def words(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
-def build_pool(shared: str) -> tuple[list[dict], dict]:
-    """The fresh pool, and how many rows each step left out."""
+def description(text: str) -> str:
+    """A stream row's description: the text after its first `` . `` (title . description)."""
+    _, sep, tail = text.partition(" . ")
+    return tail.strip() if sep and tail.strip() else text
+
+
+def build_pool(shared: str, stream: Path | None = None) -> tuple[list[dict], dict]:
+    """The fresh pool, and how many rows each step left out. With ``stream`` (step 30), the
+    pool is that file's rows instead, less step 28's pool as well."""
     seen_runs: set[str] = set()
     seen_words: set[str] = set()
 
@@ -91,7 +105,15 @@ def build_pool(shared: str) -> tuple[list[dict], dict]:
             pool.append({"id": rid, "text": text})
             kept += 1
         counts[name] = {"rows": len(rows), "kept": kept}
-    return pool, counts
+    if stream is None:
+        return pool, counts
+    rows = [(r["id"], description(r["text"])) for r in STREAM.items(stream)]
+    pool = []
+    for rid, text in rows:
+        if text.strip() and not known(text):
+            remember(text)
+            pool.append({"id": rid, "text": text})
+    return pool, {"stream": {"rows": len(rows), "kept": len(pool)}}
 
 
 def _predict(job: tuple) -> tuple[int, list[list[str]], list[str]]:
@@ -116,10 +138,10 @@ def read_jsonl(path: Path, hint: str = "") -> list[dict]:
     return rows
 
 
-def load_arms(names: list[str]) -> dict[str, dict]:
+def load_arms(names: list[str], out: Path) -> dict[str, dict]:
     arms = {}
     for n in names:
-        path = OUT / f"{n}.json"
+        path = out / f"{n}.json"
         if not path.is_file():
             sys.exit(f"fresh_pool: {path}: no such file (run predict --arm {n} first)")
         arms[n] = json.loads(path.read_text())
@@ -153,20 +175,32 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--resamples", type=int, default=2000)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    ap.add_argument("--dir", default=str(OUT),
+                    help=f"where the pool, predictions and items to label go (default {OUT})")
+    ap.add_argument("--stream", action="store_true",
+                    help="pool: step 30's stream instead of the five AG files (download it "
+                         f"from {STREAM.url})")
+    ap.add_argument(STREAM.flag, help=f"pool --stream: the stream's file (default {STREAM.path})")
     args = ap.parse_args(argv)
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = Path(args.dir)
+    out.mkdir(parents=True, exist_ok=True)
 
     if args.step == "pool":
-        pool, counts = build_pool(args.shared)
-        with (OUT / "pool.jsonl").open("w", encoding="utf-8") as fh:
+        stream = None
+        if args.stream:
+            stream = Path(getattr(args, STREAM.dest) or STREAM.path)
+            if not stream.is_file():
+                sys.exit(f"fresh_pool: {stream}: no such file (download it from {STREAM.url})")
+        pool, counts = build_pool(args.shared, stream)
+        with (out / "pool.jsonl").open("w", encoding="utf-8") as fh:
             for r in pool:
                 fh.write(json.dumps(r, ensure_ascii=False) + "\n")
         for name, c in counts.items():
             print(f"{name}: {c['rows']} rows, {c['kept']} in the pool")
-        print(f"pool: {len(pool)} items -> {OUT / 'pool.jsonl'}")
+        print(f"pool: {len(pool)} items -> {out / 'pool.jsonl'}")
         return
 
-    pool = read_jsonl(OUT / "pool.jsonl", " (run the pool step first)")
+    pool = read_jsonl(out / "pool.jsonl", " (run the pool step first)")
     if args.step == "predict":
         if not args.arm:
             sys.exit("fresh_pool: predict needs --arm")
@@ -174,17 +208,17 @@ def main(argv: list[str] | None = None) -> None:
         texts = [r["text"] for r in pool]
         with ProcessPoolExecutor(max(1, args.jobs)) as ex:
             res = list(ex.map(_predict, [(s, args.candidate, texts) for s in seeds]))
-        out = {"arm": args.arm, "candidate": args.candidate, "seeds": seeds,
+        arm = {"arm": args.arm, "candidate": args.candidate, "seeds": seeds,
                "classes": res[0][2], "ids": [r["id"] for r in pool],
                "topics": {str(s): t for s, t, _ in res}}
-        (OUT / f"{args.arm}.json").write_text(json.dumps(out) + "\n")
+        (out / f"{args.arm}.json").write_text(json.dumps(arm) + "\n")
         print(f"{args.arm}: {len(pool)} items predicted at seeds {args.seeds}")
         return
 
     names = [a for a in (args.arms or "").split(",") if a]
     if len(names) < 2:
         sys.exit("fresh_pool: --arms needs the baseline and at least one candidate")
-    arms = load_arms(names)
+    arms = load_arms(names, out)
     base, cands = names[0], names[1:]
     ids = arms[base]["ids"]
     seeds = [str(s) for s in arms[base]["seeds"]]
@@ -198,11 +232,11 @@ def main(argv: list[str] | None = None) -> None:
         if len(differ) > args.max:
             differ = sorted(rng.sample(differ, args.max))
         rng.shuffle(differ)
-        with (OUT / "to_label.jsonl").open("w", encoding="utf-8") as fh:
+        with (out / "to_label.jsonl").open("w", encoding="utf-8") as fh:
             for i in differ:
                 fh.write(json.dumps({"id": ids[i], "text": pool[i]["text"]},
                                     ensure_ascii=False) + "\n")
-        print(f"{len(differ)} items to label -> {OUT / 'to_label.jsonl'}")
+        print(f"{len(differ)} items to label -> {out / 'to_label.jsonl'}")
         return
 
     if not args.labels:

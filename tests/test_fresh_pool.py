@@ -99,3 +99,31 @@ def test_missing_or_broken_files_stop_with_one_line(tmp_path, monkeypatch):
     bad.write_text('{"id": "r-1", "topics": [], "stance": "neutral"}\n{oops\n')
     with pytest.raises(SystemExit, match="labels.jsonl:2: not JSON"):
         fresh_pool.main(["score", "--arms", "base,a", "--labels", str(bad)])
+
+
+def test_a_stream_row_enters_as_its_description():
+    assert fresh_pool.description("Kerry Wins Vote . BOSTON (AP) - Senator John Kerry won."
+                                  ) == "BOSTON (AP) - Senator John Kerry won."
+    # only the first " . " parts title from description; dots inside words stay
+    assert fresh_pool.description("SEC Seen to OK IPO After 4 P.M. .  WASHINGTON - A. B . C"
+                                  ) == "WASHINGTON - A. B . C"
+    # no separator, or nothing after it: the row as it is
+    assert fresh_pool.description("No title here.") == "No title here."
+    assert fresh_pool.description("Title only . ") == "Title only . "
+
+
+def test_dir_keeps_one_pool_apart_from_another(tmp_path, monkeypatch):
+    monkeypatch.setattr(fresh_pool, "OUT", tmp_path / "default")
+    other = tmp_path / "step30"
+    _arms(other, ["r-1", "r-2"], {"base": {"0": [[], []]}, "a": {"0": [["aviation"], []]}})
+    fresh_pool.main(["select", "--arms", "base,a", "--dir", str(other)])
+    assert [r["id"] for r in fresh_pool.read_jsonl(other / "to_label.jsonl")] == ["r-1"]
+    assert not (tmp_path / "default" / "to_label.jsonl").exists()
+
+
+def test_a_missing_stream_file_stops_with_one_line_naming_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(fresh_pool, "OUT", tmp_path)
+    missing = tmp_path / "nowhere.csv"
+    with pytest.raises(SystemExit, match=r"nowhere.csv: no such file \(download it from https"):
+        fresh_pool.main(["pool", "--stream", "--stream-csv", str(missing)])
+    assert not (tmp_path / "pool.jsonl").exists()
