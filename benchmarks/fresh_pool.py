@@ -62,6 +62,13 @@ STREAM = probes.Download("https://raw.githubusercontent.com/hhf-hd/NoisyAG-News/
                          "samples10000valMed.csv",
                          ROOT / "benchmarks" / "out" / "ag_news_noisyag_val.csv", "ag-nv", 2,
                          "--stream-csv", header=True)
+#: step 32's stream: 12,000 more rows of AG's training split (a validation split; its
+#: description column), less what step 30's holds
+STREAM2 = probes.Download("https://raw.githubusercontent.com/yxhong-tw/AG-News-Exercise/"
+                          "0d786f2fd76ecfe0989a7ad3eaf9089e63890b12/data/formal/"
+                          "validation.csv",
+                          ROOT / "benchmarks" / "out" / "ag_news_ikm_val.csv", "ag-ikm", 2,
+                          "--stream2-csv", header=True)
 
 
 def words(text: str) -> str:
@@ -75,9 +82,18 @@ def description(text: str) -> str:
     return tail.strip() if sep and tail.strip() else text
 
 
-def build_pool(shared: str, stream: Path | None = None) -> tuple[list[dict], dict]:
+def stream_rows(src: probes.Download, path: Path) -> list[tuple[str, str]]:
+    """A stream's rows as descriptions (step 30's file runs title and description together;
+    step 32's keeps the description in a column of its own)."""
+    cut = description if src is STREAM else str
+    return [(r["id"], cut(r["text"])) for r in src.items(path)]
+
+
+def build_pool(shared: str, stream: Path | None = None, stream2: Path | None = None
+               ) -> tuple[list[dict], dict]:
     """The fresh pool, and how many rows each step left out. With ``stream`` (step 30), the
-    pool is that file's rows instead, less step 28's pool as well."""
+    pool is that file's rows instead, less step 28's pool as well; with ``stream2`` too (step
+    32), the second stream's rows, less the first stream's pool as well."""
     seen_runs: set[str] = set()
     seen_words: set[str] = set()
 
@@ -105,15 +121,16 @@ def build_pool(shared: str, stream: Path | None = None) -> tuple[list[dict], dic
             pool.append({"id": rid, "text": text})
             kept += 1
         counts[name] = {"rows": len(rows), "kept": kept}
-    if stream is None:
-        return pool, counts
-    rows = [(r["id"], description(r["text"])) for r in STREAM.items(stream)]
-    pool = []
-    for rid, text in rows:
-        if text.strip() and not known(text):
-            remember(text)
-            pool.append({"id": rid, "text": text})
-    return pool, {"stream": {"rows": len(rows), "kept": len(pool)}}
+    streams = [(name, stream_rows(src, path)) for name, src, path in
+               (("stream", STREAM, stream), ("stream2", STREAM2, stream2)) if path is not None]
+    for name, rows in streams:
+        pool = []
+        for rid, text in rows:
+            if text.strip() and not known(text):
+                remember(text)
+                pool.append({"id": rid, "text": text})
+        counts = {name: {"rows": len(rows), "kept": len(pool)}}
+    return pool, counts
 
 
 def _predict(job: tuple) -> tuple[int, list[list[str]], list[str]]:
@@ -151,6 +168,31 @@ def load_arms(names: list[str], out: Path) -> dict[str, dict]:
     return arms
 
 
+def labelled(out: Path, path: Path, names: list[str], pool: list[dict] | None = None
+             ) -> tuple[np.ndarray, dict[str, dict[str, np.ndarray]], list[int]]:
+    """The labels of ``path`` on the pool in ``out`` and each arm's topics on those items:
+    gold (items x topics), ``{arm: {seed: matrix}}`` and the seeds. Ids not in the pool, or
+    an item whose text is not the one labelled, stop with one line."""
+    arms = load_arms(names, out)
+    pool = pool if pool is not None else read_jsonl(out / "pool.jsonl",
+                                                    " (run the pool step first)")
+    labels = {r["id"]: r for r in read_jsonl(path)}
+    index = {rid: i for i, rid in enumerate(arms[names[0]]["ids"])}
+    missing = [rid for rid in labels if rid not in index]
+    if missing:
+        sys.exit(f"fresh_pool: {path}: {len(missing)} ids not in the pool, e.g. {missing[0]}")
+    rows = [index[rid] for rid in labels]
+    for rid, i in zip(labels, rows, strict=True):
+        if "sha256" in labels[rid] and probes.digest(pool[i]["text"]) != labels[rid]["sha256"]:
+            sys.exit(f"fresh_pool: {path}: the text of {rid} is not the one labelled")
+    classes = arms[names[0]]["classes"]
+    gold = np.array([[t in labels[rid]["topics"] for t in classes] for rid in labels])
+    seeds = [str(s) for s in arms[names[0]]["seeds"]]
+    return gold, {a: {s: np.array([[t in arms[a]["topics"][s][i] for t in classes]
+                                   for i in rows]).reshape(len(rows), len(classes))
+                      for s in seeds} for a in names}, [int(s) for s in seeds]
+
+
 def utility(gold: np.ndarray, base: np.ndarray, cand: np.ndarray) -> np.ndarray:
     """Per topic: 2 x (hits gained - hits lost) - (false alarms added - false alarms removed)."""
     hits = (cand & gold).sum(0).astype(int) - (base & gold).sum(0)
@@ -168,6 +210,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--arms", help="select, score: the baseline first, then the candidates")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--labels", help="score: the labels of the selected items")
+    ap.add_argument("--also", action="append", default=[], metavar="DIR=LABELS",
+                    help="score: read another pool's labelled items with these (its arms "
+                         "predicted into DIR), as one set (repeatable)")
     ap.add_argument("--max", type=int, default=600, help="select: at most this many items")
     ap.add_argument("--seed", type=int, default=28, help="select: the seed of the sample")
     ap.add_argument("--exclude", action="append", default=[], metavar="FILE",
@@ -181,17 +226,24 @@ def main(argv: list[str] | None = None) -> None:
                     help="pool: step 30's stream instead of the five AG files (download it "
                          f"from {STREAM.url})")
     ap.add_argument(STREAM.flag, help=f"pool --stream: the stream's file (default {STREAM.path})")
+    ap.add_argument("--stream2", action="store_true",
+                    help="pool: step 32's stream, less step 30's (download it from "
+                         f"{STREAM2.url}, and step 30's)")
+    ap.add_argument(STREAM2.flag,
+                    help=f"pool --stream2: the second stream's file (default {STREAM2.path})")
     args = ap.parse_args(argv)
     out = Path(args.dir)
     out.mkdir(parents=True, exist_ok=True)
 
     if args.step == "pool":
-        stream = None
-        if args.stream:
-            stream = Path(getattr(args, STREAM.dest) or STREAM.path)
-            if not stream.is_file():
-                sys.exit(f"fresh_pool: {stream}: no such file (download it from {STREAM.url})")
-        pool, counts = build_pool(args.shared, stream)
+        stream = stream2 = None
+        for src, on in ((STREAM, args.stream or args.stream2), (STREAM2, args.stream2)):
+            if on:
+                path = Path(getattr(args, src.dest) or src.path)
+                if not path.is_file():
+                    sys.exit(f"fresh_pool: {path}: no such file (download it from {src.url})")
+                stream, stream2 = (path, None) if src is STREAM else (stream, path)
+        pool, counts = build_pool(args.shared, stream, stream2)
         with (out / "pool.jsonl").open("w", encoding="utf-8") as fh:
             for r in pool:
                 fh.write(json.dumps(r, ensure_ascii=False) + "\n")
@@ -241,21 +293,19 @@ def main(argv: list[str] | None = None) -> None:
 
     if not args.labels:
         sys.exit("fresh_pool: score needs --labels")
-    labels = {r["id"]: r for r in read_jsonl(Path(args.labels))}
-    index = {rid: i for i, rid in enumerate(ids)}
-    missing = [rid for rid in labels if rid not in index]
-    if missing:
-        sys.exit(f"fresh_pool: {args.labels}: {len(missing)} ids not in the pool, "
-                 f"e.g. {missing[0]}")
-    rows = [index[rid] for rid in labels]
-    for rid, i in zip(labels, rows, strict=True):
-        if "sha256" in labels[rid] and probes.digest(pool[i]["text"]) != labels[rid]["sha256"]:
-            sys.exit(f"fresh_pool: {args.labels}: the text of {rid} is not the one labelled")
+    readings = [(out, args.labels), *(w.split("=", 1) for w in args.also)]
+    if any(len(r) != 2 for r in readings):
+        sys.exit("fresh_pool: --also takes DIR=LABELS")
+    parts = [labelled(Path(d), Path(f), names, pool if Path(d) == out else None)
+             for d, f in readings]
+    if len({tuple(a["seeds"]) for a in arms.values()} | {tuple(p[2]) for p in parts}) != 1:
+        sys.exit("fresh_pool: the pools' arms were trained at different seeds")
     classes = arms[base]["classes"]
-    gold = np.array([[t in labels[rid]["topics"] for t in classes] for rid in labels])
+    gold = np.vstack([g for g, _, _ in parts])
+    rows = range(len(gold))
 
     def matrix(arm: str, s: str) -> np.ndarray:
-        return np.array([[t in arms[arm]["topics"][s][i] for t in classes] for i in rows])
+        return np.vstack([m[arm][s] for _, m, _ in parts])
 
     print(f"{len(rows)} labelled items; positives: "
           + ", ".join(f"{t} {int(gold[:, j].sum())}" for j, t in enumerate(classes)))

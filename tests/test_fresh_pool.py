@@ -127,3 +127,24 @@ def test_a_missing_stream_file_stops_with_one_line_naming_it(tmp_path, monkeypat
     with pytest.raises(SystemExit, match=r"nowhere.csv: no such file \(download it from https"):
         fresh_pool.main(["pool", "--stream", "--stream-csv", str(missing)])
     assert not (tmp_path / "pool.jsonl").exists()
+
+
+def test_also_reads_two_pools_as_one_set(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(fresh_pool, "OUT", tmp_path / "default")
+    one, two = tmp_path / "one", tmp_path / "two"
+    _arms(one, ["r-1", "r-2"], {"base": {"0": [["immigration"], []]},
+                                "a": {"0": [[], ["immigration"]]}})
+    _arms(two, ["s-1"], {"base": {"0": [[]]}, "a": {"0": [["aviation"]]}})
+    for d, rows in ((one, (("r-1", []), ("r-2", ["immigration"]))), (two, (("s-1", []),))):
+        (d / "labels.jsonl").write_text("".join(
+            json.dumps({"id": rid, "topics": t, "stance": "neutral"}) + "\n" for rid, t in rows))
+    fresh_pool.main(["score", "--arms", "base,a", "--dir", str(one), "--resamples", "20",
+                     "--labels", str(one / "labels.jsonl"),
+                     "--also", f"{two}={two / 'labels.jsonl'}"])
+    out = capsys.readouterr().out
+    assert "3 labelled items" in out
+    # the first pool's immigration +3, the second pool's aviation false alarm -1
+    assert "| a | 0 | -1 | +0 | +3 | +0 | +2 |" in out
+    with pytest.raises(SystemExit, match="--also takes DIR=LABELS"):
+        fresh_pool.main(["score", "--arms", "base,a", "--dir", str(one),
+                         "--labels", str(one / "labels.jsonl"), "--also", str(two)])
