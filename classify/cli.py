@@ -133,8 +133,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"  {'candidate':<62} {'micro-F1':>8} {'macro-F1':>8} {'s':>6}")
             for t in trials:
                 mark = "*" if t["chosen"] else " "
-                print(f"{mark} {describe(t):<62.62} {t['micro_f1']:>8.3f} "
-                      f"{t['macro_f1']:>8.3f} {t['seconds']:>6.1f}")
+                print(f"{mark} {describe(t):<62.62} {t['micro_f1']:>8.4f} "
+                      f"{t['macro_f1']:>8.4f} {t['seconds']:>6.1f}")
         how = ("chosen by internal CV (* above)" if trials else
                "fixed (--fast, --C, --params-from, or too little data for internal CV)")
         print(f"  model: {describe(res.info[part].get('params', res.info[part]))}; {how}")

@@ -81,6 +81,8 @@ class Trial:
     chosen: bool = False
 
     def row(self) -> dict:
+        # scores to 4 places, as the progress log prints them: the train table shows these
+        # rows, and a second rounding (to 3 places) could disagree with the log by 0.001
         return {"part": self.part, **self.params, "micro_f1": round(self.micro_f1, 4),
                 "macro_f1": round(self.macro_f1, 4), "score": round(self.score, 4),
                 "seconds": round(self.seconds, 2), "chosen": self.chosen}
@@ -199,8 +201,8 @@ def select_topics(texts: Sequence[str], Y: np.ndarray, groups: Sequence, cardina
         th, micro, macro, score = best_thresholds(P, Ys, folds, cardinality, metric,
                                                   threshold_strategy, ws)
         t = Trial("topics", {**params, **th}, micro, macro, score, time.perf_counter() - t0)
-        log(f"  topics {describe(t.params)}: internal CV micro-F1 {micro:.3f} "
-            f"macro-F1 {macro:.3f} ({t.seconds:.1f} s)")
+        log(f"  topics {describe(t.params)}: internal CV micro-F1 {micro:.4f} "
+            f"macro-F1 {macro:.4f} ({t.seconds:.1f} s)")
         cache[key] = t
         sel.trials.append(t)
         return t
@@ -324,7 +326,7 @@ def select_stance(texts: Sequence[str], y: np.ndarray, classes: Sequence[str],
             if scored.any() else 0.0
         t = Trial("stance", params, micro, macro, macro, time.perf_counter() - t0)
         log(f"  stance C={params['C']:g} class_weight={params['class_weight']}: internal CV "
-            f"macro-F1 {macro:.3f} ({t.seconds:.1f} s)")
+            f"macro-F1 {macro:.4f} ({t.seconds:.1f} s)")
         sel.trials.append(t)
         return t
 

@@ -838,3 +838,27 @@ def test_control_characters_of_the_data_do_not_reach_the_terminal(tmp_path, mode
     screen = render(s, 80)
     assert "\x1b[2J" not in screen and "\x07" not in screen and "\x1b[0m" not in screen
     assert "\\x1b[2J" in screen and "\\x07" in screen
+
+
+def test_train_table_shows_the_digits_the_progress_log_shows(tmp_path, train_file,
+                                                              monkeypatch):
+    """A score just over a rounding edge (0.66751) must read the same in the progress log
+    and in the candidates table: once the table printed 0.667 from a row stored to 4 places
+    while the log printed 0.668 from the raw score."""
+    from classify import selection
+
+    real = selection.best_thresholds
+
+    def on_the_edge(*args, **kwargs):
+        th, _, _, score = real(*args, **kwargs)
+        return th, 0.66751, 0.33349, score
+
+    monkeypatch.setattr(selection, "best_thresholds", on_the_edge)
+    r = run_main(["train", "--data", str(train_file), "--model", str(tmp_path / "m"),
+                  "--C", "1"])
+    assert r.code == 0, r.err
+    logged = re.findall(r"topics .*: internal CV micro-F1 (\S+) macro-F1 (\S+)", r.err)
+    table = re.findall(r"^[* ] (?:words|char).*?\s(\d\.\d+)\s+(\d\.\d+)\s+\d+\.\d$", r.out,
+                       re.MULTILINE)
+    assert logged and table, (r.out, r.err)
+    assert set(logged) == set(table) == {("0.6675", "0.3335")}
