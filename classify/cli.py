@@ -38,6 +38,8 @@ from .thresholds import METRICS, STRATEGIES, TUNE_PRIOR
 from .webpage import looks_like_html
 
 PROG = "classify"
+#: cross-validation folds of evaluate and audit unless --folds says otherwise
+FOLDS = 5
 
 
 def _err(msg: str) -> None:
@@ -434,8 +436,8 @@ def _training_flags_given(args: argparse.Namespace) -> list[str]:
              "--prevalence": getattr(args, "prevalence", None) is not None,
              "--schema": args.schema, "--C": args.C is not None,
              "--thresholds": args.thresholds, "--fast": args.fast,
-             "--metric": args.metric != "mean-f1", "--no-char": args.no_char,
-             "--no-lexicon": args.no_lexicon, "--folds": args.folds != 5}
+             "--metric": args.metric != TrainOptions.metric, "--no-char": args.no_char,
+             "--no-lexicon": args.no_lexicon, "--folds": args.folds != FOLDS}
     return [flag for flag, on in given.items() if on]
 
 
@@ -779,7 +781,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "are a candidate), logistic regression C=8; the thresholds and "
                              "their strategy (--thresholds) still chosen by 2-fold CV on at "
                              "most 2,000 records")
-        sp.add_argument("--metric", choices=METRICS, default="mean-f1",
+        sp.add_argument("--metric", choices=METRICS, default=TrainOptions.metric,
                         help="what the topic model search maximises: mean-f1 is the mean of "
                              "micro-F1 and macro-F1 (rare labels weigh as much as frequent "
                              "ones in its macro half)")
@@ -916,7 +918,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  classify evaluate --model models/default --test mine.jsonl "
                "--threshold immigration=0.55")
     training_flags(e, folds=True)
-    e.add_argument("--folds", type=_folds, default=5, help="cross-validation folds")
+    e.add_argument("--folds", type=_folds, default=FOLDS, help="cross-validation folds")
     e.add_argument("--learning-curve", action="store_true",
                    help="also cross-validate with the training folds cut to 10%%, 25%%, 50%% "
                         "and 75%% of their sources (4 more trainings per fold): does "
@@ -953,7 +955,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  classify audit --data labels/ --report audit.html\n"
                "  classify audit --format jsonl > findings.jsonl")
     training_flags(a, tune=False, folds=True)
-    a.add_argument("--folds", type=_folds, default=5, help="cross-validation folds")
+    a.add_argument("--folds", type=_folds, default=FOLDS, help="cross-validation folds")
     a.add_argument("--format", choices=("md", "jsonl", "html"), default=None,
                    help="output format (default: md, or from the --report file's extension)")
     a.add_argument("--report", type=_path, metavar="FILE",
