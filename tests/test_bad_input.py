@@ -1255,3 +1255,31 @@ def test_string_and_number_ids_are_kept_as_they_were(model_dir, tmp_path):
     train = write_jsonl(tmp_path / "t.jsonl", [{**json.loads(x), "topics": []}
                                                for x in f.read_text().splitlines()])
     assert [r.id for r in load_dataset([train]).records] == ["x#1", "7", "-3", None, "1.5", ""]
+
+
+@pytest.mark.parametrize("kind", ["directory", "broken link"])
+def test_export_refuses_a_schema_json_beside_the_training_data_it_cannot_read(tmp_path, kind):
+    """export (and label) take their definitions from the schema.json beside the model's
+    training data, as ``--data DIR`` reads it; one that is a directory or a link to nowhere
+    was skipped without a word, where ``--data`` refuses it."""
+    from conftest import make_records
+
+    data = tmp_path / "data"
+    data.mkdir()
+    write_jsonl(data / "train.jsonl", make_records())
+    model = tmp_path / "m"
+    assert run_main(["train", "--data", str(data), "--model", str(model), "--fast",
+                     "--quiet"]).code == 0
+    schema = data / "schema.json"
+    if kind == "directory":
+        schema.mkdir()
+    else:
+        schema.symlink_to(tmp_path / "nowhere.json")
+    items = write_jsonl(tmp_path / "items.jsonl", [{"id": "a", "text": "Police seized heroin."}])
+    r = run_main(["export", str(items), "--to", "label-studio", "--model", str(model)])
+    assert r.code == 2 and r.out == "", r.err
+    says = "not a regular file" if kind == "directory" else "a symlink that leads nowhere"
+    (line,) = error_lines(r.err)
+    # the path as the model's meta.json records the data (from the model's directory)
+    assert "schema.json: cannot read the label guide: " + says in line
+    assert Path(line.split(": ")[2]).resolve() == schema.resolve()
