@@ -1276,8 +1276,10 @@ def test_export_refuses_a_schema_json_beside_the_training_data_it_cannot_read(tm
     else:
         schema.symlink_to(tmp_path / "nowhere.json")
     items = write_jsonl(tmp_path / "items.jsonl", [{"id": "a", "text": "Police seized heroin."}])
-    r = run_main(["export", str(items), "--to", "label-studio", "--model", str(model)])
-    assert r.code == 2 and r.out == "", r.err
+    out = tmp_path / "tasks.json"
+    r = run_main(["export", str(items), "--to", "label-studio", "--model", str(model),
+                  "--out", str(out)])
+    assert r.code == 2 and not out.exists() and not out.with_suffix(".xml").exists(), r.err
     says = "not a regular file" if kind == "directory" else "a symlink that leads nowhere"
     (line,) = error_lines(r.err)
     # the path as the model's meta.json records the data (from the model's directory)
