@@ -66,6 +66,14 @@ def model_scores(texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
             [str(c) for c in topics.classes_])
 
 
+def model_stance(texts: list[str]) -> list[str]:
+    """The bundled model's stance for each text."""
+    from classify import api
+
+    _, stance = api.load_model(ROOT / "models" / "default").estimators()
+    return [str(x) for x in stance.predict(texts)]
+
+
 def u_topic(gold: np.ndarray, base: np.ndarray, cand: np.ndarray) -> int:
     """Step 28's U for one topic: 2 x hits gained - false alarms added."""
     return int(fresh_pool.utility(gold[:, None], base[:, None], cand[:, None])[0])
@@ -183,6 +191,12 @@ def main(argv: list[str] | None = None) -> None:
         if args.raised is not None:
             raised_bar(topic, args.raised, gold, s, s >= bars[j], args.resamples, args.shared)
         print()
+    stance = model_stance([texts[i] for i in rows])
+    sc = metrics.class_scores([labels[rid]["stance"] for rid in labels], stance,
+                              ["critical", "neutral", "supportive"])
+    print(f"stance on the {len(rows)} labelled items (chosen by the topic nets, not a sample "
+          f"of the stream): macro-F1 {sc['macro_f1']:.3f} ("
+          + ", ".join(f"{c} {v['f1']:.2f}" for c, v in sc["per_class"].items()) + ")")
 
 
 if __name__ == "__main__":

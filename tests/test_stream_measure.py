@@ -31,6 +31,7 @@ def _pool(tmp_path: Path, rows: list[tuple[str, str, float]], monkeypatch, col: 
         return P, BARS, CLASSES
 
     monkeypatch.setattr(si, "model_scores", fake)
+    monkeypatch.setattr(si, "model_stance", lambda texts: ["neutral"] * len(texts))
     return score
 
 
@@ -92,6 +93,10 @@ def test_narcotics_has_its_own_floor_and_net_and_a_topic_of_its_own_table(
     # (0.467), so nothing is flagged; the keyword list finds the cocaine
     assert "| bundled model (bar 0.467) | 0 | 0 |" in out
     assert "| keyword list | 1 | 1 | 1.00 | 1.00 | 1.000 |" in out
+    # both labelled items are neutral, and so is every guess (the stand-in): neutral's F1 is
+    # 1, the two classes with no item and no guess score 0
+    assert ("stance on the 2 labelled items (chosen by the topic nets, not a sample of the "
+            "stream): macro-F1 0.333 (critical 0.00, neutral 1.00, supportive 0.00)") in out
     with pytest.raises(SystemExit, match="--raised reads one topic's bar"):
         si.main(["score", "--topic", "narcotics", "--topic", "immigration", "--raised", "0.5",
                  "--dir", str(tmp_path), "--labels", str(labels)])
