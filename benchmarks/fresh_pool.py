@@ -69,6 +69,14 @@ STREAM2 = probes.Download("https://raw.githubusercontent.com/yxhong-tw/AG-News-E
                           "validation.csv",
                           ROOT / "benchmarks" / "out" / "ag_news_ikm_val.csv", "ag-ikm", 2,
                           "--stream2-csv", header=True)
+#: step 34's stream: 8,000 more descriptions of AG's training split (a dev split), less what
+#: the streams before hold
+STREAM3 = probes.Download("https://raw.githubusercontent.com/HenryPengZou/JointMatch/"
+                          "3944b20598fa9c6caab045d218cfce94e958924e/data/ag_news/dev.csv",
+                          ROOT / "benchmarks" / "out" / "ag_news_jointmatch_dev.csv", "ag-jm",
+                          1, "--stream3-csv", header=True)
+#: the streams in the order they were built: each pool leaves out the rows of those before
+STREAMS = (STREAM, STREAM2, STREAM3)
 
 
 def words(text: str) -> str:
@@ -84,16 +92,15 @@ def description(text: str) -> str:
 
 def stream_rows(src: probes.Download, path: Path) -> list[tuple[str, str]]:
     """A stream's rows as descriptions (step 30's file runs title and description together;
-    step 32's keeps the description in a column of its own)."""
+    the later ones keep the description in a column of its own)."""
     cut = description if src is STREAM else str
     return [(r["id"], cut(r["text"])) for r in src.items(path)]
 
 
-def build_pool(shared: str, stream: Path | None = None, stream2: Path | None = None
-               ) -> tuple[list[dict], dict]:
-    """The fresh pool, and how many rows each step left out. With ``stream`` (step 30), the
-    pool is that file's rows instead, less step 28's pool as well; with ``stream2`` too (step
-    32), the second stream's rows, less the first stream's pool as well."""
+def build_pool(shared: str, streams: list[Path] | None = None) -> tuple[list[dict], dict]:
+    """The fresh pool, and how many rows each step left out. With ``streams`` (the files of
+    ``STREAMS[:k]``, steps 30, 32 and 34), the pool is the last stream's rows instead, less
+    step 28's pool and the streams before it."""
     seen_runs: set[str] = set()
     seen_words: set[str] = set()
 
@@ -121,9 +128,8 @@ def build_pool(shared: str, stream: Path | None = None, stream2: Path | None = N
             pool.append({"id": rid, "text": text})
             kept += 1
         counts[name] = {"rows": len(rows), "kept": kept}
-    streams = [(name, stream_rows(src, path)) for name, src, path in
-               (("stream", STREAM, stream), ("stream2", STREAM2, stream2)) if path is not None]
-    for name, rows in streams:
+    for k, (src, path) in enumerate(zip(STREAMS, streams or [], strict=False)):
+        name, rows = "stream" + (str(k + 1) if k else ""), stream_rows(src, path)
         pool = []
         for rid, text in rows:
             if text.strip() and not known(text):
@@ -222,28 +228,30 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
     ap.add_argument("--dir", default=str(OUT),
                     help=f"where the pool, predictions and items to label go (default {OUT})")
-    ap.add_argument("--stream", action="store_true",
-                    help="pool: step 30's stream instead of the five AG files (download it "
-                         f"from {STREAM.url})")
-    ap.add_argument(STREAM.flag, help=f"pool --stream: the stream's file (default {STREAM.path})")
-    ap.add_argument("--stream2", action="store_true",
-                    help="pool: step 32's stream, less step 30's (download it from "
-                         f"{STREAM2.url}, and step 30's)")
-    ap.add_argument(STREAM2.flag,
-                    help=f"pool --stream2: the second stream's file (default {STREAM2.path})")
+    for k, src in enumerate(STREAMS):
+        flag, step = "--stream" + (str(k + 1) if k else ""), (30, 32, 34)[k]
+        ap.add_argument(flag, action="store_true",
+                        help=f"pool: step {step}'s stream instead of the five AG files"
+                             + (", less the streams before it" if k else "")
+                             + f" (download it from {src.url})")
+        ap.add_argument(src.flag, help=f"pool {flag}: its file (default {src.path})")
     args = ap.parse_args(argv)
     out = Path(args.dir)
     out.mkdir(parents=True, exist_ok=True)
 
     if args.step == "pool":
-        stream = stream2 = None
-        for src, on in ((STREAM, args.stream or args.stream2), (STREAM2, args.stream2)):
-            if on:
-                path = Path(getattr(args, src.dest) or src.path)
-                if not path.is_file():
-                    sys.exit(f"fresh_pool: {path}: no such file (download it from {src.url})")
-                stream, stream2 = (path, None) if src is STREAM else (stream, path)
-        pool, counts = build_pool(args.shared, stream, stream2)
+        asked = [k for k in range(len(STREAMS))
+                 if getattr(args, "stream" + (str(k + 1) if k else ""))]
+        if len(asked) > 1:
+            sys.exit("fresh_pool: pool builds one stream at a time: give one of --stream, "
+                     "--stream2, --stream3")
+        streams = []
+        for src in STREAMS[:asked[0] + 1] if asked else ():
+            path = Path(getattr(args, src.dest) or src.path)
+            if not path.is_file():
+                sys.exit(f"fresh_pool: {path}: no such file (download it from {src.url})")
+            streams.append(path)
+        pool, counts = build_pool(args.shared, streams)
         with (out / "pool.jsonl").open("w", encoding="utf-8") as fh:
             for r in pool:
                 fh.write(json.dumps(r, ensure_ascii=False) + "\n")

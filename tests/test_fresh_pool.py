@@ -148,3 +148,13 @@ def test_also_reads_two_pools_as_one_set(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit, match="--also takes DIR=LABELS"):
         fresh_pool.main(["score", "--arms", "base,a", "--dir", str(one),
                          "--labels", str(one / "labels.jsonl"), "--also", str(two)])
+
+
+def test_pool_builds_one_stream_at_a_time(tmp_path, monkeypatch):
+    monkeypatch.setattr(fresh_pool, "OUT", tmp_path)
+    with pytest.raises(SystemExit, match="one stream at a time"):
+        fresh_pool.main(["pool", "--stream", "--stream3"])
+    # a later stream needs the earlier ones' files too: they are what it leaves out
+    missing = tmp_path / "nowhere.csv"
+    with pytest.raises(SystemExit, match=r"nowhere.csv: no such file \(download it from https"):
+        fresh_pool.main(["pool", "--stream3", "--stream2-csv", str(missing)])
