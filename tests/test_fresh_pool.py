@@ -155,6 +155,8 @@ def test_pool_builds_one_stream_at_a_time(tmp_path, monkeypatch):
     with pytest.raises(SystemExit, match="one stream at a time"):
         fresh_pool.main(["pool", "--stream", "--stream3"])
     # a later stream needs the earlier ones' files too: they are what it leaves out
-    missing = tmp_path / "nowhere.csv"
+    first, missing = tmp_path / "first.csv", tmp_path / "nowhere.csv"
+    first.write_text("label,gt,text,group\n")
     with pytest.raises(SystemExit, match=r"nowhere.csv: no such file \(download it from https"):
-        fresh_pool.main(["pool", "--stream3", "--stream2-csv", str(missing)])
+        fresh_pool.main(["pool", "--stream3", "--stream-csv", str(first),
+                         "--stream2-csv", str(missing)])
