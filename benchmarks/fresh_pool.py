@@ -116,25 +116,25 @@ def build_pool(shared: str, streams: list[Path] | None = None) -> tuple[list[dic
             remember(r["text"])
     for r in devsplit.load(shared):
         remember(r["text"])
+    def take(rows: list[tuple[str, str]]) -> list[dict]:
+        """The rows not known yet (each then known, so a later repeat is left out)."""
+        kept = []
+        for rid, text in rows:
+            if text.strip() and not known(text):
+                remember(text)
+                kept.append({"id": rid, "text": text})
+        return kept
+
     pool, counts = [], {}
     for name in FILES:
         _, src, cut = probes.SETS[name]
         rows = [x for item in src.items(src.path) for x in cut(item)]
-        kept = 0
-        for rid, text in rows:
-            if not text.strip() or known(text):
-                continue
-            remember(text)
-            pool.append({"id": rid, "text": text})
-            kept += 1
-        counts[name] = {"rows": len(rows), "kept": kept}
+        kept = take(rows)
+        pool += kept
+        counts[name] = {"rows": len(rows), "kept": len(kept)}
     for k, (src, path) in enumerate(zip(STREAMS, streams or [], strict=False)):
         name, rows = "stream" + (str(k + 1) if k else ""), stream_rows(src, path)
-        pool = []
-        for rid, text in rows:
-            if text.strip() and not known(text):
-                remember(text)
-                pool.append({"id": rid, "text": text})
+        pool = take(rows)
         counts = {name: {"rows": len(rows), "kept": len(pool)}}
     return pool, counts
 
@@ -174,23 +174,34 @@ def load_arms(names: list[str], out: Path) -> dict[str, dict]:
     return arms
 
 
-def labelled(out: Path, path: Path, names: list[str], pool: list[dict] | None = None
-             ) -> tuple[np.ndarray, dict[str, dict[str, np.ndarray]], list[int]]:
-    """The labels of ``path`` on the pool in ``out`` and each arm's topics on those items:
-    gold (items x topics), ``{arm: {seed: matrix}}`` and the seeds. Ids not in the pool, or
-    an item whose text is not the one labelled, stop with one line."""
-    arms = load_arms(names, out)
-    pool = pool if pool is not None else read_jsonl(out / "pool.jsonl",
-                                                    " (run the pool step first)")
-    labels = {r["id"]: r for r in read_jsonl(path)}
-    index = {rid: i for i, rid in enumerate(arms[names[0]]["ids"])}
+def label_rows(labels: dict[str, dict], ids: list[str], texts: list[str], where: str
+               ) -> list[int]:
+    """The positions in ``ids`` of the labelled items, in the labels' order. An id not there,
+    or an item whose text is not the one labelled (its ``sha256``), stops with one line naming
+    ``where``."""
+    index = {rid: i for i, rid in enumerate(ids)}
     missing = [rid for rid in labels if rid not in index]
     if missing:
-        sys.exit(f"fresh_pool: {path}: {len(missing)} ids not in the pool, e.g. {missing[0]}")
+        sys.exit(f"{where}: {len(missing)} ids not in the pool, e.g. {missing[0]}")
     rows = [index[rid] for rid in labels]
     for rid, i in zip(labels, rows, strict=True):
-        if "sha256" in labels[rid] and probes.digest(pool[i]["text"]) != labels[rid]["sha256"]:
-            sys.exit(f"fresh_pool: {path}: the text of {rid} is not the one labelled")
+        if "sha256" in labels[rid] and probes.digest(texts[i]) != labels[rid]["sha256"]:
+            sys.exit(f"{where}: the text of {rid} is not the one labelled")
+    return rows
+
+
+def labelled(out: Path, path: Path, names: list[str],
+             loaded: tuple[dict[str, dict], list[dict]] | None = None
+             ) -> tuple[np.ndarray, dict[str, dict[str, np.ndarray]], list[int]]:
+    """The labels of ``path`` on the pool in ``out`` and each arm's topics on those items:
+    gold (items x topics), ``{arm: {seed: matrix}}`` and the seeds (``loaded``: that pool's
+    arms and items, read already). Ids not in the pool, or an item whose text is not the one
+    labelled, stop with one line."""
+    arms, pool = loaded or (load_arms(names, out),
+                            read_jsonl(out / "pool.jsonl", " (run the pool step first)"))
+    labels = {r["id"]: r for r in read_jsonl(path)}
+    rows = label_rows(labels, arms[names[0]]["ids"], [r["text"] for r in pool],
+                      f"fresh_pool: {path}")
     classes = arms[names[0]]["classes"]
     gold = np.array([[t in labels[rid]["topics"] for t in classes] for rid in labels])
     seeds = [str(s) for s in arms[names[0]]["seeds"]]
@@ -304,7 +315,7 @@ def main(argv: list[str] | None = None) -> None:
     readings = [(out, args.labels), *(w.split("=", 1) for w in args.also)]
     if any(len(r) != 2 for r in readings):
         sys.exit("fresh_pool: --also takes DIR=LABELS")
-    parts = [labelled(Path(d), Path(f), names, pool if Path(d) == out else None)
+    parts = [labelled(Path(d), Path(f), names, (arms, pool) if Path(d) == out else None)
              for d, f in readings]
     if len({tuple(a["seeds"]) for a in arms.values()} | {tuple(p[2]) for p in parts}) != 1:
         sys.exit("fresh_pool: the pools' arms were trained at different seeds")

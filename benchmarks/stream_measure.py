@@ -40,7 +40,6 @@ import devsplit  # noqa: E402
 import fresh_pool  # noqa: E402
 import keywords  # noqa: E402
 import metrics  # noqa: E402
-import probes  # noqa: E402
 
 DIR = ROOT / "benchmarks" / "out" / "fresh30"
 #: per topic: unflagged items scoring at least this are labelled too (the bars are 0.442 and
@@ -159,15 +158,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.raised is not None and len(args.topic) != 1:
         sys.exit("stream_measure: --raised reads one topic's bar: give one --topic")
     labels = {r["id"]: r for f in args.labels for r in fresh_pool.read_jsonl(Path(f))}
-    index = {r["id"]: i for i, r in enumerate(pool)}
-    missing = [rid for rid in labels if rid not in index]
-    if missing:
-        sys.exit(f"stream_measure: {len(missing)} labelled ids not in the pool, "
-                 f"e.g. {missing[0]}")
-    for rid, lab in labels.items():
-        if "sha256" in lab and probes.digest(texts[index[rid]]) != lab["sha256"]:
-            sys.exit(f"stream_measure: the text of {rid} is not the one labelled")
-    rows = [index[rid] for rid in labels]
+    rows = fresh_pool.label_rows(labels, [r["id"] for r in pool], texts,
+                                 f"stream_measure: {', '.join(args.labels)}")
     kw = [keywords.topics(texts[i]) for i in rows]
     for topic in args.topic:
         j = classes.index(topic)

@@ -60,7 +60,7 @@ def test_score_refuses_a_label_whose_text_changed(tmp_path, monkeypatch):
         si.main(["score", "--topic", "immigration", "--dir", str(tmp_path), "--labels",
                  str(labels)])
     labels.write_text(json.dumps({"id": "r-9", "topics": [], "stance": "neutral"}) + "\n")
-    with pytest.raises(SystemExit, match="1 labelled ids not in the pool, e.g. r-9"):
+    with pytest.raises(SystemExit, match="labels.jsonl: 1 ids not in the pool, e.g. r-9"):
         si.main(["score", "--topic", "immigration", "--dir", str(tmp_path), "--labels",
                  str(labels)])
 
