@@ -24,6 +24,7 @@ an upper bound. Two steps:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 import re
@@ -56,20 +57,25 @@ NETS = {
 }
 
 
-def model_scores(texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """The bundled model's topic scores and bars, and its topics."""
+@functools.cache
+def bundled() -> tuple:
+    """The bundled model's topic and stance estimators, loaded once (a reading with a raised
+    bar scores the stream, the dev half and stance with it)."""
     from classify import api
 
-    topics, _ = api.load_model(ROOT / "models" / "default").estimators()
+    return api.load_model(ROOT / "models" / "default").estimators()
+
+
+def model_scores(texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The bundled model's topic scores and bars, and its topics."""
+    topics, _ = bundled()
     return (np.asarray(topics.predict_proba(texts)), np.asarray(topics.thresholds_),
             [str(c) for c in topics.classes_])
 
 
 def model_stance(texts: list[str]) -> list[str]:
     """The bundled model's stance for each text."""
-    from classify import api
-
-    _, stance = api.load_model(ROOT / "models" / "default").estimators()
+    _, stance = bundled()
     return [str(x) for x in stance.predict(texts)]
 
 
