@@ -709,18 +709,14 @@ def _descriptions(meta: dict, model_dir: str | Path, guide: str | Path | None
                   ) -> dict[str, str]:
     """Label -> one-line definition: the model's topic descriptions, then ``guide`` (a
     schema.json; default: the one beside the model's training data, if any)."""
-    from .data import SCHEMA_NAME
+    from .data import declared_schema
     from .labeller import guide as read_guide
     from .suggest import training_files
 
     out = {t: d for t, d in meta.get("labels", {}).get("topics", {}).items() if d}
-    if guide is None:
-        # as ``--data DIR`` reads it: one there that is not a readable file is an error, not
-        # a guide quietly left out
+    if guide is None:  # as ``--data DIR`` finds it
         found, _ = training_files(meta, model_dir)
-        guide = next((f.parent / SCHEMA_NAME for f in found
-                      if (f.parent / SCHEMA_NAME).exists()
-                      or (f.parent / SCHEMA_NAME).is_symlink()), None)
+        guide = next(filter(None, (declared_schema(f.parent) for f in found)), None)
     if guide is not None:
         out.update(read_guide(Path(guide)))
     return out

@@ -340,14 +340,22 @@ def data_files(paths: Iterable[str | Path], schema_too: bool = True
             if not found:
                 raise DataError(f"{p}: no .jsonl or .csv files in this directory")
             files.extend(found)
-            declared = p / SCHEMA_NAME
-            if schema_too and (declared.exists() or declared.is_symlink()):  # its labels count
+            declared = declared_schema(p)
+            if schema_too and declared:  # its labels count
                 schema = _merge_schema(schema, load_schema(declared))
         elif p.is_file():
             files.append(p)
         else:
             raise DataError(f"{p}: " + missing(p))
     return files, schema
+
+
+def declared_schema(directory: Path) -> Path | None:
+    """The schema.json of a data directory if anything stands at that name: a directory or a
+    broken link there too, so that reading it says why it cannot be read instead of the
+    schema being left out without a word."""
+    declared = directory / SCHEMA_NAME
+    return declared if declared.exists() or declared.is_symlink() else None
 
 
 def missing(p: Path) -> str:
