@@ -75,8 +75,25 @@ STREAM3 = probes.Download("https://raw.githubusercontent.com/HenryPengZou/JointM
                           "3944b20598fa9c6caab045d218cfce94e958924e/data/ag_news/dev.csv",
                           ROOT / "benchmarks" / "out" / "ag_news_jointmatch_dev.csv", "ag-jm",
                           1, "--stream3-csv", header=True)
-#: the streams in the order they were built: each pool leaves out the rows of those before
-STREAMS = (STREAM, STREAM2, STREAM3)
+#: step 35's stream, two more public samples of AG's training split, descriptions only: 5,000
+#: machine-tokenised rows, then 5,000 rows of a validation split, less what the streams before
+#: hold
+STREAM4 = probes.Download("https://raw.githubusercontent.com/KEAML-JLU/DeepTextClustering/"
+                          "e0b24390bfa1d7bce362bd0ec4026018d2d15333/data/ag_news/ub_train.csv",
+                          ROOT / "benchmarks" / "out" / "ag_news_keaml_ub.csv", "ag-kub", 1,
+                          "--stream4-csv")
+STREAM4B = probes.Download("https://raw.githubusercontent.com/MushfiqShovon/ptq_gendisc/"
+                           "aa4c93671aea8340b944ba4c041402311c2f2130/data/ag_news/valid.csv",
+                           ROOT / "benchmarks" / "out" / "ag_news_ptq_valid.csv", "ag-ptq", 2,
+                           "--stream4b-csv")
+#: the streams in the order they were built, each one file or more: each pool leaves out the
+#: rows of those before
+STREAMS = ((STREAM,), (STREAM2,), (STREAM3,), (STREAM4, STREAM4B))
+#: the steps that built them
+STEPS = (30, 32, 34, 35)
+#: how many first rows of a file were shown while its kind was checked (step 35's rule): they
+#: stay out of its stream
+SEEN = {STREAM4.prefix: 2, STREAM4B.prefix: 70}
 
 
 def words(text: str) -> str:
@@ -91,16 +108,24 @@ def description(text: str) -> str:
 
 
 def stream_rows(src: probes.Download, path: Path) -> list[tuple[str, str]]:
-    """A stream's rows as descriptions (step 30's file runs title and description together;
-    the later ones keep the description in a column of its own)."""
-    cut = description if src is STREAM else str
-    return [(r["id"], cut(r["text"])) for r in src.items(path)]
+    """A stream file's rows as descriptions (step 30's file runs title and description
+    together; the later ones keep the description in a column of its own), less the first
+    rows that were seen (``SEEN``)."""
+    cut, seen = (description if src is STREAM else str), SEEN.get(src.prefix, 0)
+    return [(r["id"], cut(r["text"])) for r in src.items(path)
+            if int(r["id"].rsplit("-", 1)[1]) > seen]
 
 
-def build_pool(shared: str, streams: list[Path] | None = None) -> tuple[list[dict], dict]:
+def flag(k: int) -> str:
+    """The ``pool`` option of stream ``k`` (from 0): ``--stream``, ``--stream2``, ..."""
+    return "--stream" + (str(k + 1) if k else "")
+
+
+def build_pool(shared: str, streams: list[list[Path]] | None = None
+               ) -> tuple[list[dict], dict]:
     """The fresh pool, and how many rows each step left out. With ``streams`` (the files of
-    ``STREAMS[:k]``, steps 30, 32 and 34), the pool is the last stream's rows instead, less
-    step 28's pool and the streams before it."""
+    ``STREAMS[:k]``, steps 30 to 35), the pool is the last stream's rows instead, less step
+    28's pool and the streams before it."""
     seen_runs: set[str] = set()
     seen_words: set[str] = set()
 
@@ -132,10 +157,13 @@ def build_pool(shared: str, streams: list[Path] | None = None) -> tuple[list[dic
         kept = take(rows)
         pool += kept
         counts[name] = {"rows": len(rows), "kept": len(kept)}
-    for k, (src, path) in enumerate(zip(STREAMS, streams or [], strict=False)):
-        name, rows = "stream" + (str(k + 1) if k else ""), stream_rows(src, path)
-        pool = take(rows)
-        counts = {name: {"rows": len(rows), "kept": len(pool)}}
+    for group, paths in zip(STREAMS, streams or [], strict=False):
+        pool, counts = [], {}
+        for src, path in zip(group, paths, strict=True):
+            rows = stream_rows(src, path)
+            kept = take(rows)
+            pool += kept
+            counts[path.name] = {"rows": len(rows), "kept": len(kept)}
     return pool, counts
 
 
@@ -239,29 +267,30 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
     ap.add_argument("--dir", default=str(OUT),
                     help=f"where the pool, predictions and items to label go (default {OUT})")
-    for k, src in enumerate(STREAMS):
-        flag, step = "--stream" + (str(k + 1) if k else ""), (30, 32, 34)[k]
-        ap.add_argument(flag, action="store_true",
+    for k, (group, step) in enumerate(zip(STREAMS, STEPS, strict=True)):
+        ap.add_argument(flag(k), action="store_true",
                         help=f"pool: step {step}'s stream instead of the five AG files"
                              + (", less the streams before it" if k else "")
-                             + f" (download it from {src.url})")
-        ap.add_argument(src.flag, help=f"pool {flag}: its file (default {src.path})")
+                             + " (download " + " and ".join(src.url for src in group) + ")")
+        for src in group:
+            ap.add_argument(src.flag, help=f"pool {flag(k)}: a file of it (default {src.path})")
     args = ap.parse_args(argv)
     out = Path(args.dir)
     out.mkdir(parents=True, exist_ok=True)
 
     if args.step == "pool":
-        asked = [k for k in range(len(STREAMS))
-                 if getattr(args, "stream" + (str(k + 1) if k else ""))]
+        asked = [k for k in range(len(STREAMS)) if getattr(args, flag(k)[2:])]
         if len(asked) > 1:
-            sys.exit("fresh_pool: pool builds one stream at a time: give one of --stream, "
-                     "--stream2, --stream3")
+            sys.exit("fresh_pool: pool builds one stream at a time: give one of "
+                     + ", ".join(flag(k) for k in range(len(STREAMS))))
         streams = []
-        for src in STREAMS[:asked[0] + 1] if asked else ():
-            path = Path(getattr(args, src.dest) or src.path)
-            if not path.is_file():
-                sys.exit(f"fresh_pool: {path}: no such file (download it from {src.url})")
-            streams.append(path)
+        for group in STREAMS[:asked[0] + 1] if asked else ():
+            streams.append([])
+            for src in group:
+                path = Path(getattr(args, src.dest) or src.path)
+                if not path.is_file():
+                    sys.exit(f"fresh_pool: {path}: no such file (download it from {src.url})")
+                streams[-1].append(path)
         pool, counts = build_pool(args.shared, streams)
         with (out / "pool.jsonl").open("w", encoding="utf-8") as fh:
             for r in pool:

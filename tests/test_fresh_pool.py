@@ -160,3 +160,34 @@ def test_pool_builds_one_stream_at_a_time(tmp_path, monkeypatch):
     with pytest.raises(SystemExit, match=r"nowhere.csv: no such file \(download it from https"):
         fresh_pool.main(["pool", "--stream3", "--stream-csv", str(first),
                          "--stream2-csv", str(missing)])
+
+
+def test_the_rows_seen_while_checking_a_file_stay_out_of_its_stream(tmp_path):
+    """Step 35's rule: the first rows of a file that were shown before the rule stay out."""
+    path = tmp_path / "ub_train.csv"
+    path.write_text("".join(f"2,row number {n} of the file .\n" for n in range(1, 6)))
+    seen = fresh_pool.SEEN[fresh_pool.STREAM4.prefix]
+    rows = fresh_pool.stream_rows(fresh_pool.STREAM4, path)
+    assert [text for _, text in rows] == [f"row number {n} of the file ." for n in
+                                          range(seen + 1, 6)]
+    assert rows[0][0] == f"ag-kub-{seen + 1}"
+    # a file with nothing seen keeps every row
+    three = tmp_path / "dev.csv"
+    three.write_text("label,text\n" + "".join(f"1,row {n}\n" for n in range(1, 4)))
+    assert len(fresh_pool.stream_rows(fresh_pool.STREAM3, three)) == 3
+
+
+def test_step_35s_stream_needs_both_its_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(fresh_pool, "OUT", tmp_path)
+    files = {}
+    for group in fresh_pool.STREAMS[:3]:
+        for src in group:
+            files[src.flag] = tmp_path / f"{src.prefix}.csv"
+            files[src.flag].write_text("a,b,c,d\n")
+    missing = tmp_path / "nowhere.csv"
+    argv = ["pool", "--stream4", *[x for f, p in files.items() for x in (f, str(p))]]
+    with pytest.raises(SystemExit, match=r"nowhere.csv: no such file \(download it from "
+                                         r"https://raw.githubusercontent.com/MushfiqShovon"):
+        fresh_pool.main([*argv, "--stream4-csv", str(files["--stream-csv"]),
+                         "--stream4b-csv", str(missing)])
+    assert not (tmp_path / "pool.jsonl").exists()
