@@ -248,11 +248,28 @@ def build_meta(data: Dataset, info: dict, opts: TrainOptions, model_topics: list
     }
 
 
+def with_recipe(data: Sequence[str | Path] | None, opts: TrainOptions | None,
+                weights: Mapping[str | Path, float] | None, recipe: bool = True
+                ) -> tuple[TrainOptions, Mapping[str | Path, float] | None, dict]:
+    """The options and weights a training on ``data`` uses: with ``recipe``, those of the
+    ``recipe.json`` of a data directory filled in where ``opts`` leaves them open, and its
+    own-labels weight on the files outside its corpus (``classify.recipe``), with what it set
+    ({} without one); checked either way."""
+    opts = check_options(opts)
+    if not recipe:
+        return opts, weights, {}
+    from .recipe import apply_recipe
+
+    opts, weights, info = apply_recipe(_path_list(data, "data") or [DEFAULT_DATA], opts,
+                                       weights)
+    return check_options(opts), weights, info
+
+
 def train(data: Sequence[str | Path] | None = None, model_dir: str | Path = LOCAL_MODEL,
           opts: TrainOptions | None = None, schema: str | Path | None = None,
           log: Log = lambda _: None,
           weights: Mapping[str | Path, float] | None = None,
-          tune_on: Sequence[str | Path] | None = None) -> TrainResult:
+          tune_on: Sequence[str | Path] | None = None, recipe: bool = True) -> TrainResult:
     """Train on labelled data and save the model atomically into ``model_dir``. ``weights``:
     data file or directory -> weight of its records (e.g. ``{"mine.jsonl": 5}``: each of
     its records counts as five in every fit, threshold and internal CV score); recorded in
@@ -260,8 +277,10 @@ def train(data: Sequence[str | Path] | None = None, model_dir: str | Path = LOCA
     text the model will tag (your own labels of it): each topic's threshold is re-tuned on
     their out-of-fold scores and blended with the threshold of all the data
     (``thresholds.blend_thresholds``); recorded under ``data.tune_on`` and
-    ``training.topics.tuned_on``."""
-    opts = check_options(opts)
+    ``training.topics.tuned_on``. ``recipe``: a data directory's ``recipe.json`` fills in
+    the options ``opts`` leaves open and weighs files outside its corpus (``with_recipe``);
+    what it set is recorded under ``data.recipe``."""
+    opts, weights, used = with_recipe(data, opts, weights, recipe)
     check_model_dir(model_dir)  # before the training, not after it
     dataset = load_data(data, schema, weights, tune_on)
     _log_data_warnings(dataset, log)
@@ -272,6 +291,8 @@ def train(data: Sequence[str | Path] | None = None, model_dir: str | Path = LOCA
     topics, stances = model.topic_labels, model.stance_labels
     meta = build_meta(dataset, model.info, opts, topics,
                       model.topics.thresholds if model.topics else [], stances, model_dir)
+    if used:
+        meta["data"]["recipe"] = used
     full = save_model(model, model_dir, meta)
     return TrainResult(model_dir=str(model_dir), records=len(dataset.records),
                        topic_labels=topics, stance_labels=stances, info=model.info,
@@ -773,35 +794,39 @@ def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,
              opts: TrainOptions | None = None, schema: str | Path | None = None,
              log: Log = lambda _: None, learning_curve: bool = False,
              weights: Mapping[str | Path, float] | None = None,
-             tune_on: Sequence[str | Path] | None = None) -> EvalReport:
+             tune_on: Sequence[str | Path] | None = None, recipe: bool = True) -> EvalReport:
     """Grouped, stratified k-fold cross-validation of training on ``data``: every F1 with a
     95% bootstrap interval over sources, reliability curves, and with ``learning_curve``
     macro-F1 at 5 training sizes (``report.learning_curve``). Each training fold is weighted
-    by ``weights`` and re-tuned on its records of ``tune_on``, as in ``train``; the scores
-    count every record once."""
+    by ``weights``, re-tuned on its records of ``tune_on`` and trained with a data
+    directory's recipe (``recipe``), as in ``train``; the scores count every record once."""
     from .evaluate import cross_validate
 
-    opts = check_options(opts)
+    opts, weights, used = with_recipe(data, opts, weights, recipe)
     dataset = load_data(data, schema, weights, tune_on)
     _log_data_warnings(dataset, log)
-    return cross_validate(dataset, folds, opts, log, learning_curve=learning_curve)
+    rep = cross_validate(dataset, folds, opts, log, learning_curve=learning_curve)
+    if used:
+        rep.settings["recipe"] = used
+    return rep
 
 
 def audit(data: Sequence[str | Path] | None = None, folds: int = 5,
           opts: TrainOptions | None = None, schema: str | Path | None = None,
           guide: str | Path | None = None, log: Log = lambda _: None,
-          weights: Mapping[str | Path, float] | None = None) -> AuditReport:
+          weights: Mapping[str | Path, float] | None = None,
+          recipe: bool = True) -> AuditReport:
     """Label audit of labelled data: an ``AuditReport`` whose ``findings`` (``Finding``
     dataclasses, most suspect first) name ``file:line``, the current and suggested labels, a
     confidence and the guide's definitions (see ``classify.audit``). The out-of-fold models
-    are trained with ``weights``, as in ``train`` (it ranks on probabilities, so thresholds,
-    and ``train``'s ``tune_on``, play no part)."""
+    are trained with ``weights`` and a data directory's recipe (``recipe``), as in ``train``
+    (it ranks on probabilities, so thresholds, and ``train``'s ``tune_on``, play no part)."""
     from .audit import audit as _audit
 
     if guide is not None and not Path(guide).is_file():
         why = "not a regular file" if Path(guide).exists() else "no such file"
         raise DataError(f"{guide}: {why} (--guide names the labelling guide)")
-    opts = check_options(opts)
+    opts, weights, _ = with_recipe(data, opts, weights, recipe)
     paths = _path_list(data, "data") or [DEFAULT_DATA]
     dataset = load_data(paths, schema, weights)
     _log_data_warnings(dataset, log)

@@ -103,7 +103,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     log(f"training on {', '.join(args.data or [api.DEFAULT_DATA])} ...")
     res = api.train(args.data, args.model, opts, args.schema,
                     log=_log(args.quiet, args.verbose), weights=_weights(args.weight),
-                    tune_on=args.tune_on)
+                    tune_on=args.tune_on, recipe=not args.no_recipe)
     if args.json:
         print(json.dumps({k: v for k, v in res.to_dict().items() if k != "meta"}, indent=2,
                          ensure_ascii=False))
@@ -114,6 +114,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"trained on {res.records:,} records "
           f"({meta['data']['topic_records']:,} with topics, "
           f"{meta['data']['stance_records']:,} with stance)")
+    if meta["data"].get("recipe"):
+        from .recipe import describe as recipe_line
+
+        print(recipe_line(meta["data"]["recipe"]))
     weights = meta["data"].get("weights")
     if weights:
         files = ", ".join(f"{f} x{w:g}" for f, w in weights["files"].items())
@@ -138,7 +142,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 print(f"{mark} {describe(t):<62.62} {t['micro_f1']:>8.4f} "
                       f"{t['macro_f1']:>8.4f} {t['seconds']:>6.1f}")
         how = ("chosen by internal CV (* above)" if trials else
-               "fixed (--fast, --C, --params-from, or too little data for internal CV)")
+               "fixed (--fast, --C, --params-from, the recipe, or too little data for "
+               "internal CV)")
         print(f"  model: {describe(res.info[part].get('params', res.info[part]))}; {how}")
     print()
     print(f"model saved to {res.model_dir} ({meta['model_file']}, meta.json)")
@@ -470,7 +475,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                             "evaluate cross-validates training on --data")
         rep = api.evaluate(args.data, args.folds, _train_options(args), args.schema, log=log,
                            learning_curve=args.learning_curve, weights=_weights(args.weight),
-                           tune_on=args.tune_on)
+                           tune_on=args.tune_on, recipe=not args.no_recipe)
     if args.report:
         fmt = _report_format(args.report)
         write_output_file(args.report, render(rep, fmt))
@@ -495,7 +500,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     _not_an_input(args.report, "--report", _data_inputs(args))
     _report_writable(args.report)
     rep = api.audit(args.data, args.folds, _train_options(args), args.schema, args.guide,
-                    log=log, weights=_weights(args.weight))
+                    log=log, weights=_weights(args.weight), recipe=not args.no_recipe)
     fmt = args.format
     if args.report:
         fmt = fmt or {".html": "html", ".htm": "html", ".jsonl": "jsonl", ".json": "jsonl"
@@ -769,6 +774,12 @@ def build_parser() -> argparse.ArgumentParser:
                                  "alarms where topics are rare); default: as the data are")
         sp.add_argument("--schema", metavar="FILE",
                         help="label schema JSON (default: schema.json inside a --data dir)")
+        sp.add_argument("--no-recipe", action="store_true",
+                        help="ignore the recipe.json of a --data directory: by default its "
+                             "options (labels/: the bundled model's threshold strategy, "
+                             "target prevalence and parameters) apply wherever no flag sets "
+                             "them, and data files outside its corpus (your own labels) "
+                             "count its own_weight times unless --weight names them")
         sp.add_argument("--C", type=_positive_float, default=None,
                         help="fix the regularisation strength instead of choosing it by "
                              "internal cross-validation")

@@ -538,7 +538,7 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
         topic_log = FitLog("topics")
         tw = sample_weights(topic_recs)
         if "topics" in fixed:
-            log("topics: parameters given (--params-from), no model search")
+            log("topics: parameters given (--params-from or the data's recipe), no model search")
             topic_sel = Selection(fixed_topic_params(fixed["topics"]))
         else:
             log(f"topics: choosing the model by {opts.cv_folds if not opts.fast else 2}-fold "
