@@ -114,10 +114,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"trained on {res.records:,} records "
           f"({meta['data']['topic_records']:,} with topics, "
           f"{meta['data']['stance_records']:,} with stance)")
-    if meta["data"].get("recipe"):
+    recipe = meta["data"].get("recipe", {})
+    if recipe.get("options") or recipe.get("own_files"):  # not when the flags set it all
         from .recipe import describe as recipe_line
 
-        print(recipe_line(meta["data"]["recipe"]))
+        print(recipe_line(recipe))
     weights = meta["data"].get("weights")
     if weights:
         files = ", ".join(f"{f} x{w:g}" for f, w in weights["files"].items())

@@ -314,9 +314,13 @@ def cross_validate(data: Dataset, folds: int = 5, opts: TrainOptions | None = No
              if learning_curve else None)
     return EvalReport(
         mode="cross-validation", n_records=len(records),
-        description=f"{len(splits)}-fold {METHOD}. Each fold trains a full model (vocabulary, "
-                    "C and per-topic thresholds chosen by CV inside the training folds only) "
-                    "and scores the held-out fold.",
+        description=f"{len(splits)}-fold {METHOD}. Each fold trains a full model ("
+                    + ("vocabulary and per-topic thresholds fitted inside the training folds "
+                       "only, with the fixed parameters the options give"
+                       if opts.params or opts.fast or opts.C else
+                       "vocabulary, C and per-topic thresholds chosen by CV inside the "
+                       "training folds only")
+                    + ") and scores the held-out fold.",
         topics=topics, stance=stance, errors=errors,
         settings={"folds": len(splits), "seed": opts.seed, "data": data.files,
                   "data_sha256": data.sha256(),

@@ -131,7 +131,7 @@ def describe(info: dict) -> str:
     parts = [f"thresholds {opts['thresholds']}" if "thresholds" in opts else "",
              f"prevalence {opts['prevalence']:g}" if "prevalence" in opts else "",
              "its fixed parameters" if "params" in opts else ""]
-    said = ", ".join(p for p in parts if p) or "no option (the flags given set them all)"
+    said = ", ".join(p for p in parts if p) or "no option (the flags set them)"
     own = info.get("own_files")
     if own:
         said += (f"; {len(own)} file(s) outside its corpus x{info['own_weight']:g} "

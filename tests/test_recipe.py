@@ -134,3 +134,26 @@ def test_labels_recipe_is_the_bundled_models_recipe():
     # every data file of labels/ is in the corpus: nothing of ours is weighted as yours
     files = sorted(p.name for p in (ROOT / "labels").glob("*") if p.suffix in (".jsonl", ".csv"))
     assert files == sorted(recipe.corpus)
+
+
+def test_the_summary_names_the_recipe_only_where_it_set_something(tmp_path):
+    d = _corpus(tmp_path)
+    r = run_main(["train", "--data", str(d), "--model", str(tmp_path / "m"), "--thresholds",
+                  "global", "--prevalence", "0.2", "--fast", "--weight", str(d / "mine.jsonl")])
+    assert r.code == 0, r
+    assert "recipe.json" not in r.out  # the flags set everything it holds
+    r = run_main(["train", "--data", str(d), "--model", str(tmp_path / "n"), "--thresholds",
+                  "global", "--fast"])
+    assert r.code == 0, r
+    assert (f"recipe {d / RECIPE_NAME}: prevalence 0.1; 1 file(s) outside its corpus x4 "
+            f"({d / 'mine.jsonl'})") in r.out
+
+
+def test_evaluate_cross_validates_the_recipe(tmp_path):
+    d = _corpus(tmp_path)
+    rep = api.evaluate([d], folds=2)
+    assert rep.settings["recipe"]["options"]["params"] == PARAMS
+    assert "with the fixed parameters the options give" in rep.description
+    bare = api.evaluate([d], folds=2, recipe=False)
+    assert "recipe" not in bare.settings
+    assert "C and per-topic thresholds chosen by CV" in bare.description
