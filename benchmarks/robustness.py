@@ -978,6 +978,14 @@ def run_cases(b: Bench) -> None:
            ["train", "--fast", "--quiet", "--data", "schema_dir", "--model", "AR_SD"],
            lambda r: error_phrase(r, "schema_dir/schema.json", "schema.json")
            + written("AR_SD", "model"))
+    (tmp / "recipe_dir").mkdir()
+    shutil.copy(tmp / "tiny.jsonl", tmp / "recipe_dir" / "tiny.jsonl")
+    (tmp / "recipe_dir" / "recipe.json").write_text(json.dumps(
+        {"prevalence": 0.05, "corpus": ["tiny.jsonl", "gone.jsonl"]}), encoding="utf-8")
+    b.case("train: recipe.json names a corpus file that is not there",
+           ["train", "--quiet", "--data", "recipe_dir", "--model", "AR_RC"],
+           lambda r: error_phrase(r, "recipe_dir/recipe.json", "recipe.json")
+           + written("AR_RC", "model"))
     (tmp / "ls_null.json").write_text(json.dumps([{"data": {"text": "Fares rose."},
                                                    "annotations": [None]}]), encoding="utf-8")
     b.case("import: a Label Studio annotation that is null",
