@@ -105,8 +105,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                     log=_log(args.quiet, args.verbose), weights=_weights(args.weight),
                     tune_on=args.tune_on, recipe=not args.no_recipe)
     if args.json:
-        print(json.dumps({k: v for k, v in res.to_dict().items() if k != "meta"}, indent=2,
-                         ensure_ascii=False))
+        out = {k: v for k, v in res.to_dict().items() if k != "meta"}
+        out["recipe"] = res.meta["data"].get("recipe")  # what labels/recipe.json set, or None
+        print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     from .selection import describe
 

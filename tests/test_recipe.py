@@ -157,3 +157,15 @@ def test_evaluate_cross_validates_the_recipe(tmp_path):
     bare = api.evaluate([d], folds=2, recipe=False)
     assert "recipe" not in bare.settings
     assert "C and per-topic thresholds chosen by CV" in bare.description
+
+
+def test_train_json_says_what_the_recipe_set(tmp_path):
+    d = _corpus(tmp_path)
+    r = run_main(["train", "--data", str(d), "--model", str(tmp_path / "m"), "--json"])
+    assert r.code == 0, r
+    out = json.loads(r.out)
+    assert out["recipe"]["options"]["prevalence"] == 0.1
+    assert out["recipe"]["own_files"] == [str(d / "mine.jsonl")]
+    r = run_main(["train", "--data", str(d), "--model", str(tmp_path / "n"), "--json",
+                  "--no-recipe", "--fast"])
+    assert json.loads(r.out)["recipe"] is None
