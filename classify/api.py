@@ -253,16 +253,14 @@ def with_recipe(data: Sequence[str | Path] | None, opts: TrainOptions | None,
                 ) -> tuple[TrainOptions, Mapping[str | Path, float] | None, dict]:
     """The options and weights a training on ``data`` uses: with ``recipe``, those of the
     ``recipe.json`` of a data directory filled in where ``opts`` leaves them open, and its
-    own-labels weight on the files outside its corpus (``classify.recipe``), with what it set
-    ({} without one); checked either way."""
+    own-labels weight on the files outside its corpus (``classify.recipe``, which checks the
+    values it fills in), with what it set ({} without one)."""
     opts = check_options(opts)
     if not recipe:
         return opts, weights, {}
     from .recipe import apply_recipe
 
-    opts, weights, info = apply_recipe(_path_list(data, "data") or [DEFAULT_DATA], opts,
-                                       weights)
-    return check_options(opts), weights, info
+    return apply_recipe(_path_list(data, "data") or [DEFAULT_DATA], opts, weights)
 
 
 def train(data: Sequence[str | Path] | None = None, model_dir: str | Path = LOCAL_MODEL,

@@ -92,7 +92,7 @@ def _covered(f: Path, keys: Mapping[str | Path, float]) -> bool:
 
 def apply_recipe(paths: Sequence[str | Path], opts: TrainOptions,
                  weights: Mapping[str | Path, float] | None
-                 ) -> tuple[TrainOptions, dict[str | Path, float] | None, dict]:
+                 ) -> tuple[TrainOptions, Mapping[str | Path, float] | None, dict]:
     """``opts`` and ``weights`` with the recipe of ``paths`` filled in, and what it set (for
     meta.json and the summary; {} without a recipe). An option already set keeps its value:
     ``thresholds``, ``prevalence``, and the recipe's ``params`` unless ``C``, ``fast`` or
