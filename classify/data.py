@@ -350,11 +350,11 @@ def data_files(paths: Iterable[str | Path], schema_too: bool = True
     return files, schema
 
 
-def declared_schema(directory: Path) -> Path | None:
-    """The schema.json of a data directory if anything stands at that name: a directory or a
-    broken link there too, so that reading it says why it cannot be read instead of the
-    schema being left out without a word."""
-    declared = directory / SCHEMA_NAME
+def declared_schema(directory: Path, name: str = SCHEMA_NAME) -> Path | None:
+    """The schema.json (or other file ``name``, e.g. a recipe) of a data directory if anything
+    stands at that name: a directory or a broken link there too, so that reading it says why
+    it cannot be read instead of the file being left out without a word."""
+    declared = directory / name
     return declared if declared.exists() or declared.is_symlink() else None
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .data import data_files, parse_weight, read_json_file
+from .data import data_files, declared_schema, files_under, parse_weight, read_json_file
 from .errors import DataError
 from .model import TrainOptions, check_fixed_params
 from .thresholds import STRATEGIES
@@ -76,18 +76,12 @@ def load_recipe(path: Path) -> Recipe:
 def find_recipe(paths: Sequence[str | Path]) -> Recipe | None:
     """The recipe of the data directories among ``paths``, if one has a ``recipe.json``;
     two directories that each have one are a DataError (which would decide is not clear)."""
-    found = [Path(p) / RECIPE_NAME for p in paths
-             if Path(p).is_dir() and ((Path(p) / RECIPE_NAME).exists()
-                                      or (Path(p) / RECIPE_NAME).is_symlink())]
+    found = [f for p in paths if Path(p).is_dir()
+             and (f := declared_schema(Path(p), RECIPE_NAME)) is not None]
     if len(found) > 1:
         raise DataError(f"{found[0]} and {found[1]}: two training recipes; train on one of "
                         f"their directories, or give --no-recipe")
     return load_recipe(found[0]) if found else None
-
-
-def _covered(f: Path, keys: Mapping[str | Path, float]) -> bool:
-    r = f.resolve()
-    return any((w := Path(k).resolve()) == r or w in r.parents for k in keys)
 
 
 def apply_recipe(paths: Sequence[str | Path], opts: TrainOptions,
@@ -114,8 +108,10 @@ def apply_recipe(paths: Sequence[str | Path], opts: TrainOptions,
     if weights is not None and not isinstance(weights, Mapping):
         return replace(opts, **taken), weights, {"file": str(recipe.path), "options": taken}
     given = dict(weights or {})
-    own = [f for f in dict.fromkeys(files) if f.resolve() not in corpus
-           and not _covered(f, given)]
+    # the files a --weight names keep its weight (a key naming none is refused, as by
+    # data.file_weights)
+    covered = {f for key in given for f in files_under(files, key, "--weight")}
+    own = [f for f in dict.fromkeys(files) if f.resolve() not in corpus and f not in covered]
     out = weights
     if own and not math.isclose(recipe.own_weight, 1.0):
         out = {**{str(f): recipe.own_weight for f in own}, **given}
