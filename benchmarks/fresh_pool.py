@@ -86,14 +86,20 @@ STREAM4B = probes.Download("https://raw.githubusercontent.com/MushfiqShovon/ptq_
                            "aa4c93671aea8340b944ba4c041402311c2f2130/data/ag_news/valid.csv",
                            ROOT / "benchmarks" / "out" / "ag_news_ptq_valid.csv", "ag-ptq", 2,
                            "--stream4b-csv")
+#: step 37's stream: AG's training file from its first row (2,000 rows), descriptions only,
+#: less what the streams before hold
+STREAM5 = probes.Download("https://raw.githubusercontent.com/amrayach/PML/"
+                          "190283295f4bb0b5d9860568b3f02a70ef790e37/datasets/ag_news/train.csv",
+                          ROOT / "benchmarks" / "out" / "ag_news_pml_train.csv", "ag-pml", 2,
+                          "--stream5-csv")
 #: the streams in the order they were built, each one file or more: each pool leaves out the
 #: rows of those before
-STREAMS = ((STREAM,), (STREAM2,), (STREAM3,), (STREAM4, STREAM4B))
+STREAMS = ((STREAM,), (STREAM2,), (STREAM3,), (STREAM4, STREAM4B), (STREAM5,))
 #: the steps that built them
-STEPS = (30, 32, 34, 35)
-#: how many first rows of a file were shown while its kind was checked (step 35's rule): they
-#: stay out of its stream
-SEEN = {STREAM4.prefix: 2, STREAM4B.prefix: 70}
+STEPS = (30, 32, 34, 35, 37)
+#: how many first rows of a file were shown while its kind was checked (the rules of steps 35
+#: and 37; step 37's by another copy of the same file): they stay out of its stream
+SEEN = {STREAM4.prefix: 2, STREAM4B.prefix: 70, STREAM5.prefix: 70}
 
 
 def words(text: str) -> str:
@@ -124,7 +130,7 @@ def flag(k: int) -> str:
 def build_pool(shared: str, streams: list[list[Path]] | None = None
                ) -> tuple[list[dict], dict]:
     """The fresh pool, and how many rows each step left out. With ``streams`` (the files of
-    ``STREAMS[:k]``, steps 30 to 35), the pool is the last stream's rows instead, less step
+    ``STREAMS[:k]``, steps 30 to 37), the pool is the last stream's rows instead, less step
     28's pool and the streams before it."""
     seen_runs: set[str] = set()
     seen_words: set[str] = set()
