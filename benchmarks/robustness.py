@@ -1000,6 +1000,53 @@ def run_cases(b: Bench) -> None:
             "p_answer_out.jsonl"],
            lambda r: error_phrase(r, "prodigy_answer.jsonl:1", "file:line"))
 
+    # ------------------------------------------------ found by the third adversarial run
+    write_jsonl(tmp / "prodigy_tasks.jsonl", [{"text": "Fares rose.", "accept": ["aviation"]}])
+    b.case("import: Prodigy tasks nobody answered (our own export, guesses pre-selected)",
+           ["import", "prodigy_tasks.jsonl", "--from", "prodigy", "--model", "M", "--out",
+            "p_tasks_out.jsonl"],
+           lambda r: error_phrase(r, "prodigy_tasks.jsonl", "the file")
+           + written("p_tasks_out.jsonl", "--out"))
+    (tmp / "fifo_dir").mkdir()
+    shutil.copy(tmp / "a.txt", tmp / "fifo_dir" / "a.txt")
+    os.mkfifo(tmp / "fifo_dir" / "pipe.txt")
+    b.case("tag: a directory of articles holding a FIFO",
+           ["tag", "fifo_dir", "--model", "M", "--format", "jsonl"],
+           lambda r: error_phrase(r, "fifo_dir/pipe.txt", "the FIFO")
+           + f"; {sum(x.get('type') == 'article' for x in jsonl_rows(r))} article tagged",
+           timeout=30)
+    os.mkfifo(tmp / "answers_fifo.jsonl")
+    b.case("label --out a FIFO", ["label", "tiny.jsonl", "--out", "answers_fifo.jsonl",
+                                  "--model", "M"],
+           lambda r: error_phrase(r, "answers_fifo.jsonl", "the FIFO"), timeout=30)
+    (tmp / "guide.bin").write_bytes(bytes(range(128, 256)) * 8)
+    b.case("audit --guide a binary file",
+           ["audit", "--fast", "--quiet", "--data", "tiny.jsonl", "--folds", "2", "--guide",
+            "guide.bin", "--report", "audit_bin.md"],
+           lambda r: error_phrase(r, "guide.bin", "the guide") + written("audit_bin.md",
+                                                                        "report"))
+    (tmp / "schema_empty.json").write_text("{}", encoding="utf-8")
+    b.case("train --schema that declares no label ({})",
+           ["train", "--fast", "--quiet", "--data", "tiny.jsonl", "--schema",
+            "schema_empty.json", "--model", "AR_SE"],
+           lambda r: error_phrase(r, "schema_empty.json", "the schema")
+           + written("AR_SE", "model"))
+    edited("AR_DUP", lambda m: m["model"]["topics"].__setitem__(
+        "classes", [m["model"]["topics"]["classes"][0]] * len(m["model"]["topics"]["classes"])))
+    b.case("meta.json: topic classes that repeat a name", ["tag", "a.txt", "--model", "AR_DUP",
+                                                          *t],
+           lambda r: error_phrase(r, "meta.json", "meta.json"))
+    edited("AR_FMT", lambda m: m.__setitem__("format", "99"))
+    b.case('meta.json: format "99" (a string)', ["tag", "a.txt", "--model", "AR_FMT", *t],
+           lambda r: error_phrase(r, "'format'", "the format"))
+    (tmp / "id_nan.jsonl").write_text('{"id": NaN, "text": "Fares rose."}\n'
+                                      '{"id": NaN, "text": "Police seized heroin."}\n',
+                                      encoding="utf-8")
+    b.case("tag: record ids NaN (two records, one id)",
+           ["tag", "id_nan.jsonl", "--model", "M", "--format", "jsonl"],
+           lambda r: error_phrase(r, "id_nan.jsonl:1", "file:line")
+           + ('; "nan" in the output' if '"nan"' in r.text else ""))
+
     # ------------------------------------------------ full disk and unwritable outputs
     b.case("evaluate --report /dev/full",
            ["evaluate", "--fast", "--quiet", "--data", "tiny.jsonl", "--folds", "2",

@@ -656,6 +656,10 @@ def label(items: str | Path, out: str | Path, model_dir: str | Path | None = Non
     descriptions = _descriptions(meta, model_dir, guide)
     parsed = _guessed_items(items, model, meta)
     skip_path = lb.skipped_path(out)
+    for f in (out, skip_path):  # reading a pipe to resume from it would wait forever
+        if f.exists() and not f.is_file() and not f.is_dir():
+            raise DataError(f"{f}: not a regular file (a pipe or device); answers are "
+                            "appended to a file: name one")
     lb.done_texts(out, schema)  # a broken answers file is named first; nothing is written
     lb.done_texts(skip_path)    # (or created) before the terminal is known to be there
     try:

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import Dataset, Record, Schema, data_files, iter_raw, parse_record
+from .errors import DataError
 from .model import TrainOptions, check_options
 
 Log = Callable[[str], None]
@@ -95,17 +96,23 @@ def find_guide(paths: Sequence[str | Path]) -> Path | None:
 _ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|(.*)\|\s*$")
 
 
-def guide_definitions(guide: Path | None, schema: Schema | None) -> dict[str, str]:
+def guide_definitions(guide: Path | None, schema: Schema | None,
+                      given: bool = False) -> dict[str, str]:
     """label -> definition: the guide's table row for it (in scope, and out of scope where the
-    table has that column), else the one-line description of schema.json."""
+    table has that column), else the one-line description of schema.json. A guide that cannot
+    be read as UTF-8 text, or (``given``: named by the user) has no table row of a label, is
+    a DataError naming it."""
     out: dict[str, str] = {}
     if schema:
         out.update({k: v for k, v in schema.topics.items() if v})
     if guide is not None:
         try:
-            lines = guide.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            lines = []
+            lines = guide.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            why = e.strerror if isinstance(e, OSError) and e.strerror else \
+                "not UTF-8 text" if isinstance(e, UnicodeDecodeError) else str(e)
+            raise DataError(f"{guide}: cannot read the labelling guide: {why}") from None
+        rows = 0
         for line in lines:
             m = _ROW.match(line.strip())
             if not m:
@@ -114,6 +121,10 @@ def guide_definitions(guide: Path | None, schema: Schema | None) -> dict[str, st
             text = cells[0] if len(cells) == 1 else (
                 f"{cells[0]}. Not: {cells[1]}" if len(cells) == 2 else " ".join(cells))
             out[m.group(1)] = text
+            rows += 1
+        if given and not rows:
+            raise DataError(f"{guide}: no label definitions in it (a guide defines each label "
+                            "in a table row: | `label` | in scope | out of scope |)")
     return out
 
 
@@ -186,13 +197,13 @@ def audit(data: Dataset, paths: Sequence[str | Path], folds: int = 5,
 
     opts = check_options(opts)
     lines = read_lines(paths, data.schema)
+    guide_path = Path(guide) if guide else find_guide(paths)
+    defs = guide_definitions(guide_path, data.schema, given=bool(guide))  # before the CV
     if oof is None:
         log(f"out-of-fold predictions: {folds}-fold grouped cross-validation on "
             f"{len(data.records):,} records ...")
         oof = out_of_fold(data, folds, opts, log)
     pred, n_folds, fallbacks = oof
-    guide_path = Path(guide) if guide else find_guide(paths)
-    defs = guide_definitions(guide_path, data.schema)
     index = {" ".join(r.text.split()): i for i, r in enumerate(data.records)}
     rows = np.array([index[ln.key] for ln in lines], dtype=int)
     findings: list[Finding] = []

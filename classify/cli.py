@@ -207,6 +207,8 @@ def _report_writable(report: str | None) -> None:
         raise DataError(f"{report}: cannot write: Is a directory")
     if not p.parent.is_dir():
         raise DataError(f"{report}: cannot write: no directory {p.parent}")
+    if not os.access(p.parent, os.W_OK):  # not after the whole cross-validation
+        raise DataError(f"{report}: cannot write: {p.parent} is not writable")
 
 
 def _data_inputs(args: argparse.Namespace) -> list[str | Path]:
@@ -236,7 +238,12 @@ def _iter_inputs(inputs: list[str], failures: list[str]) -> Iterator[Path | str]
             if not files:
                 failures.append(f"{p}: directory holds no files to tag")
                 _err(f"error: {failures[-1]}")
-            yield from files
+            for f in files:
+                if f.exists() and not f.is_file():  # reading a pipe would wait forever
+                    failures.append(f"{f}: not a regular file (a pipe or device); not tagged")
+                    _err(f"error: {failures[-1]}")
+                else:
+                    yield f
         elif p.exists():
             yield p
         else:

@@ -148,6 +148,9 @@ def load_schema(path: Path) -> Schema:
         stances = list(stances)
     if not isinstance(topics, dict) or not isinstance(stances, list):
         raise DataError(f"{path}: 'topics' must be an object or list, 'stance' a list")
+    if not topics and not stances:  # it would check nothing, silently
+        raise DataError(f"{path}: the schema declares no label: give 'topics' and/or "
+                        "'stance'")
     return Schema(topics={str(k): str(v) for k, v in topics.items()},
                   stances=[str(s) for s in stances])
 
@@ -257,6 +260,8 @@ def item_id(obj: Mapping[str, object], where: str, key: str = "id") -> str | Non
         return None
     if isinstance(rid, (bool, list, tuple, dict, set)):  # (numpy numbers etc. are kept)
         raise DataError(f"{where}: {key!r} must be a string or a number, got {json_kind(rid)}")
+    if isinstance(rid, float) and not math.isfinite(rid):  # NaN, or 1e400: not one item's
+        raise DataError(f"{where}: {key!r} must be a finite number, got {rid}")
     rid = rid if isinstance(rid, str) else str(rid)
     if not rid.isascii() and not valid_unicode(rid):
         raise DataError(f"{where}: {key!r} is not valid Unicode (a lone surrogate)")
@@ -355,7 +360,10 @@ def declared_schema(directory: Path, name: str = SCHEMA_NAME) -> Path | None:
     stands at that name: a directory or a broken link there too, so that reading it says why
     it cannot be read instead of the file being left out without a word."""
     declared = directory / name
-    return declared if declared.exists() or declared.is_symlink() else None
+    try:
+        return declared if declared.exists() or declared.is_symlink() else None
+    except OSError as e:  # a directory that cannot be searched (no x permission)
+        raise DataError(f"{directory}: cannot read the directory: {e.strerror or e}") from None
 
 
 def missing(p: Path) -> str:

@@ -263,7 +263,10 @@ def import_records(path: str | Path, tool: str, schema: Schema) -> Imported:
             if not isinstance(obj, dict):
                 raise DataError(f"{where}: record must be a JSON object")
             if tool == "prodigy":
-                answer = obj.get("answer", "accept")
+                if "answer" not in obj:  # a task as exported: its guesses are no answer
+                    out.left_out.append(where)
+                    continue
+                answer = obj["answer"]
                 if answer not in PRODIGY_ANSWERS:  # left out, the labels would be lost
                     got = f"{answer!r:.60}" if isinstance(answer, str) else json_kind(answer)
                     raise DataError(f"{where}: 'answer' must be one of "

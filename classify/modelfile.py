@@ -136,8 +136,13 @@ def model_from_npz(blob: bytes, meta: dict) -> Model:
         if kind not in layout:
             continue
         entry = layout[kind]
+        classes = entry["classes"]
+        if not isinstance(classes, list) or not all(isinstance(c, str) and c for c in classes) \
+                or len(set(classes)) != len(classes):  # else labels would swap their scores
+            raise TypeError(f"{kind} classes must be a list of distinct label names, got "
+                            f"{classes!r:.60}")
         parts[kind] = Part(
-            kind, [str(c) for c in entry["classes"]], spaces[entry["vectorizer"]],
+            kind, list(classes), spaces[entry["vectorizer"]],
             dict(vectorizers[entry["vectorizer"]]),
             dict(entry["params"]), a[f"{kind}.coef"], a[f"{kind}.intercept"],
             a.get("topics.thresholds") if kind == "topics" else None,

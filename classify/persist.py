@@ -321,7 +321,11 @@ def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]
             hashlib.sha256(blob).hexdigest() != meta["model_sha256"]:
         raise ModelError(f"{path}: SHA-256 does not match {directory / META}; the file was "
                          "modified or corrupted, refusing to load it")
-    if isinstance(meta.get("format"), int) and meta["format"] > FORMAT:
+    fmt = meta.get("format", 1)  # a model saved before the key was written is format 1
+    if isinstance(fmt, bool) or not isinstance(fmt, int) or fmt < 1:
+        raise ModelError(f"{directory / META}: 'format' must be a whole number from 1, got "
+                         f"{fmt!r:.40}")
+    if fmt > FORMAT:
         raise ModelError(f"{path}: saved by a newer classify (model format {meta['format']}); "
                          "upgrade classify to load it")
     if path.suffix == ".npz":

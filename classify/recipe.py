@@ -60,7 +60,10 @@ def load_recipe(path: Path) -> Recipe:
         except (ValueError, TypeError, KeyError, DataError) as e:
             raise DataError(f"{path}: 'params' cannot be trained with: "
                             f"{' '.join(str(e).split())}") from None
-    own = parse_weight(raw.get("own_weight", 1), f"{path}: 'own_weight'")
+    own = raw.get("own_weight", 1)
+    if isinstance(own, str):  # parse_weight reads CSV cells' strings; JSON has numbers
+        raise DataError(f"{path}: 'own_weight' must be a number, got {own!r:.40}")
+    own = parse_weight(own, f"{path}: 'own_weight'")
     corpus = raw.get("corpus", [])
     if not isinstance(corpus, list) or not all(isinstance(c, str) and c for c in corpus):
         raise DataError(f"{path}: 'corpus' must be a list of data file names")

@@ -345,7 +345,8 @@ class Chunk:
                 rid = obj.get("id")  # the JSON scalars data.item_id takes (keep in step)
                 if type(text) is str and text and not text.isspace() \
                         and (text.isascii() or valid_unicode(text)) \
-                        and type(rid) in (type(None), str, int, float) \
+                        and (type(rid) in (type(None), str, int)
+                             or type(rid) is float and math.isfinite(rid)) \
                         and (type(rid) is not str or rid.isascii() or valid_unicode(rid)):
                     ids.append(rid if rid is None or type(rid) is str else str(rid))
                     texts.append(text)

@@ -100,6 +100,20 @@ def test_guide_table_rows_become_definitions(tmp_path):
     assert find_guide([tmp_path / "labels"]) == guide
 
 
+@pytest.mark.parametrize("content, says", [
+    (bytes(range(128, 256)) * 8, "cannot read the labelling guide: not UTF-8 text"),
+    (b"Just notes, no table.\n", "no label definitions in it")])
+def test_a_guide_given_that_defines_nothing_stops_before_the_work(noisy, tmp_path, content,
+                                                                   says):
+    """A binary --guide used to give exit 0 and a report citing it, with no definitions."""
+    d, _, _ = noisy
+    guide, out = tmp_path / "guide.md", tmp_path / "audit.md"
+    guide.write_bytes(content)
+    r = run_main(["audit", "--data", str(d), "--fast", "--folds", "3", "--quiet",
+                  "--guide", str(guide), "--report", str(out)])
+    assert r.code == 2 and f"{guide}: {says}" in r.err and not out.exists()
+
+
 @pytest.mark.parametrize("fmt", ["jsonl", "md", "html"])
 def test_cli_formats(noisy, tmp_path, fmt):
     d, wrong, _ = noisy

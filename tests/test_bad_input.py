@@ -301,6 +301,32 @@ def test_model_of_a_newer_format_is_refused(model_copy, tmp_path):
     assert_clean_error(p.returncode, p.stderr, "newer classify")
 
 
+@pytest.mark.parametrize("fmt", ["5", 5.0, None, -1, True])
+def test_model_format_that_is_no_whole_number_is_refused(model_copy, fmt):
+    """The newer-format check compared integers only: "5", 5.0 or null loaded silently."""
+    from classify.errors import ModelError
+
+    path = model_copy / "meta.json"
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta["format"] = fmt
+    path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelError, match=re.escape(f"{path}: 'format' must be a whole number")):
+        load_model(model_copy)
+
+
+@pytest.mark.parametrize("classes", [["a", "a", "b", "c"], "abcd", ["a", "", "b", "c"]])
+def test_model_topic_classes_must_be_distinct_names(model_copy, classes):
+    """Two topics of one name used to collapse into one, reported with another's score."""
+    from classify.errors import ModelError
+
+    path = model_copy / "meta.json"
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta["model"]["topics"]["classes"] = classes
+    path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelError, match="topics classes must be a list of distinct label"):
+        load_model(model_copy)
+
+
 # ---------------------------------------------------------------- training data problems
 
 
@@ -1193,6 +1219,23 @@ def test_an_id_with_a_lone_surrogate_says_so(model_dir, tmp_path, command):
     assert "?" not in r.out and not out.exists()
 
 
+@pytest.mark.parametrize("command", ["train", "tag", "tag-jsonl", "suggest"])
+@pytest.mark.parametrize("literal, shown", [("NaN", "nan"), ("1e400", "inf")])
+def test_an_id_that_is_not_a_finite_number_says_so(model_dir, tmp_path, command, literal,
+                                                   shown):
+    """Python's JSON reads NaN and 1e400 as numbers: records came out with the ids "nan" or
+    "inf", so two different records shared one."""
+    f = tmp_path / "d.jsonl"
+    f.write_text('{"id": "ok", "text": "Fine.", "topics": []}\n'
+                 f'{{"id": {literal}, "text": "Police seized heroin.", "topics": []}}\n',
+                 encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    r = run_main(_reading_ids(command, f, out, tmp_path, model_dir))
+    assert r.code == (1 if command.startswith("tag") else 2), r.err
+    assert f"{f}:2: 'id' must be a finite number, got {shown}" in error_lines(r.err)[0]
+    assert f'"{shown}"' not in r.out
+
+
 def test_library_ids_of_other_scalar_types_are_written_as_strings(model_dir):
     """A library caller's numpy integer (or other scalar) id is kept as text, as before."""
     import numpy as np
@@ -1285,3 +1328,21 @@ def test_export_refuses_a_schema_json_beside_the_training_data_it_cannot_read(tm
     # the path as the model's meta.json records the data (from the model's directory)
     assert "schema.json: cannot read the label guide: " + says in line
     assert Path(line.split(": ")[2]).resolve() == schema.resolve()
+
+
+def test_a_report_into_a_directory_one_cannot_write_stops_before_the_work(tmp_path,
+                                                                          monkeypatch):
+    """The report of evaluate and audit used to fail only after the whole cross-validation.
+    (Tests run as root, who may write anywhere: the permission is taken away by os.access.)"""
+    from classify import cli
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real = os.access
+    monkeypatch.setattr(cli.os, "access",
+                        lambda p, mode, **k: False if Path(p) == ro else real(p, mode, **k))
+    f = write_jsonl(tmp_path / "d.jsonl", make_records(n_per_topic=8))
+    for cmd in (["evaluate", "--folds", "2"], ["audit", "--folds", "2"]):
+        r = run_main([*cmd, "--data", str(f), "--fast", "--quiet", "--report",
+                      str(ro / "r.md")])
+        assert r.code == 2 and f"{ro / 'r.md'}: cannot write: {ro} is not writable" in r.err

@@ -280,6 +280,20 @@ def test_tag_directory_of_articles(model_dir, tmp_path):
     assert [a["article"] for a in arts] == [str(d / "one.txt"), str(d / "two.txt")]
 
 
+def test_tag_directory_with_a_pipe_tags_the_rest(model_dir, tmp_path):
+    """A FIFO among the articles would block a read forever: it is named and left out."""
+    import os
+
+    d = tmp_path / "articles"
+    d.mkdir()
+    (d / "one.txt").write_text("Police seized heroin. The airport was closed.", "utf-8")
+    os.mkfifo(d / "pipe.txt")
+    r = run_main(["tag", str(d), "--model", str(model_dir), "--format", "jsonl"])
+    assert r.code != 0 and f"{d / 'pipe.txt'}: not a regular file" in r.err
+    arts = [json.loads(x) for x in r.out.splitlines() if '"type":"article"' in x]
+    assert [a["article"] for a in arts] == [str(d / "one.txt")]
+
+
 # ---------------------------------------------------------------- JSONL batches
 
 

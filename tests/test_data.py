@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from conftest import FAST, run_main, write_jsonl
@@ -429,7 +430,8 @@ def test_binary_data_file_is_an_error(tmp_path):
         load_dataset([f])
 
 
-@pytest.mark.parametrize("content", ["{bad json", '{"topics": 5}', "[1, 2]"])
+@pytest.mark.parametrize("content", ["{bad json", '{"topics": 5}', "[1, 2]", "{}",
+                                     '{"topics": [], "stance": []}'])
 def test_bad_schema_names_the_schema_file(tmp_path, content):
     d = tmp_path / "data"
     d.mkdir()
@@ -480,3 +482,23 @@ def test_a_misspelled_field_is_warned_about_and_other_fields_are_not(tmp_path):
                                "topic": ["aviation"]}) + "\n", encoding="utf-8")
     ds = load_dataset([f])
     assert ds.warnings == [f"{f}:1: field 'topic' is not read (did you mean 'topics'?)"]
+
+
+def test_a_data_directory_that_cannot_be_searched_is_named(tmp_path, monkeypatch):
+    """Without search permission, looking for its schema.json or recipe.json raised a bare
+    PermissionError (exit 1, no 'error:' line); it is a data error naming the directory."""
+    from classify.data import declared_schema
+
+    d = tmp_path / "ud"
+    d.mkdir()
+    real = Path.exists
+
+    def exists(self, *a, **k):
+        if self.parent == d:  # what stat() gives root-less users on a mode-000 directory
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(Path, "exists", exists)
+    with pytest.raises(DataError, match=re.escape(f"{d}: cannot read the directory: "
+                                                  "Permission denied")):
+        declared_schema(d, "recipe.json")

@@ -247,6 +247,17 @@ def test_unannotated_items_are_still_left_out_and_counted(tmp_path, model_dir):
     assert [r["text"] for r in got.records] == ["Counted."] and len(got.left_out) == 2
 
 
+def test_prodigy_tasks_nobody_answered_are_not_labels(tmp_path, todo, model_dir):
+    """Our own export read back as if annotated: its pre-selected guesses carry no 'answer',
+    so nothing is imported and --out is not written."""
+    tasks, out = tmp_path / "tasks.jsonl", tmp_path / "imported.jsonl"
+    assert run_main(["export", str(todo), "--to", "prodigy", "--model", str(model_dir),
+                     "--out", str(tasks)]).code == 0
+    r = run_main(["import", str(tasks), "--from", "prodigy", "--model", str(model_dir),
+                  "--out", str(out)])
+    assert r.code != 0 and "no annotated item to import" in r.err and not out.exists()
+
+
 def test_label_studio_task_position_in_errors(tmp_path, model_dir):
     f = tmp_path / "p.json"
     f.write_text(json.dumps([{"data": {"text": "x"}, "annotations": [{"result": [

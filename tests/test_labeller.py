@@ -241,6 +241,14 @@ def test_broken_output_file_is_named_before_labelling(tmp_path, todo, model_dir)
         api.label(todo, out, model_dir, fd_in=os.open(os.devnull, os.O_RDONLY))
 
 
+def test_a_pipe_as_the_answers_file_is_refused_at_once(tmp_path, todo, model_dir):
+    """Resuming reads the answers file first: a FIFO there used to block before the screen."""
+    out = tmp_path / "o.jsonl"
+    os.mkfifo(out)
+    r = run_main(["label", str(todo), "--out", str(out), "--model", str(model_dir)], stdin=b"")
+    assert r.code == 2 and f"{out}: not a regular file" in r.err
+
+
 @pytest.mark.parametrize("out, says", [("-", "answers are appended to a file"),
                                        ("o.csv", "answers are written as JSONL")])
 def test_answers_go_to_a_jsonl_file(tmp_path, todo, model_dir, monkeypatch, out, says):

@@ -68,6 +68,7 @@ def test_no_recipe_no_change(tmp_path, data_dir):
     ({"prevalence": 1.5}, "'prevalence' must lie strictly between 0 and 1"),
     ({"prevalence": True}, "'prevalence' must lie strictly between 0 and 1"),
     ({"own_weight": -2}, "'own_weight' must be a positive number"),
+    ({"own_weight": "10"}, "'own_weight' must be a number, got '10'"),
     ({"params": {"topics": {"C": "big"}}}, "'params' cannot be trained with"),
     ({"params": [1]}, "'params' cannot be trained with"),
     ({"corpus": "corpus.jsonl"}, "'corpus' must be a list of data file names"),
