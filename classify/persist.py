@@ -264,6 +264,9 @@ def _regular(path: Path) -> None:
 def read_meta(directory: str | Path) -> dict:
     directory = model_path(directory)
     path = directory / META
+    if directory.exists() and not directory.is_dir():  # training there would fail too
+        raise ModelError(f"{directory}: not a model directory (a model is a directory holding "
+                         "meta.json and its model file)")
     if not directory.is_dir():
         raise ModelError(f"{directory}: no model directory here (train one with "
                          f"'classify train --model {directory}')")

@@ -232,6 +232,17 @@ def test_missing_model_dir(tmp_path):
     assert_clean_error(p.returncode, p.stderr, str(tmp_path / "no-model"))
 
 
+def test_a_file_given_as_the_model_is_not_told_to_train_there(tmp_path):
+    """'--model notes.txt' used to get the hint to train a model at notes.txt, which fails."""
+    from classify.errors import ModelError
+
+    f = tmp_path / "notes.txt"
+    f.write_text("x", encoding="utf-8")
+    with pytest.raises(ModelError, match=re.escape(f"{f}: not a model directory (a model is "
+                                                   "a directory")):
+        load_model(f)
+
+
 def test_model_dir_without_meta_refused_then_trusted(model_copy, tmp_path):
     (model_copy / "meta.json").unlink()
     art = tmp_path / "a.txt"
