@@ -248,6 +248,13 @@ def build_meta(data: Dataset, info: dict, opts: TrainOptions, model_topics: list
     }
 
 
+def _check_count(value: object, name: str, least: int) -> None:
+    """A DataError unless ``value`` is a whole number of at least ``least`` (not a bool, a
+    string or a float: Python callers pass what a flag would have parsed)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise DataError(f"{name} must be a whole number of at least {least}, got {value!r:.40}")
+
+
 def with_recipe(data: Sequence[str | Path] | None, opts: TrainOptions | None,
                 weights: Mapping[str | Path, float] | None, recipe: bool = True
                 ) -> tuple[TrainOptions, Mapping[str | Path, float] | None, dict]:
@@ -409,7 +416,8 @@ def word_contributions(text: str, part: str = "topics", labels: Sequence[str] | 
         labels = list(labels)  # read once, even from a generator
     unknown = [x for x in labels or () if x not in classes]
     if unknown:
-        raise DataError(f"unknown {part} label(s): {', '.join(unknown)}; the model has "
+        raise DataError(f"unknown {part} label(s): {', '.join(map(repr, unknown))}; the "
+                        f"model has "
                         f"{', '.join(classes) or 'none'}")
     return contributions(model, text, part,
                          None if labels is None else [classes.index(x) for x in labels])
@@ -420,6 +428,8 @@ def article_html(text: str, model_dir: str | Path | None = None, name: str = "<t
     """An article as a self-contained annotated HTML page (``classify tag --format html``)."""
     from .html import Page
 
+    if not isinstance(text, str):
+        raise DataError(f"{name}: the text to tag must be a str, got {type(text).__name__}")
     tagger = _tagger(tagger, model_dir)
     page = Page(tagger)
     page.add_article(tagger.tag_article(text, name), text)
@@ -515,7 +525,8 @@ def tag_records(records: Iterable[dict], model_dir: str | Path | None = None,
     ``topics``, ``topic_scores``, ``stance`` and ``stance_scores`` all None, so it cannot pass
     for a record without topics.
     """
-    if records is None or isinstance(records, str | bytes | dict):
+    if records is None or isinstance(records, str | bytes | dict) \
+            or not hasattr(records, "__iter__"):
         raise DataError(f"records must be an iterable of {{'text': ...}} dicts, got "
                         f"{type(records).__name__}")
     items = [batch_item(r, f"record {i}") for i, r in enumerate(records, 1)]
@@ -804,6 +815,7 @@ def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,
     directory's recipe (``recipe``), as in ``train``; the scores count every record once."""
     from .evaluate import cross_validate
 
+    _check_count(folds, "folds", 2)
     opts, weights, used = with_recipe(data, opts, weights, recipe)
     dataset = load_data(data, schema, weights, tune_on)
     _log_data_warnings(dataset, log)
@@ -825,6 +837,7 @@ def audit(data: Sequence[str | Path] | None = None, folds: int = 5,
     (it ranks on probabilities, so thresholds, and ``train``'s ``tune_on``, play no part)."""
     from .audit import audit as _audit
 
+    _check_count(folds, "folds", 2)
     if guide is not None and not Path(guide).is_file():
         why = "not a regular file" if Path(guide).exists() else "no such file"
         raise DataError(f"{guide}: {why} (--guide names the labelling guide)")
@@ -867,6 +880,7 @@ def evaluate_on(model_dir: str | Path, test: Sequence[str | Path], trust: bool =
     are in the report's ``fallbacks`` and logged as warnings."""
     from .evaluate import evaluate_model
 
+    _check_count(seed, "seed", 0)
     files = _path_list(test, "test")
     if not files:
         raise DataError("no test data given: name labelled files to score the model on")

@@ -27,7 +27,7 @@ import numbers
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import partial, wraps
 
 import numpy as np
 import scipy.sparse as sp
@@ -65,6 +65,46 @@ def _texts(X: object) -> list[str]:
             raise ValueError("expected texts (str), got "
                              + ("None (a missing text)" if x is None else type(x).__name__))
     return out
+
+
+def _all_or_nothing(fit):
+    """``fit`` that leaves the estimator as it was when it raises: a refit refused (or
+    interrupted) half way must not leave the classes of one fit beside the weights of another."""
+    @wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+    return wrapper
+
+
+def _check_flags(est: object, *names: str) -> None:
+    """A ValueError for the first of ``names`` that is not True or False ("no" would be
+    taken as True without a word)."""
+    for name in names:
+        if not isinstance(getattr(est, name), (bool, np.bool_)):
+            raise ValueError(f"{name} must be True or False, got {getattr(est, name)!r}")
+
+
+def _check_random_state(random_state: object) -> None:
+    """As scikit-learn takes it: None, a ``RandomState`` or an int in [0, 2**32 - 1]."""
+    if random_state is None or isinstance(random_state, np.random.RandomState):
+        return
+    if not isinstance(random_state, numbers.Integral) or isinstance(random_state, bool) \
+            or not 0 <= random_state < 2 ** 32:
+        raise ValueError(f"random_state must be None, a RandomState or an integer in "
+                         f"[0, 2**32 - 1], got {random_state!r}")
+
+
+def _check_vectorizer(vectorizer: object) -> None:
+    if vectorizer is not None and not isinstance(vectorizer, TextVectorizer):
+        raise ValueError(f"vectorizer must be None or a classify TextVectorizer (the models "
+                         f"score its word and character parts apart), got "
+                         f"{type(vectorizer).__name__}")
 
 
 # ---------------------------------------------------------------- vectorizer
@@ -119,13 +159,16 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
         self.max_features = max_features
         self.max_char_features = max_char_features
 
+    @_all_or_nothing
     def fit(self, X: Iterable[str], y: object = None) -> TextVectorizer:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.utils._param_validation import InvalidParameterError
 
         texts = _texts(X)
-        if tuple(self.ngram_range) not in ((1, 1), (1, 2)):
-            raise ValueError(f"ngram_range must be (1, 1) or (1, 2), got {self.ngram_range}")
+        if not isinstance(self.ngram_range, (tuple, list)) or \
+                tuple(self.ngram_range) not in ((1, 1), (1, 2)):
+            raise ValueError(f"ngram_range must be (1, 1) or (1, 2), got {self.ngram_range!r}")
+        _check_flags(self, "char_ngrams", "lexicon", "abbreviations")
         max_df = self.max_df if len(texts) >= 10 else 1.0
 
         def fitted(analyzer, max_features):
@@ -438,6 +481,10 @@ def label_indicator(Y: object, classes: Sequence[str] | None = None
         Y = Y.toarray()  # type: ignore[union-attr]
     seq = _label_lists(Y)
     if seq is not None:
+        for i, r in enumerate(seq):
+            for t in r:
+                if t is None or isinstance(t, float) and math.isnan(t):
+                    raise ValueError(f"y row {i}: a label is missing ({t!r})")
         found = sorted({str(t) for r in seq for t in r})
         names = list(classes) if classes is not None else found
         index = {str(t): j for j, t in enumerate(names)}
@@ -448,6 +495,13 @@ def label_indicator(Y: object, classes: Sequence[str] | None = None
                     raise ValueError(f"label {t!r} is not among the classes")
                 M[i, index[str(t)]] = True
         return np.asarray(names, dtype=object), M
+    rows = (list, tuple, set, frozenset)
+    odd = [] if not isinstance(Y, (list, tuple)) or not any(isinstance(r, rows) for r in Y) \
+        else [(i, r) for i, r in enumerate(Y) if not isinstance(r, rows)]
+    if odd:  # label lists with a row that is none (numpy's "inhomogeneous shape" else)
+        i, r = odd[0]
+        raise ValueError(f"y row {i}: expected a list of labels (label lists), got "
+                         f"{type(r).__name__} {r!r:.40}")
     arr = np.asarray(Y)
     if arr.ndim != 2:
         raise ValueError("Y must be a binary indicator matrix or a list of label lists")
@@ -629,7 +683,11 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             raise bad("threshold_repeats", "an integer of at least 1")
         if self.n_jobs is not None and not (integer(self.n_jobs) and self.n_jobs != 0):
             raise bad("n_jobs", "None, a positive integer or a negative one (-1: every core)")
+        _check_random_state(self.random_state)
+        _check_vectorizer(self.vectorizer)
+        thresholds.check_prior(self.tune_prior)  # used only with tune_on, checked always
 
+    @_all_or_nothing
     def fit(self, X: Iterable[str], y: object, groups: Sequence | None = None,
             fitlog: FitLog | None = None, sample_weight: object = None,
             classes: Sequence | None = None, tune_on: object = None) -> TopicClassifier:
@@ -660,8 +718,6 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
                              f"{mark.shape}")
         if mark is not None and not mark.any():
             mark = None
-        if mark is not None:
-            thresholds.check_prior(self.tune_prior)
         cardinality = _cardinality(self.cardinality, Yb)
         self.classes_ = classes_ if classes is None else np.asarray(classes, dtype=object)
         self.n_tuned_on_ = 0
@@ -750,6 +806,10 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         rows = _label_lists(y)
         extra = [] if rows is None else sorted(
             {str(t) for r in rows for t in r} - {str(c) for c in names})
+        if extra and len(extra) == len({str(t) for r in rows for t in r}):
+            raise ValueError(f"none of y's labels ({', '.join(extra[:3])}) is one the model was "
+                             f"fitted on ({', '.join(map(str, names[:4]))}); fitted on an "
+                             "indicator matrix, it is scored with one")
         _, Yb = label_indicator(y, names + extra)
         if Yb.shape != (len(texts), len(names) + len(extra)):
             raise ValueError(f"y must have {len(texts)} rows of {len(names)} labels, got shape "
@@ -794,6 +854,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.random_state = random_state
 
+    @_all_or_nothing
     def fit(self, X: Iterable[str], y: Sequence, fitlog: FitLog | None = None,
             sample_weight: object = None) -> StanceClassifier:
         from sklearn.utils.multiclass import check_classification_targets
@@ -805,8 +866,13 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         if y_arr.ndim != 1 or len(y_arr) != len(texts):
             raise ValueError(f"{len(texts)} texts need as many stance labels, got shape "
                              f"{y_arr.shape}")
-        if any(v is None for v in y_arr.tolist()):
-            raise ValueError("a stance label is None (missing)")
+        raw = y.tolist() if hasattr(y, "tolist") else list(y)  # before numpy makes all str
+        if any(v is None or isinstance(v, float) and math.isnan(v) for v in raw):
+            raise ValueError("a stance label is missing (None or NaN)")
+        kinds = {"text" if isinstance(v, str) else type(v).__name__ for v in raw}
+        if len(kinds) > 1:
+            raise ValueError(f"stance labels must all be of one kind (names, say), got "
+                             f"{' and '.join(sorted(kinds))}")
         check_classification_targets(y_arr)  # no NaN, no continuous values
         classes, codes = np.unique(y_arr, return_inverse=True)
         if len(classes) < 2:
@@ -827,6 +893,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
     def _check_params(self) -> None:
         """A ValueError naming the first parameter that cannot be fitted with."""
         _check_C_and_weighting(self.C, self.class_weight)
+        _check_random_state(self.random_state)
+        _check_vectorizer(self.vectorizer)
 
     proba_of = staticmethod(stance_proba)
 

@@ -226,6 +226,8 @@ class Model:
         """(topic scores (n, L) in [0, 1], stance probabilities (n, S)) of each text as one
         unit. The fast path: features are counted once per distinct feature space and scored
         without building the TF-IDF matrix of the character n-grams (see ``_Scorer``)."""
+        if isinstance(texts, str | bytes):  # not one text per character
+            raise DataError(f"texts must be a list of strings, got one {type(texts).__name__}")
         texts = list(texts)
         n = len(texts)
         z: dict[str, np.ndarray] = {}

@@ -150,8 +150,11 @@ def shrink(own: np.ndarray, n_pos: np.ndarray, toward: np.ndarray | float, prior
 
 def check_prior(prior: float) -> float:
     """``prior`` as a float, or a ValueError unless it is a finite number >= 0."""
-    value = float(prior)
-    if not (np.isfinite(value) and value >= 0):
+    try:
+        value = float(prior)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(prior, bool | str) or not (np.isfinite(value) and value >= 0):
         raise ValueError(f"the prior of the re-tuning (tune_prior) must be a finite number "
                          f">= 0, got {prior!r}")
     return value

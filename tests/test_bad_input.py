@@ -1035,7 +1035,19 @@ def test_library_calls_with_wrong_arguments_raise_classify_errors(model_dir, tmp
              lambda: api.suggest(pool, model_dir, n="5"),
              lambda: api.suggest(pool, model_dir, diversity=float("nan")),
              lambda: api.suggest(123, model_dir),
-             lambda: api.audit([pool], guide=tmp_path / "nope.md")]
+             lambda: api.audit([pool], guide=tmp_path / "nope.md"),
+             # found by a review of the library API (each used to be a bare TypeError)
+             lambda: api.article_html(None, model_dir),
+             lambda: api.article_html(b"Customs seized heroin.", model_dir),
+             lambda: api.word_contributions("Police seized heroin.", labels=[1],
+                                            model_dir=model_dir),
+             lambda: api.evaluate([pool], folds="3"),
+             lambda: api.evaluate([pool], folds=None),
+             lambda: api.audit([pool], folds="3"),
+             lambda: api.evaluate_on(model_dir, [pool], seed="a"),
+             lambda: api.evaluate_on(model_dir, [pool], seed=-1),
+             lambda: api.tag_records(5, model_dir),
+             lambda: api.load_model(model_dir).scores("Police seized heroin.")]
     for call in calls:
         with pytest.raises(ClassifyError):
             call()

@@ -313,7 +313,9 @@ def test_invalid_vectorizer_parameters_raise():
     ({"n_jobs": "x"}, "n_jobs"), ({"n_jobs": 0}, "n_jobs"),
     ({"threshold_strategy": "best"}, "threshold_strategy"),
     ({"target_prevalence": 1.0}, "target_prevalence"), ({"class_weight": "even"},
-                                                        "class_weight")])
+                                                        "class_weight"),
+    ({"tune_prior": "x"}, r"the prior of the re-tuning \(tune_prior\)"),
+    ({"tune_prior": -1}, r"the prior of the re-tuning \(tune_prior\)")])
 def test_topic_parameters_are_checked_at_fit(params, name):
     with pytest.raises(ValueError, match=f"^{name} must be"):
         TopicClassifier(**params).fit(TEXTS, LABELS, groups=GROUPS)
@@ -345,6 +347,82 @@ def test_a_refused_refit_leaves_the_estimator_as_it_was():
     assert list(topics.classes_) == TOPICS and list(stance.classes_) == STANCES
     np.testing.assert_array_equal(topics.predict_proba(TEXTS[:5]), P)
     np.testing.assert_array_equal(stance.predict_proba(TEXTS[:5]), S)
+
+
+@pytest.mark.parametrize("late", ["random_state", "vectorizer"])
+def test_a_refit_that_fails_late_leaves_the_estimator_as_it_was(late):
+    """A refit refused only once the new classes were set (by LogisticRegression or the
+    TF-IDF vectorizer) used to leave new classes beside old weights: wrong predictions, or an
+    IndexError. Now such values are refused at the start, and whatever fails later (here a
+    vectorizer that raises inside its own fit) rolls the estimator back."""
+    topics = TopicClassifier(cv=2).fit(TEXTS, LABELS, groups=GROUPS)
+    stance = StanceClassifier().fit(TEXTS, STANCE)
+    P, S = topics.predict_proba(TEXTS[:5]), stance.predict_proba(TEXTS[:5])
+    bad = {"random_state": -1} if late == "random_state" else \
+        {"vectorizer": TextVectorizer(max_features=0)}
+    for est, y in ((topics, [["x"] if i % 2 else [] for i in range(len(TEXTS))]),
+                   (stance, ["a", "b"] * (len(TEXTS) // 2))):
+        est.set_params(**bad)
+        with pytest.raises(ValueError):
+            est.fit(TEXTS, y)
+    assert list(topics.classes_) == TOPICS and list(stance.classes_) == STANCES
+    np.testing.assert_array_equal(topics.predict_proba(TEXTS[:5]), P)
+    np.testing.assert_array_equal(stance.predict_proba(TEXTS[:5]), S)
+
+
+@pytest.mark.parametrize("cls", [TopicClassifier, StanceClassifier])
+@pytest.mark.parametrize("params, says", [
+    ({"random_state": -1}, "random_state must be"), ({"random_state": 2 ** 40},
+                                                     "random_state must be"),
+    ({"random_state": "0"}, "random_state must be"),
+    ({"vectorizer": "tfidf"}, "vectorizer must be None or a classify TextVectorizer")])
+def test_random_state_and_vectorizer_are_checked_at_fit(cls, params, says):
+    y = LABELS if cls is TopicClassifier else STANCE
+    with pytest.raises(ValueError, match=says):
+        cls(**params).fit(TEXTS, y)
+
+
+def test_a_scikit_learn_vectorizer_is_refused_by_name():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    with pytest.raises(ValueError, match="got TfidfVectorizer"):
+        TopicClassifier(vectorizer=TfidfVectorizer()).fit(TEXTS, LABELS)
+
+
+@pytest.mark.parametrize("params, says", [
+    ({"lexicon": "no"}, "lexicon must be True or False"),
+    ({"abbreviations": "False"}, "abbreviations must be True or False"),
+    ({"char_ngrams": "yes"}, "char_ngrams must be True or False"),
+    ({"ngram_range": 2}, "ngram_range must be")])
+def test_vectorizer_flags_are_checked_not_taken_as_true(params, says):
+    with pytest.raises(ValueError, match=says):
+        TextVectorizer(**params).fit(TEXTS)
+
+
+@pytest.mark.parametrize("y, says", [
+    (list(STANCE[:-1]) + [float("nan")], "missing"),
+    (list(STANCE[:-1]) + [1], "of one kind")])
+def test_stance_labels_missing_or_of_mixed_kinds(y, says):
+    """NaN used to become a class 'nan', and an int among names the class '1'."""
+    with pytest.raises(ValueError, match=says):
+        StanceClassifier().fit(TEXTS, y)
+
+
+@pytest.mark.parametrize("last, says", [
+    (None, "expected a list of labels"), ("aviation", "expected a list of labels"),
+    ([None], "a label is missing")])
+def test_label_lists_with_a_row_or_label_missing(last, says):
+    """A None row gave numpy's "inhomogeneous shape"; a None label became a topic 'None'."""
+    with pytest.raises(ValueError, match=f"y row {len(TEXTS) - 1}: {says}"):
+        TopicClassifier(cv=2).fit(TEXTS, [list(r) for r in LABELS[:-1]] + [last])
+
+
+def test_scoring_with_label_lists_a_model_fitted_on_an_indicator_matrix_says_so():
+    """Its classes are 0..k-1, so every named label was 'never seen': the score was 0.0."""
+    clf = TopicClassifier(cv=2).fit(TEXTS, INDICATOR, groups=GROUPS)
+    assert clf.score(TEXTS, INDICATOR) > 0
+    with pytest.raises(ValueError, match="none of y's labels"):
+        clf.score(TEXTS, LABELS)
 
 
 def test_score_counts_labels_the_model_never_saw_as_missed():
