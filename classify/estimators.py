@@ -49,6 +49,10 @@ def _texts(X: object) -> list[str]:
     """Raw texts from a list, tuple, 1-D array, Series or other iterable of strings."""
     if isinstance(X, str):
         raise ValueError("expected an iterable of texts, got a single string")
+    if X is None or isinstance(X, dict | set | frozenset) or not (
+            hasattr(X, "__iter__") or hasattr(X, "__array__")):  # no order, or no texts
+        raise ValueError(f"expected a sequence of texts (a list, say), got "
+                         f"{type(X).__name__}")
     if sp.issparse(X):
         raise ValueError("expected raw texts, got a sparse matrix: classify's estimators "
                          "vectorize their texts themselves (put no vectorizer before them)")

@@ -399,6 +399,13 @@ def test_vectorizer_flags_are_checked_not_taken_as_true(params, says):
         TextVectorizer(**params).fit(TEXTS)
 
 
+@pytest.mark.parametrize("X", [None, 5, {"a": "t1"}, {"t1", "t2"}], ids=type)
+def test_texts_that_are_no_sequence_are_named(X):
+    """They gave "'NoneType' object is not iterable" or "got shape ()"."""
+    with pytest.raises(ValueError, match=f"expected a sequence of texts .*got {type(X).__name__}"):
+        TopicClassifier().fit(X, [["a"], []])
+
+
 @pytest.mark.parametrize("y, says", [
     (list(STANCE[:-1]) + [float("nan")], "missing"),
     (list(STANCE[:-1]) + [1], "of one kind")])
