@@ -197,7 +197,7 @@ def retrain_command(labelled: str | Path, model_dir: str | Path | None = None) -
     """The ``classify train`` command line that retrains a model with the labels in
     ``labelled`` on top of ``labels/`` (weighted, ``--weight``), keeping the recipe of the
     model in use (``retrain_flags``); ``classify label`` prints it, shell-quoted."""
-    inside = Path(DEFAULT_DATA).resolve() in Path(labelled).resolve().parents
+    inside = Path(DEFAULT_DATA).resolve() in _one_path(labelled, "labelled").resolve().parents
     data = [] if inside else ["--data", DEFAULT_DATA, "--data", str(labelled)]
     return ["classify", "train", *data, "--weight", str(labelled),
             *retrain_flags(model_dir_or_default(model_dir))]
@@ -248,6 +248,12 @@ def build_meta(data: Dataset, info: dict, opts: TrainOptions, model_topics: list
     }
 
 
+def _check_log(log: object) -> None:
+    if not callable(log):
+        raise DataError(f"log must be a function of one line of text (print, say), got "
+                        f"{type(log).__name__}")
+
+
 def _check_count(value: object, name: str, least: int) -> None:
     """A DataError unless ``value`` is a whole number of at least ``least`` (not a bool, a
     string or a float: Python callers pass what a flag would have parsed)."""
@@ -285,6 +291,7 @@ def train(data: Sequence[str | Path] | None = None, model_dir: str | Path = LOCA
     ``training.topics.tuned_on``. ``recipe``: a data directory's ``recipe.json`` fills in
     the options ``opts`` leaves open and weighs files outside its corpus (``with_recipe``);
     what it set is recorded under ``data.recipe``."""
+    _check_log(log)
     opts, weights, used = with_recipe(data, opts, weights, recipe)
     check_model_dir(model_dir)  # before the training, not after it
     dataset = load_data(data, schema, weights, tune_on)
@@ -654,6 +661,7 @@ def label(items: str | Path, out: str | Path, model_dir: str | Path | None = Non
     if is_stdin(items) and fd_in is None:
         raise DataError("-: classify label reads your keys from standard input; name a file "
                         "of items (e.g. classify suggest ... > todo.jsonl)")
+    _one_path(out, "out")
     if str(out) == STDIN:
         raise DataError("-: answers are appended to a file, and a rerun resumes from it: "
                         "name one (e.g. --out labels/mine.jsonl)")
@@ -816,6 +824,7 @@ def evaluate(data: Sequence[str | Path] | None = None, folds: int = 5,
     from .evaluate import cross_validate
 
     _check_count(folds, "folds", 2)
+    _check_log(log)
     opts, weights, used = with_recipe(data, opts, weights, recipe)
     dataset = load_data(data, schema, weights, tune_on)
     _log_data_warnings(dataset, log)
@@ -838,6 +847,7 @@ def audit(data: Sequence[str | Path] | None = None, folds: int = 5,
     from .audit import audit as _audit
 
     _check_count(folds, "folds", 2)
+    _check_log(log)
     if guide is not None and not Path(guide).is_file():
         why = "not a regular file" if Path(guide).exists() else "no such file"
         raise DataError(f"{guide}: {why} (--guide names the labelling guide)")
@@ -881,6 +891,7 @@ def evaluate_on(model_dir: str | Path, test: Sequence[str | Path], trust: bool =
     from .evaluate import evaluate_model
 
     _check_count(seed, "seed", 0)
+    _check_log(log)
     files = _path_list(test, "test")
     if not files:
         raise DataError("no test data given: name labelled files to score the model on")

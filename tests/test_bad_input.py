@@ -1047,7 +1047,11 @@ def test_library_calls_with_wrong_arguments_raise_classify_errors(model_dir, tmp
              lambda: api.evaluate_on(model_dir, [pool], seed="a"),
              lambda: api.evaluate_on(model_dir, [pool], seed=-1),
              lambda: api.tag_records(5, model_dir),
-             lambda: api.load_model(model_dir).scores("Police seized heroin.")]
+             lambda: api.load_model(model_dir).scores("Police seized heroin."),
+             lambda: api.retrain_command(None),
+             lambda: api.label(pool, 5, model_dir),
+             lambda: api.train([pool], tmp_path / "m", log=5),
+             lambda: api.evaluate([pool], log="x")]
     for call in calls:
         with pytest.raises(ClassifyError):
             call()
