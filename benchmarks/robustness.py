@@ -1042,10 +1042,15 @@ def run_cases(b: Bench) -> None:
     (tmp / "id_nan.jsonl").write_text('{"id": NaN, "text": "Fares rose."}\n'
                                       '{"id": NaN, "text": "Police seized heroin."}\n',
                                       encoding="utf-8")
-    b.case("tag: record ids NaN (two records, one id)",
+    b.case("tag: record ids NaN (pandas' no value; two records)",
            ["tag", "id_nan.jsonl", "--model", "M", "--format", "jsonl"],
-           lambda r: error_phrase(r, "id_nan.jsonl:1", "file:line")
-           + ('; "nan" in the output' if '"nan"' in r.text else ""))
+           lambda r: error_phrase(r) if r.rc else
+           f"tagged, exit 0; ids {[x.get('id') for x in jsonl_rows(r)]} (no id, not 'nan')")
+    (tmp / "id_inf.jsonl").write_text('{"id": 1e400, "text": "Fares rose."}\n',
+                                      encoding="utf-8")
+    b.case("tag: a record id of 1e400 (infinity)",
+           ["tag", "id_inf.jsonl", "--model", "M", "--format", "jsonl"],
+           lambda r: error_phrase(r, "id_inf.jsonl:1", "file:line"))
 
     # ------------------------------------------------ full disk and unwritable outputs
     b.case("evaluate --report /dev/full",

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -257,7 +258,7 @@ def _check_log(log: object) -> None:
 def _check_count(value: object, name: str, least: int) -> None:
     """A DataError unless ``value`` is a whole number of at least ``least`` (not a bool, a
     string or a float: Python callers pass what a flag would have parsed)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
         raise DataError(f"{name} must be a whole number of at least {least}, got {value!r:.40}")
 
 

@@ -106,8 +106,9 @@ def guide_definitions(guide: Path | None, schema: Schema | None,
     if schema:
         out.update({k: v for k, v in schema.topics.items() if v})
     if guide is not None:
-        try:
-            lines = guide.read_text(encoding="utf-8").splitlines()
+        try:  # a guide found beside the data is read as well as it can be
+            lines = guide.read_text(encoding="utf-8",
+                                    errors="strict" if given else "replace").splitlines()
         except (OSError, UnicodeDecodeError) as e:
             why = e.strerror if isinstance(e, OSError) and e.strerror else \
                 "not UTF-8 text" if isinstance(e, UnicodeDecodeError) else str(e)

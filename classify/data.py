@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import math
+import numbers
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -151,6 +152,8 @@ def load_schema(path: Path) -> Schema:
     if not topics and not stances:  # it would check nothing, silently
         raise DataError(f"{path}: the schema declares no label: give 'topics' and/or "
                         "'stance'")
+    if any(not str(k).strip() for k in [*topics, *stances]):  # no record could carry it
+        raise DataError(f"{path}: a label name is empty")
     return Schema(topics={str(k): str(v) for k, v in topics.items()},
                   stances=[str(s) for s in stances])
 
@@ -260,8 +263,11 @@ def item_id(obj: Mapping[str, object], where: str, key: str = "id") -> str | Non
         return None
     if isinstance(rid, (bool, list, tuple, dict, set)):  # (numpy numbers etc. are kept)
         raise DataError(f"{where}: {key!r} must be a string or a number, got {json_kind(rid)}")
-    if isinstance(rid, float) and not math.isfinite(rid):  # NaN, or 1e400: not one item's
-        raise DataError(f"{where}: {key!r} must be a finite number, got {rid}")
+    if isinstance(rid, numbers.Real) and not isinstance(rid, numbers.Integral):
+        if math.isnan(rid):  # pandas' "no value": no id, not the id "nan" of every such row
+            return None
+        if math.isinf(rid):  # 1e400 in JSON
+            raise DataError(f"{where}: {key!r} must be a finite number, got {rid}")
     rid = rid if isinstance(rid, str) else str(rid)
     if not rid.isascii() and not valid_unicode(rid):
         raise DataError(f"{where}: {key!r} is not valid Unicode (a lone surrogate)")

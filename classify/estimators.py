@@ -86,6 +86,12 @@ def _all_or_nothing(fit):
     return wrapper
 
 
+def _missing(v: object) -> bool:
+    """None, NaN (also numpy's) or pandas' NA: a label nobody gave."""
+    return v is None or type(v).__name__ == "NAType" or (
+        isinstance(v, numbers.Real) and not isinstance(v, numbers.Integral) and math.isnan(v))
+
+
 def _check_flags(est: object, *names: str) -> None:
     """A ValueError for the first of ``names`` that is not True or False ("no" would be
     taken as True without a word)."""
@@ -169,8 +175,11 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
         from sklearn.utils._param_validation import InvalidParameterError
 
         texts = _texts(X)
-        if not isinstance(self.ngram_range, (tuple, list)) or \
-                tuple(self.ngram_range) not in ((1, 1), (1, 2)):
+        try:
+            ngrams = tuple(self.ngram_range)
+        except TypeError:
+            ngrams = None
+        if ngrams not in ((1, 1), (1, 2)):
             raise ValueError(f"ngram_range must be (1, 1) or (1, 2), got {self.ngram_range!r}")
         _check_flags(self, "char_ngrams", "lexicon", "abbreviations")
         max_df = self.max_df if len(texts) >= 10 else 1.0
@@ -487,7 +496,7 @@ def label_indicator(Y: object, classes: Sequence[str] | None = None
     if seq is not None:
         for i, r in enumerate(seq):
             for t in r:
-                if t is None or isinstance(t, float) and math.isnan(t):
+                if _missing(t):
                     raise ValueError(f"y row {i}: a label is missing ({t!r})")
         found = sorted({str(t) for r in seq for t in r})
         names = list(classes) if classes is not None else found
@@ -499,7 +508,7 @@ def label_indicator(Y: object, classes: Sequence[str] | None = None
                     raise ValueError(f"label {t!r} is not among the classes")
                 M[i, index[str(t)]] = True
         return np.asarray(names, dtype=object), M
-    rows = (list, tuple, set, frozenset)
+    rows = (list, tuple, set, frozenset, np.ndarray)
     odd = [] if not isinstance(Y, (list, tuple)) or not any(isinstance(r, rows) for r in Y) \
         else [(i, r) for i, r in enumerate(Y) if not isinstance(r, rows)]
     if odd:  # label lists with a row that is none (numpy's "inhomogeneous shape" else)
@@ -871,9 +880,10 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"{len(texts)} texts need as many stance labels, got shape "
                              f"{y_arr.shape}")
         raw = y.tolist() if hasattr(y, "tolist") else list(y)  # before numpy makes all str
-        if any(v is None or isinstance(v, float) and math.isnan(v) for v in raw):
+        if any(_missing(v) for v in raw):
             raise ValueError("a stance label is missing (None or NaN)")
-        kinds = {"text" if isinstance(v, str) else type(v).__name__ for v in raw}
+        kinds = {"names" if isinstance(v, str) else "numbers" if isinstance(v, numbers.Number)
+                 else type(v).__name__ for v in raw}
         if len(kinds) > 1:
             raise ValueError(f"stance labels must all be of one kind (names, say), got "
                              f"{' and '.join(sorted(kinds))}")

@@ -351,8 +351,12 @@ class Chunk:
                     ids.append(rid if rid is None or type(rid) is str else str(rid))
                     texts.append(text)
                     continue
-            invalid.append((len(ids) + len(invalid),
-                            _parse_line(raw, f"{name}:{lines.start + i}")))
+            item = _parse_line(raw, f"{name}:{lines.start + i}")
+            if item.error is None:  # valid after all: an id the fast path leaves to item_id
+                ids.append(item.id)  # (a NaN id is no id)
+                texts.append(item.text or "")
+                continue
+            invalid.append((len(ids) + len(invalid), item))
         return cls(ids, texts, invalid)
 
 

@@ -11,6 +11,7 @@ from conftest import FAST, make_records, run_main, write_jsonl
 from classify import api
 from classify.audit import find_guide, guide_definitions
 from classify.data import Schema
+from classify.errors import DataError
 
 pytest.importorskip("sklearn")
 
@@ -112,6 +113,17 @@ def test_a_guide_given_that_defines_nothing_stops_before_the_work(noisy, tmp_pat
     r = run_main(["audit", "--data", str(d), "--fast", "--folds", "3", "--quiet",
                   "--guide", str(guide), "--report", str(out)])
     assert r.code == 2 and f"{guide}: {says}" in r.err and not out.exists()
+
+
+def test_a_guide_found_beside_the_data_is_read_as_well_as_it_can_be(tmp_path):
+    """Only a guide the user names must be clean UTF-8; one picked up beside the data (here
+    saved as Windows-1252) still gives its definitions, as before."""
+    guide = tmp_path / "LABELLING.md"
+    guide.write_bytes("| `critical` | \u201cprotest\u201d |\n".encode("cp1252"))
+    defs = guide_definitions(guide, None)
+    assert defs["critical"].endswith("protest\ufffd")
+    with pytest.raises(DataError, match="not UTF-8 text"):
+        guide_definitions(guide, None, given=True)
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "md", "html"])

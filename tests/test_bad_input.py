@@ -1058,6 +1058,12 @@ def test_library_calls_with_wrong_arguments_raise_classify_errors(model_dir, tmp
     [c] = api.word_contributions("Police seized heroin.", labels="narcotics",
                                  model_dir=model_dir)
     assert c.label == "narcotics"
+    import numpy as np  # numpy's integers are whole numbers too
+
+    lab = write_jsonl(tmp_path / "l.jsonl", [{"text": "Police seized heroin.",
+                                               "topics": ["narcotics"], "stance": "neutral"}])
+    rep = api.evaluate_on(model_dir, [lab], seed=np.int64(1))
+    assert rep.settings["bootstrap"]["seed"] == 1
 
 
 # ---------------------------------------------------------------- model files, hand-edited or odd
@@ -1247,20 +1253,35 @@ def test_an_id_with_a_lone_surrogate_says_so(model_dir, tmp_path, command):
 
 
 @pytest.mark.parametrize("command", ["train", "tag", "tag-jsonl", "suggest"])
-@pytest.mark.parametrize("literal, shown", [("NaN", "nan"), ("1e400", "inf")])
-def test_an_id_that_is_not_a_finite_number_says_so(model_dir, tmp_path, command, literal,
-                                                   shown):
-    """Python's JSON reads NaN and 1e400 as numbers: records came out with the ids "nan" or
-    "inf", so two different records shared one."""
+def test_an_infinite_id_says_so(model_dir, tmp_path, command):
+    """Python's JSON reads 1e400 as infinity: records came out with the id "inf"."""
     f = tmp_path / "d.jsonl"
     f.write_text('{"id": "ok", "text": "Fine.", "topics": []}\n'
-                 f'{{"id": {literal}, "text": "Police seized heroin.", "topics": []}}\n',
+                 '{"id": 1e400, "text": "Police seized heroin.", "topics": []}\n',
                  encoding="utf-8")
     out = tmp_path / "out.jsonl"
     r = run_main(_reading_ids(command, f, out, tmp_path, model_dir))
     assert r.code == (1 if command.startswith("tag") else 2), r.err
-    assert f"{f}:2: 'id' must be a finite number, got {shown}" in error_lines(r.err)[0]
-    assert f'"{shown}"' not in r.out
+    assert f"{f}:2: 'id' must be a finite number, got inf" in error_lines(r.err)[0]
+    assert '"inf"' not in r.out
+
+
+def test_a_nan_id_is_no_id(model_dir, tmp_path):
+    """NaN is pandas' "no value": two records with NaN ids both came out as the id "nan"."""
+    import numpy as np
+
+    from classify import api
+
+    f = tmp_path / "d.jsonl"
+    f.write_text('{"id": NaN, "text": "Fares rose."}\n'
+                 '{"id": NaN, "text": "Police seized heroin."}\n', encoding="utf-8")
+    r = run_main(["tag", str(f), "--model", str(model_dir), "--format", "jsonl"])
+    assert r.code == 0, r.err
+    ids = [json.loads(x)["id"] for x in r.out.splitlines() if '"type":"article"' not in x]
+    assert ids == [None, None]
+    got = api.tag_records([{"id": np.float32("nan"), "text": "Fares rose."},
+                           {"id": 7, "text": "Police seized heroin."}], model_dir)
+    assert [t.id for t in got] == [None, "7"]
 
 
 def test_library_ids_of_other_scalar_types_are_written_as_strings(model_dir):

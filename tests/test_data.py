@@ -431,7 +431,8 @@ def test_binary_data_file_is_an_error(tmp_path):
 
 
 @pytest.mark.parametrize("content", ["{bad json", '{"topics": 5}', "[1, 2]", "{}",
-                                     '{"topics": [], "stance": []}'])
+                                     '{"topics": [], "stance": []}',
+                                     '{"topics": {"": "blank", "aviation": "planes"}}'])
 def test_bad_schema_names_the_schema_file(tmp_path, content):
     d = tmp_path / "data"
     d.mkdir()

@@ -406,6 +406,18 @@ def test_texts_that_are_no_sequence_are_named(X):
         TopicClassifier().fit(X, [["a"], []])
 
 
+def test_stance_labels_of_one_kind_in_several_types_are_fine():
+    """ints beside numpy ints, or beside floats, are numbers alike (scikit-learn takes them)."""
+    codes = [STANCES.index(s) for s in STANCE]
+    for y in ([np.int64(v) if i % 2 else v for i, v in enumerate(codes)],
+              [float(v) if i % 2 else v for i, v in enumerate(codes)]):
+        assert len(StanceClassifier().fit(TEXTS, y).classes_) == 3
+
+
+def test_ngram_range_as_an_array_is_fine():
+    assert TextVectorizer(ngram_range=np.array([1, 2])).fit(TEXTS).vocabulary_
+
+
 @pytest.mark.parametrize("y, says", [
     (list(STANCE[:-1]) + [float("nan")], "missing"),
     (list(STANCE[:-1]) + [1], "of one kind")])
