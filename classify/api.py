@@ -338,6 +338,13 @@ def _tagger(tagger: object, model_dir: str | Path | None) -> Tagger:
     return tagger
 
 
+def _article_text_arg(text: object, name: str) -> str:
+    """``text`` if it is a str (an article to tag), else a DataError naming ``name``."""
+    if not isinstance(text, str):
+        raise DataError(f"{name}: the text to tag must be a str, got {type(text).__name__}")
+    return text
+
+
 def tag_text(text: str, model_dir: str | Path | None = None, name: str = "<text>",
              explain: bool = True, tagger: Tagger | None = None, *, keep_all: bool = False,
              html: bool = False) -> ArticleTags:
@@ -347,8 +354,7 @@ def tag_text(text: str, model_dir: str | Path | None = None, name: str = "<text>
     earlier line: see ``classify.boilerplate``) are dropped first unless ``keep_all``.
     ``html=True``: ``text`` is an HTML page, reduced to its article's title and main text
     (``article_text``) before that; sentence offsets then refer to that text."""
-    if not isinstance(text, str):
-        raise DataError(f"{name}: the text to tag must be a str, got {type(text).__name__}")
+    text = _article_text_arg(text, name)
     if html:
         text = article_text(text, name)
     return _tagger(tagger, model_dir).tag_article(text, name, explain, keep_all)
@@ -436,8 +442,7 @@ def article_html(text: str, model_dir: str | Path | None = None, name: str = "<t
     """An article as a self-contained annotated HTML page (``classify tag --format html``)."""
     from .html import Page
 
-    if not isinstance(text, str):
-        raise DataError(f"{name}: the text to tag must be a str, got {type(text).__name__}")
+    text = _article_text_arg(text, name)
     tagger = _tagger(tagger, model_dir)
     page = Page(tagger)
     page.add_article(tagger.tag_article(text, name), text)

@@ -240,7 +240,7 @@ def _iter_inputs(inputs: list[str], failures: list[str]) -> Iterator[Path | str]
                 _err(f"error: {failures[-1]}")
             for f in files:
                 if f.exists() and not f.is_file():  # reading a pipe would wait forever
-                    failures.append(f"{f}: not a regular file (a pipe or device); not tagged")
+                    failures.append(f"{f}: {missing(f)}")
                     _err(f"error: {failures[-1]}")
                 else:
                     yield f

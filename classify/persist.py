@@ -329,7 +329,7 @@ def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]
         raise ModelError(f"{directory / META}: 'format' must be a whole number from 1, got "
                          f"{fmt!r:.40}")
     if fmt > FORMAT:
-        raise ModelError(f"{path}: saved by a newer classify (model format {meta['format']}); "
+        raise ModelError(f"{path}: saved by a newer classify (model format {fmt}); "
                          "upgrade classify to load it")
     if path.suffix == ".npz":
         if not blob.startswith(b"PK"):
