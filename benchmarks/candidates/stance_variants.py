@@ -1,14 +1,24 @@
-"""Step 39's reading (not adopted): naive-Bayes-scaled stance features against the bundled
-stance model (``step39_rule.md``).
+"""The readings of steps 39 to 41: stance variants against the bundled
+stance model (``step39_rule.md``, ``step40_rule.md``, ``step41_rule.md``).
 
 Refits only the stance part of the bundled model on its own training records and features
-(``labels/`` with its recipe): per stance class, one-vs-rest logistic regression on the
-features scaled by the naive-Bayes log-count ratio (Wang and Manning 2012), weights folded
-back. Without ``--confirm`` it scores the rule's grid on the four tuning sets; with
-``--confirm A C`` it scores that pick on the tuning and the nine confirmation sets and prints
-the rule's paired bootstrap. Needs the AG files of ``benchmarks/data/README.md``.
+(``labels/`` with its recipe), per stance class one-vs-rest logistic regression, balanced:
 
-    python benchmarks/candidates/step39_nb_stance.py [--confirm 1.0 4.0]
+- ``--step 39``: the features scaled by the naive-Bayes log-count ratio (Wang and Manning
+  2012) with smoothing ``a``, the weights folded back;
+- ``--step 40``: a subset of the same columns (``W2L`` word 1-2-grams and the lexicon
+  features, ``W2`` word 1-2-grams, ``W1L`` word unigrams and the lexicon features), zero
+  weight elsewhere;
+- ``--step 41``: the four lexicon columns multiplied by ``s`` (2, 4 or 8), the factor folded
+  into their weights.
+
+Without ``--confirm`` it scores the rule's grid on the four tuning sets; with ``--confirm
+VARIANT C`` it scores that pick on the tuning and the nine confirmation sets and prints the
+rule's paired bootstrap. Needs the AG files of ``benchmarks/data/README.md``.
+
+    python benchmarks/candidates/stance_variants.py --step 39 [--confirm 1 4]
+    python benchmarks/candidates/stance_variants.py --step 40 [--confirm W2L 4]
+    python benchmarks/candidates/stance_variants.py --step 41 [--confirm 4 4]
 """
 
 from __future__ import annotations
@@ -42,7 +52,9 @@ def macro(g: np.ndarray, p: np.ndarray) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--confirm", nargs=2, type=float, metavar=("A", "C"))
+    ap.add_argument("--step", type=int, choices=(39, 40, 41), required=True)
+    ap.add_argument("--confirm", nargs=2, metavar=("VARIANT", "C"),
+                    help="step 39: the smoothing a; step 40: W2L, W2 or W1L; step 41: s")
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
     args = ap.parse_args()
 
@@ -57,14 +69,36 @@ def main() -> None:
     Xb = X.copy()
     Xb.data[:] = 1.0
 
-    def fit(alpha: float, C: float) -> tuple[np.ndarray, np.ndarray]:
+    feats = base.vectorizer_.features_
+    n_words, n_lex = len(feats.word_vocab), feats.n_lexicon
+    lex = np.arange(X.shape[1] - n_lex, X.shape[1])
+    unigrams = np.array(sorted(i for g, i in feats.word_vocab.items() if " " not in g))
+    columns = {"W2L": np.concatenate([np.arange(n_words), lex]), "W2": np.arange(n_words),
+               "W1L": np.concatenate([unigrams, lex])}
+
+    def scaling(variant: str, yc: np.ndarray) -> np.ndarray:
+        """Per column: the NB ratio (step 39), 1 on the kept columns and 0 elsewhere (40), or
+        s on the lexicon columns and 1 elsewhere (41)."""
+        if args.step == 39:
+            alpha = float(variant)
+            p = alpha + np.asarray(Xb[yc].T @ w[yc]).ravel()
+            q = alpha + np.asarray(Xb[~yc].T @ w[~yc]).ravel()
+            return np.log(p / p.sum()) - np.log(q / q.sum())
+        if args.step == 41:
+            r = np.ones(X.shape[1])
+            r[lex] = float(variant)
+            return r
+        r = np.zeros(X.shape[1])
+        r[columns[variant]] = 1.0
+        return r
+
+    def fit(variant: str, C: float) -> tuple[np.ndarray, np.ndarray]:
         coefs, icpts = [], []
         for c in range(len(classes)):
             yc = y == c
-            p = alpha + np.asarray(Xb[yc].T @ w[yc]).ravel()
-            q = alpha + np.asarray(Xb[~yc].T @ w[~yc]).ravel()
-            r = np.log(p / p.sum()) - np.log(q / q.sum())
+            r = scaling(variant, yc)
             Xc = (X @ sp.diags(r)).tocsr()
+            Xc.eliminate_zeros()
             Xc.sort_indices()
             f = _fit_binary(Xc, yc.astype(int), C, 0, class_weight="balanced", sample_weight=sw)
             coefs.append(f.coef.astype(np.float64) * r)
@@ -85,10 +119,11 @@ def main() -> None:
                 for k, M in mats.items()}
 
     runs = {"bundled": predict(base.coef_.astype(np.float64), base.intercept_)}
-    grid = ([tuple(args.confirm)] if args.confirm else
-            [(a, C) for a in (0.25, 0.5, 1.0) for C in (1.0, 4.0, 16.0)])
-    for a, C in grid:
-        runs[f"a={a:g} C={C:g}"] = predict(*fit(a, C))
+    variants = {39: ["0.25", "0.5", "1"], 40: list(columns), 41: ["2", "4", "8"]}[args.step]
+    grid = ([(args.confirm[0], float(args.confirm[1]))] if args.confirm else
+            [(v, C) for v in variants for C in (1.0, 4.0, 16.0)])
+    for v, C in grid:
+        runs[f"{v} C={C:g}"] = predict(*fit(v, C))
     names = list(sets)
     print("| stance macro-F1 | " + " | ".join(names) + " | mean of the tuning four |")
     print("|---" * (len(names) + 2) + "|")
@@ -97,7 +132,7 @@ def main() -> None:
         tune = np.mean([row[k] for k in ["dev-tune", *TUNE]])
         print(f"| {name} | " + " | ".join(f"{row[k]:.4f}" for k in names) + f" | {tune:.4f} |")
     if args.confirm:
-        base_p, cand = runs["bundled"], runs[f"a={args.confirm[0]:g} C={args.confirm[1]:g}"]
+        base_p, cand = runs["bundled"], runs[f"{grid[0][0]} C={grid[0][1]:g}"]
         conf = ["dev-confirm", *CONFIRM]
         rng = np.random.default_rng(39)
         diffs = []
