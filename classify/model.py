@@ -20,6 +20,7 @@ Scoring, in ``Model.scores``, is the one path that tagging, evaluation and expla
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -397,9 +398,10 @@ def check_options(opts: object) -> TrainOptions:
 
     if opts.metric not in METRICS:
         raise DataError(f"--metric must be one of {', '.join(METRICS)}, got {opts.metric!r}")
-    if opts.prevalence is not None and not 0.0 < opts.prevalence < 1.0:
+    if opts.prevalence is not None and not (_real(opts.prevalence)
+                                            and 0.0 < opts.prevalence < 1.0):
         raise DataError(f"--prevalence must lie strictly between 0 and 1, got "
-                        f"{opts.prevalence!r}")
+                        f"{opts.prevalence!r:.40}")
     try:
         thresholds.check_prior(opts.tune_prior)
     except (TypeError, ValueError) as e:
@@ -409,13 +411,12 @@ def check_options(opts: object) -> TrainOptions:
                         f"{opts.thresholds!r}")
 
     def whole(x: object) -> bool:
-        return isinstance(x, int) and not isinstance(x, bool)
+        return isinstance(x, numbers.Integral) and not isinstance(x, bool | np.bool_)
 
     def bad(name: str, want: str) -> DataError:
         return DataError(f"TrainOptions.{name} must be {want}, got {getattr(opts, name)!r:.40}")
 
-    if opts.C is not None and not (isinstance(opts.C, int | float) and not isinstance(
-            opts.C, bool) and math.isfinite(opts.C) and opts.C > 0):
+    if opts.C is not None and not (_real(opts.C) and math.isfinite(opts.C) and opts.C > 0):
         raise bad("C", "None (chosen by internal CV) or a positive number")
     if not whole(opts.cv_folds) or opts.cv_folds < 2:
         raise bad("cv_folds", "a whole number of at least 2")
@@ -423,6 +424,8 @@ def check_options(opts: object) -> TrainOptions:
         raise bad("seed", "a whole number from 0 to 2**32 - 1")
     if not whole(opts.max_cv_records) or opts.max_cv_records < 1:
         raise bad("max_cv_records", "a whole number of at least 1")
+    if opts.jobs != "auto" and (not whole(opts.jobs) or opts.jobs < 1):
+        raise DataError(f"--jobs must be a positive number or auto, got {opts.jobs!r:.40}")
     for name in ("fast", "lexicon"):
         if not isinstance(getattr(opts, name), bool):
             raise bad(name, "True or False")
@@ -435,7 +438,17 @@ def check_options(opts: object) -> TrainOptions:
             check_fixed_params(opts.params)
         except (ValueError, TypeError, KeyError) as e:
             raise DataError(f"TrainOptions.params cannot be trained with: {e}") from None
-    return opts
+    # numpy numbers pass as Python's own, so that meta.json can record them
+    return replace(opts, cv_folds=int(opts.cv_folds), seed=int(opts.seed),
+                   max_cv_records=int(opts.max_cv_records),
+                   jobs=opts.jobs if opts.jobs == "auto" else int(opts.jobs),
+                   C=None if opts.C is None else float(opts.C),
+                   prevalence=None if opts.prevalence is None else float(opts.prevalence))
+
+
+def _real(x: object) -> bool:
+    """A real number, not a bool (numpy's included)."""
+    return isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_)
 
 
 def sample_weights(records: Sequence[Record]) -> np.ndarray | None:
@@ -508,8 +521,6 @@ def train_model(records: Sequence[Record], topic_labels: list[str], stance_label
         raise DataError("no labelled records to train on: every record lacks topics and stance")
     if opts.jobs == "auto":
         opts = replace(opts, jobs=auto_train_jobs(len(topic_recs), len(topic_labels)))
-    elif not isinstance(opts.jobs, int) or isinstance(opts.jobs, bool) or opts.jobs < 1:
-        raise DataError(f"--jobs must be a positive number or auto, got {opts.jobs!r}")
     fallbacks: list[str] = []
 
     def note(msg: str) -> None:

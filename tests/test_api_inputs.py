@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import make_records, write_jsonl
 
@@ -140,6 +142,44 @@ def test_train_options_are_checked_before_training(tmp_path, train_file, field, 
     with pytest.raises(DataError, match=rf"^TrainOptions\.{field} "):
         api.train([train_file], tmp_path / "m", opts)
     assert not (tmp_path / "m").exists()
+
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("prevalence", "0.05", "--prevalence must lie strictly between 0 and 1"),
+    ("prevalence", True, "--prevalence must lie strictly between 0 and 1"),
+    ("jobs", 2.0, "--jobs must be a positive number or auto"),
+    ("jobs", np.True_, "--jobs must be a positive number or auto"),
+    ("cv_folds", np.float64(3), "TrainOptions.cv_folds must be"),
+])
+def test_train_options_of_the_wrong_type_are_named(tmp_path, train_file, field, value,
+                                                    message):
+    """Before: a prevalence given as a string raised a bare TypeError from a comparison."""
+    from dataclasses import replace
+
+    from classify.model import TrainOptions
+
+    opts = replace(TrainOptions(fast=True), **{field: value})
+    with pytest.raises(DataError, match=re.escape(message)):
+        api.train([train_file], tmp_path / "m", opts)
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_options_take_numpy_numbers(tmp_path, train_file):
+    """A numpy integer is a whole number for cv_folds, seed, max_cv_records and jobs, and a
+    numpy float a number for C and prevalence (before: 'must be a whole number, got 3'); the
+    model is the one the Python numbers give, and meta.json records Python numbers."""
+    from classify.model import TrainOptions
+
+    py = api.train([train_file], tmp_path / "py", TrainOptions(
+        fast=True, cv_folds=3, seed=1, max_cv_records=500, jobs=1, C=2.0, prevalence=0.1))
+    npy = api.train([train_file], tmp_path / "np", TrainOptions(
+        fast=True, cv_folds=np.int64(3), seed=np.int32(1), max_cv_records=np.int64(500),
+        jobs=np.int64(1), C=np.float32(2.0), prevalence=np.float64(0.1)))
+    assert npy.meta["model_sha256"] == py.meta["model_sha256"]
+    meta = json.loads((tmp_path / "np" / "meta.json").read_text(encoding="utf-8"))
+    assert meta["training"]["options"]["seed"] == 1
+    assert type(meta["training"]["options"]["cv_folds"]) is int
 
 
 def test_results_serialise_as_json(tmp_path, model_dir, train_file):
