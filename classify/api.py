@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -15,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .cluster import DEFAULT_PARTITION_BYTES
 from .data import (
@@ -120,6 +123,15 @@ def _path_list(paths: str | Path | Sequence[str | Path] | None, what: str) -> li
     return out
 
 
+def _data_paths(data: object) -> list:
+    """The data paths to train or evaluate on: ``labels/`` for None, a DataError for an empty
+    list (it would otherwise read as "the default")."""
+    paths = _path_list(data, "data")
+    if data is not None and not paths:
+        raise DataError("data: an empty list of paths (None means labels/)")
+    return paths or [DEFAULT_DATA]
+
+
 def _one_path(path: object, what: str) -> Path:
     """``path`` as a Path; a DataError naming ``what`` for anything else, or an empty one
     (checked as ``_path_list`` checks each of several)."""
@@ -135,7 +147,7 @@ def load_data(paths: Sequence[str | Path] | None = None,
     """Labelled records of ``paths`` (default ``labels/``); ``weights`` maps a data file or
     directory to the weight its records get in training, and the records of the files or
     directories ``tune_on`` names re-tune the topic thresholds (see ``data.load_dataset``)."""
-    return load_dataset(_path_list(paths, "data") or [DEFAULT_DATA], schema, weights,
+    return load_dataset(_data_paths(paths), schema, weights,
                         _path_list(tune_on, "--tune-on"))
 
 
@@ -262,6 +274,16 @@ def _check_count(value: object, name: str, least: int) -> None:
         raise DataError(f"{name} must be a whole number of at least {least}, got {value!r:.40}")
 
 
+def _finite(value: object) -> bool:
+    """A finite real number, not a bool (numpy's included; a huge int is not finite here)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def with_recipe(data: Sequence[str | Path] | None, opts: TrainOptions | None,
                 weights: Mapping[str | Path, float] | None, recipe: bool = True
                 ) -> tuple[TrainOptions, Mapping[str | Path, float] | None, dict]:
@@ -274,7 +296,7 @@ def with_recipe(data: Sequence[str | Path] | None, opts: TrainOptions | None,
         return opts, weights, {}
     from .recipe import apply_recipe
 
-    return apply_recipe(_path_list(data, "data") or [DEFAULT_DATA], opts, weights)
+    return apply_recipe(_data_paths(data), opts, weights)
 
 
 def train(data: Sequence[str | Path] | None = None, model_dir: str | Path = LOCAL_MODEL,
@@ -619,11 +641,8 @@ def suggest(pool: str | Path, model_dir: str | Path | None = None, n: int = 50,
     from .suggest import DIVERSITY, SuggestResult, read_pool, texts_of, training_files
     from .suggest import suggest as _suggest
 
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise DataError(f"n must be a whole number of at least 1, got {n!r:.40}")
-    if diversity is not None and (isinstance(diversity, bool)
-                                  or not isinstance(diversity, (int, float))
-                                  or not 0 <= diversity < float("inf")):
+    _check_count(n, "n", 1)
+    if diversity is not None and not (_finite(diversity) and diversity >= 0):
         raise DataError(f"diversity must be a finite number >= 0, got {diversity!r:.40}")
     _one_path(pool, "pool")  # checked; "-" (a str) stays standard input
     model_dir = model_dir_or_default(model_dir)
@@ -858,7 +877,7 @@ def audit(data: Sequence[str | Path] | None = None, folds: int = 5,
         why = "not a regular file" if Path(guide).exists() else "no such file"
         raise DataError(f"{guide}: {why} (--guide names the labelling guide)")
     opts, weights, _ = with_recipe(data, opts, weights, recipe)
-    paths = _path_list(data, "data") or [DEFAULT_DATA]
+    paths = _data_paths(data)
     dataset = load_data(paths, schema, weights)
     _log_data_warnings(dataset, log)
     return _audit(dataset, paths, folds, opts, guide, log=log)
@@ -872,6 +891,7 @@ def convert_model(model_dir: str | Path, output: str | Path | None = None,
     if not trust:
         raise ModelError(f"{model_dir}: converting loads the old pickle, which can run code; "
                          "pass --trust if it comes from a source you trust")
+    out = Path(model_dir) if output is None else _one_path(output, "output")
     model, meta = _load_model(model_dir, trust=True)
     if str(meta.get("model_file", "")).endswith(".npz"):
         raise ModelError(f"{model_dir}: already in today's format (an .npz model file and "
@@ -880,7 +900,6 @@ def convert_model(model_dir: str | Path, output: str | Path | None = None,
             if k in meta}
     keep["thresholds"] = ({t: round(float(v), 4) for t, v in zip(
         model.topic_labels, model.topics.thresholds, strict=True)} if model.topics else {})
-    out = Path(output or model_dir)
     save_model(model, out, {**keep, "converted_from": {
         "directory": str(model_dir), "model_file": meta.get("model_file"),
         "format": meta.get("format", 1)}})

@@ -208,8 +208,8 @@ def parse_weight(value: object, what: str) -> float:
     if isinstance(value, str):
         with contextlib.suppress(ValueError):
             value = float(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 \
-            or (isinstance(value, float) and math.isnan(value)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value <= 0 \
+            or (not isinstance(value, numbers.Integral) and math.isnan(value)):
         raise DataError(f"{what} must be a positive number, got {value!r:.60}")
     if value > MAX_WEIGHT:  # an int too large for a float compares exactly
         raise DataError(f"{what} must be at most {MAX_WEIGHT:g}, got {value!r:.20}")

@@ -536,14 +536,19 @@ def _label_lists(Y: object) -> list | None:
 
 
 def _finite_number(x: object) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(float(x))
+    if not isinstance(x, numbers.Real) or isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(float(x))
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _check_C_and_weighting(C: object, class_weight: object) -> None:
     """The linear models' two shared parameters, as both classifiers' ``_check_params``
     check them."""
     if not (_finite_number(C) and C > 0):  # type: ignore[operator]
-        raise ValueError(f"C must be a positive number, got {C!r}")
+        raise ValueError(f"C must be a positive number, got {C!r:.40}")
     if class_weight not in (None, "balanced"):
         raise ValueError(f'class_weight must be None or "balanced", got {class_weight!r}')
 

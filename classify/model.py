@@ -229,7 +229,15 @@ class Model:
         without building the TF-IDF matrix of the character n-grams (see ``_Scorer``)."""
         if isinstance(texts, str | bytes):  # not one text per character
             raise DataError(f"texts must be a list of strings, got one {type(texts).__name__}")
-        texts = list(texts)
+        try:
+            texts = list(texts)
+        except TypeError:
+            raise DataError(f"texts must be a list of strings, got {type(texts).__name__}"
+                            ) from None
+        bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+        if bad is not None:
+            raise DataError(f"texts must be strings: item {bad} is "
+                            f"{type(texts[bad]).__name__}")
         n = len(texts)
         z: dict[str, np.ndarray] = {}
         for features, scorer, sizes in self._parts():
@@ -274,7 +282,10 @@ class Model:
             if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
                 raise DataError(f"threshold for {label!r}: must be a number between 0 and 1, "
                                 f"got {value!r}")
-            x = float(value)
+            try:
+                x = float(value)
+            except OverflowError:
+                x = float("inf")
             if not 0.0 <= x <= 1.0:
                 raise DataError(f"threshold for {label!r}: must lie between 0 and 1 (topic "
                                 f"scores do), got {x:g}")
@@ -404,7 +415,7 @@ def check_options(opts: object) -> TrainOptions:
                         f"{opts.prevalence!r:.40}")
     try:
         thresholds.check_prior(opts.tune_prior)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OverflowError) as e:
         raise DataError(str(e)) from None
     if opts.thresholds is not None and opts.thresholds not in thresholds.STRATEGIES:
         raise DataError(f"--thresholds must be one of {', '.join(thresholds.STRATEGIES)}, got "
@@ -416,7 +427,7 @@ def check_options(opts: object) -> TrainOptions:
     def bad(name: str, want: str) -> DataError:
         return DataError(f"TrainOptions.{name} must be {want}, got {getattr(opts, name)!r:.40}")
 
-    if opts.C is not None and not (_real(opts.C) and math.isfinite(opts.C) and opts.C > 0):
+    if opts.C is not None and not (_real(opts.C) and _isfinite(opts.C) and opts.C > 0):
         raise bad("C", "None (chosen by internal CV) or a positive number")
     if not whole(opts.cv_folds) or opts.cv_folds < 2:
         raise bad("cv_folds", "a whole number of at least 2")
@@ -434,6 +445,10 @@ def check_options(opts: object) -> TrainOptions:
     if opts.params is not None:
         if not isinstance(opts.params, dict):
             raise bad("params", "None or a dict of fixed parameters (api.model_params)")
+        unknown = sorted(map(str, set(opts.params) - {"topics", "stance"}))
+        if unknown:
+            raise bad("params", f"a dict with the keys 'topics' and/or 'stance' (not "
+                      f"{', '.join(map(repr, unknown))})")
         try:
             check_fixed_params(opts.params)
         except (ValueError, TypeError, KeyError) as e:
@@ -443,7 +458,16 @@ def check_options(opts: object) -> TrainOptions:
                    max_cv_records=int(opts.max_cv_records),
                    jobs=opts.jobs if opts.jobs == "auto" else int(opts.jobs),
                    C=None if opts.C is None else float(opts.C),
-                   prevalence=None if opts.prevalence is None else float(opts.prevalence))
+                   prevalence=None if opts.prevalence is None else float(opts.prevalence),
+                   tune_prior=float(opts.tune_prior))
+
+
+def _isfinite(x: float) -> bool:
+    """math.isfinite, with an int too large for a float taken as not finite."""
+    try:
+        return math.isfinite(x)
+    except OverflowError:
+        return False
 
 
 def _real(x: object) -> bool:

@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+
 from . import __version__, interrupts
 from .errors import ModelError
 from .model import Model
@@ -185,20 +187,30 @@ def _our_meta(directory: Path) -> bool:
     return True
 
 
+def _plain(x: object) -> object:
+    """A numpy number or array in meta.json as Python's own (options a library caller gave
+    as numpy values); anything else is json's TypeError, as before."""
+    if isinstance(x, np.generic | np.ndarray):
+        return x.tolist()
+    raise TypeError(f"Object of type {type(x).__name__} is not JSON serializable")
+
+
 def save_model(model: Model, directory: str | Path, meta: dict) -> dict:
     """Save ``model`` with ``meta`` into ``directory`` (``check_model_dir``); returns the full
     meta written."""
     directory = check_model_dir(directory)
+    blob, layout = model_to_npz(model)
+    digest = hashlib.sha256(blob).hexdigest()
+    name = f"model-{digest[:16]}.npz"
+    full = {"format": FORMAT, **meta, "model": layout, "model_file": name,
+            "model_sha256": digest,
+            "versions": library_versions(),
+            "created": datetime.now(UTC).isoformat(timespec="seconds")}
+    # before the directory is made: a meta that cannot be written leaves nothing behind
+    meta_bytes = (json.dumps(full, indent=2, ensure_ascii=False, default=_plain)
+                  + "\n").encode("utf-8")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        blob, layout = model_to_npz(model)
-        digest = hashlib.sha256(blob).hexdigest()
-        name = f"model-{digest[:16]}.npz"
-        full = {"format": FORMAT, **meta, "model": layout, "model_file": name,
-                "model_sha256": digest,
-                "versions": library_versions(),
-                "created": datetime.now(UTC).isoformat(timespec="seconds")}
-        meta_bytes = (json.dumps(full, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
         with _locked(directory):
             # Until meta.json names it, a new model file is a temporary one: an interrupt
             # removes it (an identical file already there is the current model: kept).

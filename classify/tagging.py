@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -419,9 +420,9 @@ def _map_chunks(tagger: Tagger, chunks: Iterable[list], fn: Callable, arg: objec
     flight at once, so memory stays flat. ``jobs`` is capped at the cores this process may
     use (more processes would only compete for them).
     """
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+    if isinstance(jobs, bool) or not isinstance(jobs, numbers.Integral) or jobs < 1:
         raise DataError(f"jobs must be a whole number of at least 1, got {jobs!r:.40}")
-    jobs = min(jobs, usable_cores())
+    jobs = min(int(jobs), usable_cores())
     if jobs <= 1 or model_dir is None:
         for chunk in chunks:
             yield fn(tagger, chunk, arg)

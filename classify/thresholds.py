@@ -152,11 +152,11 @@ def check_prior(prior: float) -> float:
     """``prior`` as a float, or a ValueError unless it is a finite number >= 0."""
     try:
         value = float(prior)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         value = float("nan")
     if isinstance(prior, bool | str) or not (np.isfinite(value) and value >= 0):
         raise ValueError(f"the prior of the re-tuning (tune_prior) must be a finite number "
-                         f">= 0, got {prior!r}")
+                         f">= 0, got {prior!r:.40}")
     return value
 
 

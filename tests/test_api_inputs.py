@@ -202,3 +202,96 @@ def test_results_serialise_as_json(tmp_path, model_dir, train_file):
 def test_partition_size_must_be_whole_bytes(model_dir, train_file, size):
     with pytest.raises(ClassifyError, match="partition size must be a whole number of bytes"):
         api.tag_on_cluster([train_file], "tcp://127.0.0.1:1", model_dir, partition_bytes=size)
+
+
+def _tree(d: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def test_an_empty_output_path_does_not_convert_in_place(tmp_path):
+    """Before: ``convert_model(old, "")`` took "" as "no output" and replaced the old pickle
+    model with the converted one."""
+    old = tmp_path / "old"
+    shutil.copytree(LEGACY, old)
+    before = _tree(old)
+    with pytest.raises(DataError, match="output: an empty path"):
+        api.convert_model(old, "", trust=True)
+    assert _tree(old) == before
+
+
+def test_an_empty_list_of_data_is_not_the_default_corpus(tmp_path):
+    """Before: ``train([])`` trained on all of labels/ (None means that; [] is a mistake)."""
+    from classify.model import TrainOptions
+
+    with pytest.raises(DataError, match=r"data: an empty list of paths \(None means labels/\)"):
+        api.train([], tmp_path / "m", TrainOptions(fast=True), recipe=False)
+    with pytest.raises(DataError, match="an empty list of paths"):
+        api.load_data([])
+    assert not (tmp_path / "m").exists()
+
+
+def test_numpy_values_in_tune_prior_and_params_are_saved(tmp_path, train_file):
+    """Before: training ran, then json.dumps failed on the numpy values and left an empty
+    model directory behind (created before the meta was written)."""
+    from classify.model import TrainOptions
+
+    res = api.train([train_file], tmp_path / "a" / "b", TrainOptions(
+        fast=True, tune_prior=np.float32(2), params={"stance": {"C": np.float32(1)}}))
+    meta = json.loads((tmp_path / "a" / "b" / "meta.json").read_text(encoding="utf-8"))
+    assert meta["training"]["options"]["tune_prior"] == 2.0
+    assert meta["training"]["stance"]["C"] == 1.0
+    assert res.meta["model_sha256"] == meta["model_sha256"]
+
+
+def test_unknown_keys_of_fixed_params_are_named(tmp_path, train_file):
+    """Before: a typo ('topic') was ignored, the search ran, and the typo was recorded."""
+    from classify.model import TrainOptions
+
+    with pytest.raises(DataError, match=r"^TrainOptions\.params .*\(not 'topic'\)"):
+        api.train([train_file], tmp_path / "m", TrainOptions(fast=True, params={"topic": {}}))
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("texts, message", [
+    ([None], "texts must be strings: item 0 is NoneType"),
+    (["fine", 5], "texts must be strings: item 1 is int"),
+    (None, "texts must be a list of strings, got NoneType"),
+    (5, "texts must be a list of strings, got int"),
+])
+def test_model_scores_name_what_is_not_a_text(model_dir, texts, message):
+    with pytest.raises(DataError, match=re.escape(message)):
+        api.load_model(model_dir).scores(texts)
+
+
+def test_numbers_too_large_for_a_float_are_named(tmp_path, model_dir, train_file):
+    """Before: OverflowError from float() or math.isfinite deep inside."""
+    from classify.estimators import TopicClassifier
+    from classify.model import TrainOptions
+
+    huge = 10**400
+    with pytest.raises(DataError, match="threshold for 'narcotics': must lie between 0 and 1"):
+        api.load_tagger(model_dir, thresholds={"narcotics": huge})
+    with pytest.raises(DataError, match=r"^TrainOptions\.C "):
+        api.train([train_file], tmp_path / "m", TrainOptions(fast=True, C=huge))
+    with pytest.raises(DataError, match=r"tune_prior\) must be a finite number"):
+        api.train([train_file], tmp_path / "m", TrainOptions(fast=True, tune_prior=huge))
+    with pytest.raises(DataError, match="diversity must be a finite number"):
+        api.suggest(train_file, model_dir, diversity=huge)
+    with pytest.raises(ValueError, match="C must be a positive number"):
+        TopicClassifier(C=huge).fit(["a b", "c d"], [["x"], ["y"]])
+    assert not (tmp_path / "m").exists()
+
+
+def test_numpy_numbers_count_as_numbers(tmp_path, model_dir, train_file):
+    """Before: 'n must be a whole number ..., got np.int64(2)' and the like, while the
+    string "5" passed as a weight."""
+    pool = write_jsonl(tmp_path / "pool.jsonl", [
+        {"text": t} for t in ("Customs officers found cocaine in a shipping container.",
+                              "The airline cancelled flights after the storm.",
+                              "Border guards turned back migrants at the crossing.")])
+    picked = api.suggest(pool, model_dir, n=np.int64(2), diversity=np.float32(0.5))
+    assert len(picked.suggestions) == 2
+    tagger = api.load_tagger(model_dir)
+    assert len(list(api.iter_tag_batch(LINES[:3], "b.jsonl", tagger, jobs=np.int64(1)))) == 3
+    ds = api.load_data([train_file], weights={train_file: np.int64(3)})
+    assert {r.weight for r in ds.records} == {3.0}
