@@ -147,6 +147,8 @@ def load_data(paths: Sequence[str | Path] | None = None,
     """Labelled records of ``paths`` (default ``labels/``); ``weights`` maps a data file or
     directory to the weight its records get in training, and the records of the files or
     directories ``tune_on`` names re-tune the topic thresholds (see ``data.load_dataset``)."""
+    if schema is not None:
+        schema = _one_path(schema, "schema")
     return load_dataset(_data_paths(paths), schema, weights,
                         _path_list(tune_on, "--tune-on"))
 
@@ -781,6 +783,8 @@ def _descriptions(meta: dict, model_dir: str | Path, guide: str | Path | None
     from .suggest import training_files
 
     out = {t: d for t, d in meta.get("labels", {}).get("topics", {}).items() if d}
+    if guide is not None:
+        guide = _one_path(guide, "guide")
     if guide is None:  # as ``--data DIR`` finds it
         found, _ = training_files(meta, model_dir)
         guide = next(filter(None, (declared_schema(f.parent) for f in found)), None)
@@ -873,6 +877,8 @@ def audit(data: Sequence[str | Path] | None = None, folds: int = 5,
 
     _check_count(folds, "folds", 2)
     _check_log(log)
+    if guide is not None:
+        guide = _one_path(guide, "guide")
     if guide is not None and not Path(guide).is_file():
         why = "not a regular file" if Path(guide).exists() else "no such file"
         raise DataError(f"{guide}: {why} (--guide names the labelling guide)")

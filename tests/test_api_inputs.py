@@ -295,3 +295,16 @@ def test_numpy_numbers_count_as_numbers(tmp_path, model_dir, train_file):
     assert len(list(api.iter_tag_batch(LINES[:3], "b.jsonl", tagger, jobs=np.int64(1)))) == 3
     ds = api.load_data([train_file], weights={train_file: np.int64(3)})
     assert {r.weight for r in ds.records} == {3.0}
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m, f: api.evaluate([f], schema=123), "schema: a path (str or Path), got int"),
+    (lambda m, f: api.load_data([f], schema=b"s.json"), "schema: a path (str or Path), got bytes"),
+    (lambda m, f: api.audit([f], guide=123), "guide: a path (str or Path), got int"),
+    (lambda m, f: api.export_items(f, "prodigy", m, guide=123),
+     "guide: a path (str or Path), got int"),
+])
+def test_schema_and_guide_must_be_paths(model_dir, train_file, call, message):
+    """Before: a TypeError from pathlib deep inside."""
+    with pytest.raises(DataError, match=re.escape(message)):
+        call(model_dir, train_file)
