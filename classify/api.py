@@ -8,16 +8,12 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from .cluster import DEFAULT_PARTITION_BYTES
 from .data import (
@@ -31,7 +27,7 @@ from .data import (
     read_text,
 )
 from .errors import DataError, ModelError
-from .model import Model, TrainOptions, check_options, train_model
+from .model import Model, TrainOptions, check_options, finite_number, train_model, whole_number
 from .persist import check_model_dir, save_model
 from .persist import load_model as _load_model
 from .tagging import (
@@ -272,18 +268,8 @@ def _check_log(log: object) -> None:
 def _check_count(value: object, name: str, least: int) -> None:
     """A DataError unless ``value`` is a whole number of at least ``least`` (not a bool, a
     string or a float: Python callers pass what a flag would have parsed)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+    if not whole_number(value) or value < least:
         raise DataError(f"{name} must be a whole number of at least {least}, got {value!r:.40}")
-
-
-def _finite(value: object) -> bool:
-    """A finite real number, not a bool (numpy's included; a huge int is not finite here)."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:
-        return False
 
 
 def with_recipe(data: Sequence[str | Path] | None, opts: TrainOptions | None,
@@ -644,7 +630,7 @@ def suggest(pool: str | Path, model_dir: str | Path | None = None, n: int = 50,
     from .suggest import suggest as _suggest
 
     _check_count(n, "n", 1)
-    if diversity is not None and not (_finite(diversity) and diversity >= 0):
+    if diversity is not None and not (finite_number(diversity) and diversity >= 0):
         raise DataError(f"diversity must be a finite number >= 0, got {diversity!r:.40}")
     _one_path(pool, "pool")  # checked; "-" (a str) stays standard input
     model_dir = model_dir_or_default(model_dir)
@@ -783,11 +769,11 @@ def _descriptions(meta: dict, model_dir: str | Path, guide: str | Path | None
     from .suggest import training_files
 
     out = {t: d for t, d in meta.get("labels", {}).get("topics", {}).items() if d}
-    if guide is not None:
-        guide = _one_path(guide, "guide")
     if guide is None:  # as ``--data DIR`` finds it
         found, _ = training_files(meta, model_dir)
         guide = next(filter(None, (declared_schema(f.parent) for f in found)), None)
+    else:
+        guide = _one_path(guide, "guide")
     if guide is not None:
         out.update(read_guide(Path(guide)))
     return out
@@ -879,9 +865,9 @@ def audit(data: Sequence[str | Path] | None = None, folds: int = 5,
     _check_log(log)
     if guide is not None:
         guide = _one_path(guide, "guide")
-    if guide is not None and not Path(guide).is_file():
-        why = "not a regular file" if Path(guide).exists() else "no such file"
-        raise DataError(f"{guide}: {why} (--guide names the labelling guide)")
+        if not guide.is_file():
+            why = "not a regular file" if guide.exists() else "no such file"
+            raise DataError(f"{guide}: {why} (--guide names the labelling guide)")
     opts, weights, _ = with_recipe(data, opts, weights, recipe)
     paths = _data_paths(data)
     dataset = load_data(paths, schema, weights)

@@ -38,7 +38,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import interrupts, thresholds
 from .errors import worker_lost
 from .features import Features, char_ngrams, sentiment_lexicon, tokenize, word_ngrams
-from .model import stance_proba, topic_proba
+from .model import finite_number, stance_proba, topic_proba, whole_number
 
 LIBLINEAR_MAX_ITER = 1000
 SGD_MIN_RECORDS = 20_000  # above this, averaged SGD instead of liblinear (cost grows with n)
@@ -535,19 +535,10 @@ def _label_lists(Y: object) -> list | None:
     return None
 
 
-def _finite_number(x: object) -> bool:
-    if not isinstance(x, numbers.Real) or isinstance(x, bool):
-        return False
-    try:
-        return math.isfinite(float(x))
-    except OverflowError:  # an int too large for a float
-        return False
-
-
 def _check_C_and_weighting(C: object, class_weight: object) -> None:
     """The linear models' two shared parameters, as both classifiers' ``_check_params``
     check them."""
-    if not (_finite_number(C) and C > 0):  # type: ignore[operator]
+    if not (finite_number(C) and C > 0):  # type: ignore[operator]
         raise ValueError(f"C must be a positive number, got {C!r:.40}")
     if class_weight not in (None, "balanced"):
         raise ValueError(f'class_weight must be None or "balanced", got {class_weight!r}')
@@ -672,10 +663,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         def bad(name: str, want: str) -> ValueError:
             return ValueError(f"{name} must be {want}, got {getattr(self, name)!r}")
 
-        number = _finite_number
-
-        def integer(x: object) -> bool:
-            return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+        number, integer = finite_number, whole_number
 
         def count(x: object, least: int) -> bool:
             return integer(x) and x >= least  # type: ignore[operator]

@@ -234,14 +234,17 @@ class Model:
         except TypeError:
             raise DataError(f"texts must be a list of strings, got {type(texts).__name__}"
                             ) from None
-        bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
-        if bad is not None:
-            raise DataError(f"texts must be strings: item {bad} is "
-                            f"{type(texts[bad]).__name__}")
         n = len(texts)
         z: dict[str, np.ndarray] = {}
         for features, scorer, sizes in self._parts():
-            zz = scorer(features.counts(texts))
+            try:
+                zz = scorer(features.counts(texts))
+            except TypeError:  # looked for only here: tagging's texts are checked already
+                bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+                if bad is None:
+                    raise
+                raise DataError(f"texts must be strings: item {bad} is "
+                                f"{type(texts[bad]).__name__}") from None
             lo = 0
             for name, k in sizes:
                 z[name] = zz[:, lo:lo + k]
@@ -409,7 +412,7 @@ def check_options(opts: object) -> TrainOptions:
 
     if opts.metric not in METRICS:
         raise DataError(f"--metric must be one of {', '.join(METRICS)}, got {opts.metric!r}")
-    if opts.prevalence is not None and not (_real(opts.prevalence)
+    if opts.prevalence is not None and not (finite_number(opts.prevalence)
                                             and 0.0 < opts.prevalence < 1.0):
         raise DataError(f"--prevalence must lie strictly between 0 and 1, got "
                         f"{opts.prevalence!r:.40}")
@@ -421,21 +424,18 @@ def check_options(opts: object) -> TrainOptions:
         raise DataError(f"--thresholds must be one of {', '.join(thresholds.STRATEGIES)}, got "
                         f"{opts.thresholds!r}")
 
-    def whole(x: object) -> bool:
-        return isinstance(x, numbers.Integral) and not isinstance(x, bool | np.bool_)
-
     def bad(name: str, want: str) -> DataError:
         return DataError(f"TrainOptions.{name} must be {want}, got {getattr(opts, name)!r:.40}")
 
-    if opts.C is not None and not (_real(opts.C) and _isfinite(opts.C) and opts.C > 0):
+    if opts.C is not None and not (finite_number(opts.C) and opts.C > 0):
         raise bad("C", "None (chosen by internal CV) or a positive number")
-    if not whole(opts.cv_folds) or opts.cv_folds < 2:
+    if not whole_number(opts.cv_folds) or opts.cv_folds < 2:
         raise bad("cv_folds", "a whole number of at least 2")
-    if not whole(opts.seed) or not 0 <= opts.seed < 2**32:
+    if not whole_number(opts.seed) or not 0 <= opts.seed < 2**32:
         raise bad("seed", "a whole number from 0 to 2**32 - 1")
-    if not whole(opts.max_cv_records) or opts.max_cv_records < 1:
+    if not whole_number(opts.max_cv_records) or opts.max_cv_records < 1:
         raise bad("max_cv_records", "a whole number of at least 1")
-    if opts.jobs != "auto" and (not whole(opts.jobs) or opts.jobs < 1):
+    if opts.jobs != "auto" and (not whole_number(opts.jobs) or opts.jobs < 1):
         raise DataError(f"--jobs must be a positive number or auto, got {opts.jobs!r:.40}")
     for name in ("fast", "lexicon"):
         if not isinstance(getattr(opts, name), bool):
@@ -462,17 +462,20 @@ def check_options(opts: object) -> TrainOptions:
                    tune_prior=float(opts.tune_prior))
 
 
-def _isfinite(x: float) -> bool:
-    """math.isfinite, with an int too large for a float taken as not finite."""
+def whole_number(x: object) -> bool:
+    """An integer, not a bool (numpy's included): what a count parameter takes."""
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+
+def finite_number(x: object) -> bool:
+    """A finite real number, not a bool (numpy's included; an int too large for a float is
+    not finite): what a numeric parameter takes."""
+    if not isinstance(x, numbers.Real) or isinstance(x, bool):
+        return False
     try:
         return math.isfinite(x)
     except OverflowError:
         return False
-
-
-def _real(x: object) -> bool:
-    """A real number, not a bool (numpy's included)."""
-    return isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_)
 
 
 def sample_weights(records: Sequence[Record]) -> np.ndarray | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -17,7 +16,7 @@ from .boilerplate import split_prose
 from .contributions import contributions_many
 from .data import JSON_SPACE, item_id, item_text, json_line, scan_json, valid_unicode
 from .errors import DataError
-from .model import Model
+from .model import Model, whole_number
 from .persist import load_model
 from .sentences import split_sentences
 
@@ -420,7 +419,7 @@ def _map_chunks(tagger: Tagger, chunks: Iterable[list], fn: Callable, arg: objec
     flight at once, so memory stays flat. ``jobs`` is capped at the cores this process may
     use (more processes would only compete for them).
     """
-    if isinstance(jobs, bool) or not isinstance(jobs, numbers.Integral) or jobs < 1:
+    if not whole_number(jobs) or jobs < 1:
         raise DataError(f"jobs must be a whole number of at least 1, got {jobs!r:.40}")
     jobs = min(int(jobs), usable_cores())
     if jobs <= 1 or model_dir is None:
