@@ -104,8 +104,7 @@ def _check_random_state(random_state: object) -> None:
     """As scikit-learn takes it: None, a ``RandomState`` or an int in [0, 2**32 - 1]."""
     if random_state is None or isinstance(random_state, np.random.RandomState):
         return
-    if not isinstance(random_state, numbers.Integral) or isinstance(random_state, bool) \
-            or not 0 <= random_state < 2 ** 32:
+    if not whole_number(random_state) or not 0 <= random_state < 2 ** 32:  # type: ignore[operator]
         raise ValueError(f"random_state must be None, a RandomState or an integer in "
                          f"[0, 2**32 - 1], got {random_state!r}")
 
@@ -663,10 +662,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         def bad(name: str, want: str) -> ValueError:
             return ValueError(f"{name} must be {want}, got {getattr(self, name)!r}")
 
-        number, integer = finite_number, whole_number
-
         def count(x: object, least: int) -> bool:
-            return integer(x) and x >= least  # type: ignore[operator]
+            return whole_number(x) and x >= least  # type: ignore[operator]
 
         if self.loss not in LOSSES:
             raise bad("loss", f"one of {LOSSES}")
@@ -676,10 +673,10 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         if self.threshold_strategy not in thresholds.STRATEGIES:
             raise bad("threshold_strategy", f"one of {thresholds.STRATEGIES}")
         if self.threshold_floor is not None and not (
-                number(self.threshold_floor) and 0 <= self.threshold_floor < 1):
+                finite_number(self.threshold_floor) and 0 <= self.threshold_floor < 1):
             raise bad("threshold_floor", "None or a number in [0, 1)")
         if self.target_prevalence is not None and not (
-                number(self.target_prevalence) and 0 < self.target_prevalence < 1):
+                finite_number(self.target_prevalence) and 0 < self.target_prevalence < 1):
             raise bad("target_prevalence", "None or a number strictly between 0 and 1")
         if self.cardinality != "auto" and self.cardinality not in thresholds.CARDINALITIES:
             raise bad("cardinality", f"'auto' or one of {thresholds.CARDINALITIES}")
@@ -687,7 +684,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             raise bad("cv", "an integer of at least 2")
         if not count(self.threshold_repeats, 1):
             raise bad("threshold_repeats", "an integer of at least 1")
-        if self.n_jobs is not None and not (integer(self.n_jobs) and self.n_jobs != 0):
+        if self.n_jobs is not None and not (whole_number(self.n_jobs) and self.n_jobs != 0):
             raise bad("n_jobs", "None, a positive integer or a negative one (-1: every core)")
         _check_random_state(self.random_state)
         _check_vectorizer(self.vectorizer)
