@@ -15,6 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from .cluster import DEFAULT_PARTITION_BYTES
 from .data import (
     STDIN,
@@ -272,6 +274,28 @@ def _check_count(value: object, name: str, least: int) -> None:
         raise DataError(f"{name} must be a whole number of at least {least}, got {value!r:.40}")
 
 
+def _check_flags(**flags: object) -> None:
+    """A DataError naming the first flag that is not True or False: a string such as "no" is
+    truthy, and would switch the flag on."""
+    for name, value in flags.items():
+        if not isinstance(value, bool | np.bool_):
+            raise DataError(f"{name} must be True or False, got {value!r:.40}")
+
+
+def _check_callable(value: object, name: str, optional: bool = True) -> None:
+    if not (callable(value) or (optional and value is None)):
+        raise DataError(f"{name} must be {'None or ' if optional else ''}a function, got "
+                        f"{type(value).__name__}")
+
+
+def _check_lines(lines: object, name: str) -> None:
+    """``lines`` must be an iterable of str lines (each line is checked as its chunk is read,
+    ``tagging.line_chunks``)."""
+    if isinstance(lines, str | bytes) or not hasattr(lines, "__iter__"):
+        raise DataError(f"{name}: lines must be an iterable of str lines (e.g. a file opened "
+                        f"as text), got {type(lines).__name__}")
+
+
 def with_recipe(data: Sequence[str | Path] | None, opts: TrainOptions | None,
                 weights: Mapping[str | Path, float] | None, recipe: bool = True
                 ) -> tuple[TrainOptions, Mapping[str | Path, float] | None, dict]:
@@ -337,14 +361,15 @@ def load_tagger(model_dir: str | Path | None = None, trust: bool = False,
     return Tagger.load(model_dir_or_default(model_dir), trust=trust, thresholds=thresholds)
 
 
-def _tagger(tagger: object, model_dir: str | Path | None) -> Tagger:
+def _tagger(tagger: object, model_dir: str | Path | None, required: bool = False) -> Tagger:
     """``tagger`` if given (it must be a ``Tagger``, e.g. from ``load_tagger``), else the
-    model of ``model_dir`` loaded."""
-    if tagger is None:
+    model of ``model_dir`` loaded (unless ``required``)."""
+    if tagger is None and not required:
         return load_tagger(model_dir)
     if not isinstance(tagger, Tagger):
         raise DataError(f"tagger must be a Tagger (from api.load_tagger), got "
-                        f"{type(tagger).__name__}; pass a model directory as model_dir")
+                        f"{type(tagger).__name__}"
+                        f"{'' if required else '; pass a model directory as model_dir'}")
     return tagger
 
 
@@ -365,6 +390,7 @@ def tag_text(text: str, model_dir: str | Path | None = None, name: str = "<text>
     ``html=True``: ``text`` is an HTML page, reduced to its article's title and main text
     (``article_text``) before that; sentence offsets then refer to that text."""
     text = _article_text_arg(text, name)
+    _check_flags(explain=explain, keep_all=keep_all, html=html)
     if html:
         text = article_text(text, name)
     return _tagger(tagger, model_dir).tag_article(text, name, explain, keep_all)
@@ -400,6 +426,7 @@ def tag_file(path: str | Path, model_dir: str | Path | None = None, *,
     with ``keep_all``)."""
     if input_format not in ("auto", "text", "jsonl"):
         raise DataError(f"input_format must be auto, text or jsonl, got {input_format!r}")
+    _check_flags(keep_all=keep_all, explain=explain, skip_invalid=skip_invalid)
     path = _one_path(path, "path")
     tagger = _tagger(tagger, model_dir)
     if input_format == "jsonl" or (input_format == "auto" and path.suffix.lower() == ".jsonl"):
@@ -417,6 +444,8 @@ def article_text(html: str, name: str = "<html>") -> str:
     without article text raises DataError naming ``name``."""
     from .webpage import page_text
 
+    if not isinstance(html, str):
+        raise DataError(f"{name}: the page must be a str, got {type(html).__name__}")
     return page_text(html, name)
 
 
@@ -437,7 +466,11 @@ def word_contributions(text: str, part: str = "topics", labels: Sequence[str] | 
     if isinstance(labels, str):  # one label, not its letters
         labels = [labels]
     elif labels is not None:
-        labels = list(labels)  # read once, even from a generator
+        try:
+            labels = list(labels)  # read once, even from a generator
+        except TypeError:
+            raise DataError(f"labels must be None, a label or a list of labels, got "
+                            f"{type(labels).__name__}") from None
     unknown = [x for x in labels or () if x not in classes]
     if unknown:
         raise DataError(f"unknown {part} label(s): {', '.join(map(repr, unknown))}; the "
@@ -501,6 +534,11 @@ def iter_tag_batch(lines: Iterable[str], name: str, tagger: Tagger, *, explain: 
     is called with the error and the record comes out as ``Tags`` with ``error`` set (and
     None for topics and scores). ``jobs > 1`` tags in worker processes (they load
     ``model_dir``)."""
+    _tagger(tagger, None, required=True)
+    _check_callable(on_invalid, "on_invalid")
+    _check_flags(explain=explain, trust=trust)
+    _check_lines(lines, name)
+
     def checked(items: Iterable[BatchItem]) -> Iterator[BatchItem]:
         for it in items:
             if it.error is not None:
@@ -521,6 +559,12 @@ def iter_render_batch(lines: Iterable[str], name: str, tagger: Tagger, render: R
     ``classify tag --format jsonl|json`` writes records); invalid records are ``error``
     lines in the text. ``first_line`` is the number of the first line (``lines`` may be a
     part of a file: errors name the file's line)."""
+    _tagger(tagger, None, required=True)
+    _check_callable(render, "render", optional=False)
+    _check_callable(on_invalid, "on_invalid")
+    _check_flags(explain=explain, trust=trust)
+    _check_count(first_line, "first_line", 1)
+    _check_lines(lines, name)
     for n, block, errors in render_batch(tagger, lines, name, render, jobs,
                                          None if model_dir is None else str(model_dir), trust,
                                          explain=explain, first_line=first_line):
@@ -552,6 +596,7 @@ def tag_records(records: Iterable[dict], model_dir: str | Path | None = None,
             or not hasattr(records, "__iter__"):
         raise DataError(f"records must be an iterable of {{'text': ...}} dicts, got "
                         f"{type(records).__name__}")
+    _check_flags(explain=explain, skip_invalid=skip_invalid)
     items = [batch_item(r, f"record {i}") for i, r in enumerate(records, 1)]
     if not skip_invalid:
         bad = next((it for it in items if it.error is not None), None)
@@ -590,8 +635,17 @@ def tag_on_cluster(paths: Sequence[str | Path], client_or_address: distributed.C
     replaces topics' decision thresholds as in ``load_tagger`` (recorded in the manifest: a
     run with other overrides starts over).
     """
+    from .cluster import require_dask
     from .cluster import tag_on_cluster as run
 
+    require_dask("tag_on_cluster")  # the install hint first
+    _check_flags(skip_invalid=skip_invalid, explain=explain, trust=trust)
+    _check_callable(on_failure, "on_failure")
+    _check_callable(log, "log", optional=False)
+    if not isinstance(client_or_address, str | os.PathLike) \
+            and not hasattr(client_or_address, "submit"):
+        raise DataError(f"client_or_address must be a scheduler address (\"tcp://host:8786\") "
+                        f"or a distributed.Client, got {type(client_or_address).__name__}")
     return run(_path_list(paths, "paths"), client_or_address, model_dir_or_default(model_dir),
                output_dir=output_dir, skip_invalid=skip_invalid,
                partition_bytes=partition_bytes, explain=explain, trust=trust,
@@ -612,8 +666,13 @@ def tag_bag(bag: dask.bag.Bag, model_dir: str | Path | None = None,
     and None for topics and scores. The workers load ``model_dir`` (once per process, SHA-256
     checked): they must see it under the same path. ``thresholds`` as in ``load_tagger``.
     """
+    from .cluster import require_dask
     from .cluster import tag_bag as run
 
+    require_dask("tag_bag")  # the install hint first
+    _check_flags(skip_invalid=skip_invalid, explain=explain, trust=trust)
+    if not hasattr(bag, "map_partitions") or not hasattr(bag, "npartitions"):
+        raise DataError(f"bag must be a dask.bag.Bag of records, got {type(bag).__name__}")
     return run(bag, model_dir_or_default(model_dir), skip_invalid, explain=explain,
                trust=trust, thresholds=thresholds)
 
@@ -671,6 +730,11 @@ def label(items: str | Path, out: str | Path, model_dir: str | Path | None = Non
     from .data import Schema
     from .suggest import normalise as normalise_text
 
+    if fd_in is not None and not whole_number(fd_in):
+        raise DataError(f"fd_in must be None (standard input) or a file descriptor (an int), "
+                        f"got {fd_in!r:.40}")
+    _check_flags(trust=trust)
+    _check_callable(write, "write")
     if is_stdin(items) and fd_in is None:
         raise DataError("-: classify label reads your keys from standard input; name a file "
                         "of items (e.g. classify suggest ... > todo.jsonl)")

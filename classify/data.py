@@ -256,12 +256,14 @@ def json_kind(value: object) -> str:
 def item_id(obj: Mapping[str, object], where: str, key: str = "id") -> str | None:
     """A record's id (``obj[key]``; also its ``source``) as a string, None where it has none:
     a string as it is, a number (or any other scalar a library caller passes) written as one;
-    a list, an object or true/false is a DataError naming ``where``, not its Python repr in
-    the output. (``tagging.Chunk`` takes the JSON scalars on its fast path: keep in step.)"""
+    a list, an object, true/false, bytes or a complex number is a DataError naming ``where``,
+    not its Python repr in the output. (``tagging.Chunk`` takes the JSON scalars on its fast
+    path: keep in step.)"""
     rid = obj.get(key)
     if rid is None:
         return None
-    if isinstance(rid, (bool, list, tuple, dict, set)):  # (numpy numbers etc. are kept)
+    if isinstance(rid, (bool, list, tuple, dict, set, bytes, bytearray, complex)):
+        # (numpy numbers etc. are kept; bytes would be written as "b'...'")
         raise DataError(f"{where}: {key!r} must be a string or a number, got {json_kind(rid)}")
     if isinstance(rid, numbers.Real) and not isinstance(rid, numbers.Integral):
         if math.isnan(rid):  # pandas' "no value": no id, not the id "nan" of every such row

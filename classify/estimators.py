@@ -417,6 +417,10 @@ def fit_linear(X: sp.csr_matrix, Y: np.ndarray, labels: Sequence[str], loss: str
     if jobs > 1 and Y.shape[1] > 1:
         from concurrent.futures.process import BrokenProcessPool
 
+        from .tagging import usable_cores
+
+        jobs = min(jobs, Y.shape[1], usable_cores())  # more processes would only wait
+
         from joblib import Parallel, delayed
 
         try:
@@ -804,6 +808,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "thresholds_")
         texts = _texts(X)
         names = list(self.classes_)
+        if isinstance(y, str | bytes) or not hasattr(y, "__iter__"):
+            raise ValueError(f"y must be the texts' label lists or an indicator matrix, got "
+                             f"{type(y).__name__}")
         if not isinstance(y, np.ndarray) and not sp.issparse(y):
             y = list(y)  # type: ignore[call-overload]  # read once, even from a generator
         rows = _label_lists(y)

@@ -254,6 +254,12 @@ class Model:
         return P, S
 
     def decide(self, P: np.ndarray) -> np.ndarray:
+        """Which topics each text gets: a boolean (texts x topics) array from the topic
+        scores ``P`` of ``scores``."""
+        n = len(self.topic_labels)
+        if not isinstance(P, np.ndarray) or P.ndim != 2 or P.shape[1] != n:
+            raise DataError(f"P must be the (texts x {n}) topic scores of Model.scores, got "
+                            f"{getattr(P, 'shape', type(P).__name__)}")
         if self.topics is None:
             return np.zeros(P.shape, dtype=bool)
         return thresholds.decide(P, self.topics.thresholds, self.topics.cardinality)

@@ -7,7 +7,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from itertools import islice
+from itertools import islice, repeat
 from pathlib import Path
 
 import numpy as np
@@ -253,13 +253,18 @@ class Lines:
     raw: list[str]
 
 
-def line_chunks(lines: Iterable[str], chunk: int = BATCH, first_line: int = 1
-                ) -> Iterator[Lines]:
+def line_chunks(lines: Iterable[str], chunk: int = BATCH, first_line: int = 1,
+                name: str = "<lines>") -> Iterator[Lines]:
     """Cut the lines of a JSONL batch into chunks of ``chunk`` lines; the first is line
-    ``first_line`` (of the file, when ``lines`` are a part of it)."""
+    ``first_line`` (of the file, when ``lines`` are a part of it). A line that is not a str
+    (a library caller's list) is a DataError naming ``name:line``."""
     it = iter(lines)
     start = first_line
     while buf := list(islice(it, chunk)):
+        if not all(map(isinstance, buf, repeat(str))):
+            i = next(i for i, x in enumerate(buf) if not isinstance(x, str))
+            raise DataError(f"{name}:{start + i}: a line must be a str, got "
+                            f"{type(buf[i]).__name__}")
         yield Lines(start, buf)
         start += len(buf)
 
@@ -267,7 +272,7 @@ def line_chunks(lines: Iterable[str], chunk: int = BATCH, first_line: int = 1
 def iter_batch(lines: Iterable[str], name: str, chunk: int = BATCH) -> Iterator[BatchItem]:
     """Decode a JSONL batch, each line on its own; invalid lines become items with an error
     naming the line."""
-    for buf in line_chunks(lines, chunk):
+    for buf in line_chunks(lines, chunk, name=name):
         yield from _parse_chunk(buf, name)
 
 
@@ -471,5 +476,5 @@ def render_batch(tagger: Tagger, lines: Iterable[bytes], name: str, render: Rend
     parent only reads and writes. This is the fast path of ``classify tag``. ``first_line``
     numbers the first line (for a part of a file, so errors name the file's line).
     """
-    yield from _map_chunks(tagger, line_chunks(lines, batch_size, first_line), _render_chunk,
+    yield from _map_chunks(tagger, line_chunks(lines, batch_size, first_line, name), _render_chunk,
                            (name, render, explain), jobs, model_dir, trust)

@@ -308,3 +308,85 @@ def test_schema_and_guide_must_be_paths(model_dir, train_file, call, message):
     """Before: a TypeError from pathlib deep inside."""
     with pytest.raises(DataError, match=re.escape(message)):
         call(model_dir, train_file)
+
+
+def _tagger_of(m):
+    return api.load_tagger(m)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m: list(api.iter_tag_batch(LINES, "b.jsonl", None)), "tagger must be a Tagger"),
+    (lambda m: list(api.iter_tag_batch(LINES[0], "b.jsonl", _tagger_of(m))),
+     "b.jsonl: lines must be an iterable of str lines"),
+    (lambda m: list(api.iter_tag_batch([*LINES[:2], 7], "b.jsonl", _tagger_of(m))),
+     "b.jsonl:3: a line must be a str, got int"),
+    (lambda m: list(api.iter_tag_batch(["{"], "b.jsonl", _tagger_of(m), on_invalid=5)),
+     "on_invalid must be None or a function, got int"),
+    (lambda m: list(api.iter_render_batch(LINES, "b.jsonl", None, lambda *a: "")),
+     "tagger must be a Tagger"),
+    (lambda m: list(api.iter_render_batch(LINES, "b.jsonl", _tagger_of(m), None)),
+     "render must be a function, got NoneType"),
+    (lambda m: list(api.iter_render_batch([b"{}"], "b.jsonl", _tagger_of(m), lambda *a: "",
+                                          first_line=5)),
+     "b.jsonl:5: a line must be a str, got bytes"),
+    (lambda m: api.word_contributions("Police seized heroin.", labels=5, model_dir=m),
+     "labels must be None, a label or a list of labels, got int"),
+    (lambda m: api.article_text(None), "the page must be a str, got NoneType"),
+    (lambda m: api.load_model(m).decide(None), "P must be the"),
+    (lambda m: api.load_model(m).decide(np.zeros((2, 1))), r"got \(2, 1\)"),
+    (lambda m: api.tag_bag(None, m), "bag must be a dask.bag.Bag"),
+    (lambda m: api.tag_on_cluster([m / "meta.json"], None, m),
+     "client_or_address must be a scheduler address"),
+    (lambda m: api.label("items.jsonl", "out.jsonl", m, fd_in="0"),
+     "fd_in must be None .standard input. or a file descriptor"),
+], ids=["batch-tagger", "batch-lines-str", "batch-line-int", "on_invalid", "render-tagger",
+        "render-none", "render-line-bytes", "contrib-labels", "article_text", "decide-none",
+        "decide-shape", "tag_bag", "cluster-client", "label-fd"])
+def test_more_arguments_of_the_wrong_kind_say_which(model_dir, call, message):
+    """Before: AttributeError or TypeError from deep inside (and tag_on_cluster with no
+    client returned an empty run as if done)."""
+    if "bag" in message or "client" in message:
+        pytest.importorskip("dask")
+    with pytest.raises(DataError, match=message):
+        call(model_dir)
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: api.tag_text("A plane landed.", tagger=t, explain="no"),
+    lambda t: api.tag_text("A plane landed.", tagger=t, keep_all="false"),
+    lambda t: api.tag_records([{"text": "A plane landed."}], tagger=t, skip_invalid="no"),
+    lambda t: list(api.iter_tag_batch(LINES, "b.jsonl", t, explain=1)),
+], ids=["explain", "keep_all", "skip_invalid", "batch-explain"])
+def test_flags_must_be_true_or_false(model_dir, call):
+    """A string such as "no" is truthy: it used to switch the flag on."""
+    with pytest.raises(DataError, match="must be True or False"):
+        call(api.load_tagger(model_dir))
+
+
+def test_numpy_bools_are_flags(model_dir):
+    t = api.load_tagger(model_dir)
+    on = api.tag_text("Police seized heroin at the airport.", tagger=t, explain=np.bool_(True))
+    off = api.tag_text("Police seized heroin at the airport.", tagger=t, explain=np.bool_(False))
+    assert on.sentences[0].why and not off.sentences[0].why
+
+
+@pytest.mark.parametrize("rid", [b"x", 1j])
+def test_ids_as_bytes_or_complex_are_refused(model_dir, rid):
+    """Before: written as "b'x'" and "1j"."""
+    with pytest.raises(DataError, match="record 1: 'id' must be a string or a number"):
+        api.tag_records([{"text": "A plane landed.", "id": rid}], model_dir)
+
+
+def test_topic_estimator_score_without_y(model_dir):
+    topics, _ = api.load_model(model_dir).estimators()
+    with pytest.raises(ValueError, match="y must be the texts' label lists"):
+        topics.score(["A plane landed."], None)
+
+
+def test_training_jobs_beyond_the_cores_are_capped(tmp_path, train_file):
+    """Before: OverflowError from joblib for jobs=10**30; the model is the one of jobs=1."""
+    from classify.model import TrainOptions
+
+    big = api.train([train_file], tmp_path / "big", TrainOptions(jobs=10**30, fast=True))
+    one = api.train([train_file], tmp_path / "one", TrainOptions(jobs=1, fast=True))
+    assert big.meta["model_sha256"] == one.meta["model_sha256"]
