@@ -28,7 +28,7 @@ from collections.abc import Iterator
 PROG = "classify"
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}  # HUP: a closed terminal
 POINTS = ("start", "after-imports", "after-load", "mid-fit", "label-fit", "mid-pool", "mid-save",
-          "mid-tag", "mid-evaluate", "mid-partition")
+          "mid-tag", "mid-evaluate", "mid-partition", "after-save")
 #: joblib's resource tracker, started with the first worker pool (``train --jobs N``), inherits
 #: the environment: after an interrupt has killed the pool's workers (``_kill_joblib_workers``)
 #: it removes the pool's temporary files and semaphores, and would report each on stderr
@@ -36,6 +36,9 @@ _TRACKER_QUIET = "ignore::UserWarning:joblib.externals.loky.backend.resource_tra
 
 temp_files: set[str] = set()  # removed if the process is interrupted
 cleanups: list = []  # callables run if the process is interrupted (e.g. restore a terminal)
+#: what the command has already saved for good ("the model was saved whole in DIR"), said in
+#: the interrupt's line: a signal after the commit must not read as if nothing was saved
+committed: str | None = None
 _main_pid: int | None = None
 _inject = os.environ.get("CLASSIFY_SIGNAL_AT", "")
 
@@ -68,7 +71,9 @@ def _on_signal(signum: int, _frame: object) -> None:
                         child.kill()
         _kill_joblib_workers()
         with contextlib.suppress(OSError):
-            os.write(2, f"{PROG}: interrupted ({signal.Signals(signum).name})\n".encode())
+            after = f" after {committed}" if committed else ""
+            os.write(2, f"{PROG}: interrupted ({signal.Signals(signum).name}){after}\n"
+                     .encode())
     os._exit(EXIT_CODES.get(signum, 128 + signum))
 
 

@@ -223,6 +223,7 @@ def save_model(model: Model, directory: str | Path, meta: dict) -> dict:
                 with interrupts.deferred():
                     atomic_write_bytes(directory / META, meta_bytes)
                     interrupts.temp_files.discard(model_path)
+                    interrupts.committed = f"the model was saved whole in {directory}"
             except BaseException:
                 interrupts.temp_files.discard(model_path)
                 _remove_unless_current(directory, name)
@@ -235,6 +236,7 @@ def save_model(model: Model, directory: str | Path, meta: dict) -> dict:
                 tmp.unlink(missing_ok=True)
     except OSError as e:
         raise ModelError(f"{directory}: cannot save model: {e.strerror or e}") from None
+    interrupts.checkpoint("after-save")
     return full
 
 

@@ -76,11 +76,13 @@ def _classify(args: list, env: dict | None = None, **kw) -> subprocess.Popen:
 EXIT = {"INT": 130, "TERM": 143, "HUP": 129}
 
 
-def _assert_interrupted(code: int, stderr: str, sig: str) -> None:
-    """Exit 130/143 and one line saying so; no traceback, no internal error."""
+def _assert_interrupted(code: int, stderr: str, sig: str, saved: Path | None = None) -> None:
+    """Exit 130/143 and one line saying so (and, after a model was committed, where it was
+    saved); no traceback, no internal error."""
     assert code == EXIT[sig], (code, stderr)
     assert "Traceback" not in stderr and "internal error" not in stderr, stderr
-    assert stderr.splitlines()[-1] == f"classify: interrupted (SIG{sig})", stderr
+    after = "" if saved is None else f" after the model was saved whole in {saved}"
+    assert stderr.splitlines()[-1] == f"classify: interrupted (SIG{sig}){after}", stderr
 
 
 def _assert_unchanged(d: Path, before: dict) -> None:
@@ -133,6 +135,23 @@ def test_signal_at_named_point(kill_data, train_file, tmp_path, command, point,
     assert not list(tmp_path.glob(".tmp-*"))
 
 
+@pytest.mark.parametrize("sig", ["INT", "TERM"])
+def test_signal_after_the_commit_says_the_model_was_saved(kill_data, train_file, tmp_path, sig):
+    """A signal after meta.json was renamed into place (``after-save``): the new model is
+    there, whole, and the line says so instead of reading as if nothing was saved."""
+    _, old = kill_data
+    d = tmp_path / "model"
+    shutil.copytree(old, d)
+    before = _meta(d)
+    proc = _classify(["train", "--data", train_file, "--model", d, "--quiet", "--fast"],
+                     env={"CLASSIFY_SIGNAL_AT": f"after-save:{sig}"})
+    _, err = proc.communicate(timeout=300)
+    _assert_interrupted(proc.returncode, err.decode("utf-8", "replace"), sig, d)
+    meta = assert_consistent_model(d)
+    assert meta != before and meta["data"]["sha256"] == load_dataset([train_file]).sha256()
+    assert not list(d.glob(".tmp-*"))
+
+
 def _handlers_installed(pid: int) -> bool:
     """True once the process catches SIGTERM (Linux: bit 15 of SigCgt in /proc/PID/status),
     i.e. once the interpreter has started and ``classify.interrupts`` is installed."""
@@ -180,9 +199,9 @@ def test_real_signals_at_random_moments(kill_data, tmp_path):
         else:
             if sig == "KILL":
                 assert proc.returncode == -signal.SIGKILL, stderr
-            else:
-                _assert_interrupted(proc.returncode, stderr, sig)
             meta = assert_consistent_model(d)
+            if sig != "KILL":
+                _assert_interrupted(proc.returncode, stderr, sig, d if meta != before else None)
             if meta != before:  # the signal came after the commit: the new model, whole
                 assert meta["data"]["sha256"] == load_dataset([big]).sha256()
                 assert not list(d.glob(".tmp-*"))
