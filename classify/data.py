@@ -226,7 +226,26 @@ def jsonl_values(lines: Iterable[str], name: str) -> Iterator[tuple[int, object]
     more than JSON whitespace (a line of other spaces is malformed JSON, named by its line)."""
     for lineno, line in enumerate(lines, 1):
         if line.strip(JSON_SPACE):
-            yield lineno, json_line(line, f"{name}:{lineno}")
+            where = f"{name}:{lineno}"
+            obj = json_line(line, where)
+            if isinstance(obj, dict) and any(line.count(f'"{k}"') > 1 for k in obj):
+                _no_repeated_key(line, where)  # only then: a key's name can occur in a text
+            yield lineno, obj
+
+
+def _no_repeated_key(line: str, where: str) -> None:
+    """A DataError if the record on ``line`` gives a key twice: JSON keeps the last value,
+    so a merge that left two "topics" would silently drop the first."""
+    def pairs(items: list[tuple[str, object]]) -> dict:
+        seen: set[str] = set()
+        for k, _ in items:
+            if k in seen:
+                raise DataError(f"{where}: the key {k!r} is given twice (JSON would keep only "
+                                "the last)")
+            seen.add(k)
+        return dict(items)
+
+    json.loads(line, object_pairs_hook=pairs)
 
 
 def item_text(obj: object, where: str) -> str:

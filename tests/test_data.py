@@ -65,6 +65,18 @@ def test_jsonl_blank_lines_skipped_but_counted(tmp_path):
     assert [r.where for r in ds.records] == [f"{f}:1", f"{f}:4"]
 
 
+def test_a_key_given_twice_is_named_not_overwritten(tmp_path):
+    """JSON keeps the last of two "topics": the first would be dropped without a word. A key's
+    name inside a text (escaped quotes) is no repeat."""
+    ok = _rec('He said "topics" and "text" twice: "topics".', [], "neutral", "b")
+    f = _jsonl(tmp_path / "d.jsonl", [
+        ok, '{"text": "Police seized heroin.", "topics": ["narcotics"], "topics": [], '
+        '"stance": "neutral"}'])
+    with pytest.raises(DataError, match=re.escape(f"{f}:2: the key 'topics' is given twice")):
+        load_dataset([f])
+    assert load_dataset([_jsonl(tmp_path / "ok.jsonl", [ok])]).records[0].text.count("topics") == 2
+
+
 def test_record_without_source_gets_its_location_as_source(tmp_path):
     f = _jsonl(tmp_path / "d.jsonl", [_rec("A plane landed.", ["aviation"], "neutral")])
     assert load_dataset([f]).records[0].source == f"{f}:1"
