@@ -125,7 +125,8 @@ def test_a_model_saved_before_the_option_keeps_splitting_abbreviations(tmp_path)
 @pytest.mark.parametrize("char", [True, False])
 def test_fast_scores_equal_matrix_product(char: bool, tmp_path) -> None:
     """Model.scores (no TF-IDF matrix for character n-grams) equals the estimators'
-    predict_proba (the plain matrix product), before and after a save and load."""
+    predict_proba (the plain matrix product), before and after a save and load, also for a
+    text that repeats its words thousands of times."""
     from classify.data import Record
     from classify.model import TrainOptions, train_model
     from classify.persist import load_model, save_model
@@ -136,7 +137,10 @@ def test_fast_scores_equal_matrix_product(char: bool, tmp_path) -> None:
     m = train_model(records, topics, ["critical", "neutral"],
                     TrainOptions(C=4.0, char_ngrams=char, cv_folds=2, fast=True))
     texts = TRAIN + ["the the the airline airline", "zorblatt heroin heroin heroin", "",
-                     "résumé of an unseen smugglerz, twice: smugglerz"]
+                     "résumé of an unseen smugglerz, twice: smugglerz",
+                     # repeats by the thousand (float32 sums once lost the score: aviation
+                     # 0.907 for 0.961, 0.0 at 100,000)
+                     "The airline cut heroin fares at the airport. " * 20000]
     save_model(m, tmp_path / "m", {})
     for model in (m, m, load_model(tmp_path / "m")[0]):
         # the second time unseen words come from appended rows; then from a saved model
