@@ -24,6 +24,7 @@ from .data import (
     input_name,
     is_stdin,
     item_id,
+    json_object_line,
     load_dataset,
     open_lines,
     read_text,
@@ -415,11 +416,42 @@ def read_article(path: str | Path, input_format: str = "auto") -> str:
     return text
 
 
+BATCH_SUFFIXES = (".jsonl", ".ndjson")
+
+
+def is_batch_file(path: str | Path) -> bool:
+    """Whether ``classify tag PATH`` reads the file as a JSONL batch (``input_format``
+    "auto"): a .jsonl or .ndjson file, or a .json file whose first line is one JSON object
+    (JSON Lines under another name). A .json document of another shape and a .csv file are a
+    DataError that says what to do: read as prose, their markup would be tagged as
+    sentences."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in BATCH_SUFFIXES:
+        return True
+    if suffix == ".json":
+        try:
+            with open(path, "rb") as fh:
+                first = fh.readline(1 << 20)
+        except OSError:
+            return False  # named when it is read
+        if json_object_line(first):
+            return True
+        raise DataError(f"{path}: a JSON document, not JSON Lines: classify tag reads batches "
+                        "of one {\"text\": ...} object a line (e.g. jq -c '.[]' FILE.json > "
+                        "FILE.jsonl), or --input-format text tags the file as one article")
+    if suffix == ".csv":
+        raise DataError(f"{path}: classify tag reads JSONL batches, not CSV: write one "
+                        "{\"text\": ...} object a line, or --input-format text tags the file "
+                        "as one article")
+    return False
+
+
 def tag_file(path: str | Path, model_dir: str | Path | None = None, *,
              input_format: str = "auto", keep_all: bool = False, explain: bool = True,
              skip_invalid: bool = False, tagger: Tagger | None = None
              ) -> ArticleTags | list[Tags]:
-    """Tag one file as ``classify tag PATH`` does: a JSONL batch (a .jsonl file, or
+    """Tag one file as ``classify tag PATH`` does: a JSONL batch (``is_batch_file``, or
     ``input_format`` "jsonl") gives one ``Tags`` per record, each record tagged whole (an
     invalid record raises DataError naming file:line, or with ``skip_invalid`` comes out
     with ``error`` set); any other file is an article (``read_article``, then ``tag_text``
@@ -429,7 +461,7 @@ def tag_file(path: str | Path, model_dir: str | Path | None = None, *,
     _check_flags(keep_all=keep_all, explain=explain, skip_invalid=skip_invalid)
     path = _one_path(path, "path")
     tagger = _tagger(tagger, model_dir)
-    if input_format == "jsonl" or (input_format == "auto" and path.suffix.lower() == ".jsonl"):
+    if input_format == "jsonl" or (input_format == "auto" and is_batch_file(path)):
         with open_lines(path) as lines:
             out = list(iter_tag_batch(lines, str(path), tagger, explain=explain,
                                       on_invalid=(lambda _: None) if skip_invalid else None))

@@ -255,7 +255,7 @@ def _is_batch(path: Path | str, first_line: bytes, mode: str) -> bool:
     if mode != "auto":
         return mode == "jsonl"
     if isinstance(path, Path):
-        return path.suffix.lower() == ".jsonl"
+        return api.is_batch_file(path)
     return json_object_line(first_line)
 
 
@@ -305,12 +305,15 @@ def _cluster_inputs(args: argparse.Namespace, failures: list[str]) -> list[Path]
         if is_stdin(src):
             failures.append("-: --scheduler tags files the workers can read, not standard "
                             "input")
-        elif not _is_batch(src, b"", args.input_format):
-            failures.append(f"{src}: not a .jsonl batch; --scheduler tags JSONL batches "
-                            "(--input-format jsonl reads any file as one)")
         else:
-            files.append(Path(src))
-            continue
+            try:
+                if _is_batch(src, b"", args.input_format):
+                    files.append(Path(src))
+                    continue
+                failures.append(f"{src}: not a .jsonl batch; --scheduler tags JSONL batches "
+                                "(--input-format jsonl reads any file as one)")
+            except DataError as e:  # a .csv, or a .json document
+                failures.append(str(e))
         _err(f"error: {failures[-1]}")
     return files
 

@@ -22,13 +22,14 @@ MIN_ARTICLE_WORDS = 15  # fewer words of prose than this: a page without an arti
 # (11 MB took a minute, 35 MB did not finish) and it cannot be interrupted meanwhile
 MAX_PAGE_CHARS = 5_000_000
 HINT = "HTML inputs need trafilatura: pip install 'classify[html]'"
-_SNIFF = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])",
-                    re.IGNORECASE | re.DOTALL)
+_SNIFF = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*"
+                    rb"<(?:!doctype\s+html|html[\s>])", re.IGNORECASE | re.DOTALL)
 
 
 def looks_like_html(head: bytes) -> bool:
     """Does the start of an input (e.g. stdin) look like an HTML page? True when, after white
-    space and comments, it opens with ``<!DOCTYPE html`` or ``<html``."""
+    space, an XML declaration (XHTML) and comments, it opens with ``<!DOCTYPE html`` or
+    ``<html``."""
     return bool(_SNIFF.match(head[:4096]))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import ROOT, assert_clean_error, run_main
 
@@ -98,6 +100,10 @@ def test_sniffing():
     assert looks_like_html(b"<!-- saved page -->\n<html>")
     assert not looks_like_html(b"Police said <html> tags were found.")
     assert not looks_like_html(b'{"text": "<html>"}')
+    # XHTML: an XML declaration first (before: tagged as one sentence of markup)
+    assert looks_like_html(b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html PUBLIC>')
+    assert looks_like_html(b"<?xml version='1.0'?><html xmlns='http://www.w3.org/1999/xhtml'>")
+    assert not looks_like_html(b'<?xml version="1.0"?>\n<rss version="2.0">')
 
 
 def test_html_file_title_first(model_dir, tmp_path):
@@ -112,6 +118,39 @@ def test_html_file_title_first(model_dir, tmp_path):
     r = run_main(["tag", str(f), "--model", str(model_dir), "--format", "jsonl"])
     assert r.code == 0, r
     assert "Customs seize heroin on Lahore flight" in r.out
+
+
+@pytest.mark.parametrize("suffix", [".ndjson", ".json"])
+def test_json_lines_under_other_names_are_batches(model_dir, tmp_path, suffix):
+    """Before: each raw JSON line was tagged as a sentence of one article, exit 0."""
+    lines = ['{"id": "a", "text": "Police seized heroin at the airport."}',
+             '{"id": "b", "text": "The airline cut fares."}']
+    f = tmp_path / f"batch{suffix}"
+    f.write_text("\n".join(lines) + "\n")
+    r = run_main(["tag", str(f), "--model", str(model_dir), "--format", "jsonl"])
+    assert r.code == 0, r
+    assert [json.loads(x)["id"] for x in r.out.splitlines()] == ["a", "b"]
+    assert [t.id for t in api.tag_file(f, model_dir)] == ["a", "b"]
+
+
+@pytest.mark.parametrize("name, content, says", [
+    ("records.json", '[{"text": "Police seized heroin."}]', "a JSON document, not JSON Lines"),
+    ("records.json", '{\n  "text": "Police seized heroin."\n}', "a JSON document, not JSON"),
+    ("records.csv", "text\nPolice seized heroin.\n", "reads JSONL batches, not CSV"),
+])
+def test_json_documents_and_csv_are_not_read_as_prose(model_dir, tmp_path, name, content,
+                                                      says):
+    """Before: tagged as an article whose sentences were the markup, exit 0. Now one line
+    saying what to do; --input-format text still tags the file as an article."""
+    f = tmp_path / name
+    f.write_text(content)
+    r = run_main(["tag", str(f), "--model", str(model_dir), "--format", "jsonl"])
+    assert_clean_error(r.code, r.err, says)
+    assert name in r.err
+    with pytest.raises(DataError, match=says):
+        api.tag_file(f, model_dir)
+    assert run_main(["tag", str(f), "--model", str(model_dir), "--input-format", "text"]
+                    ).code == 0
 
 
 def test_html_on_stdin(model_dir):
