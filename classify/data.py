@@ -10,8 +10,9 @@ import io
 import json
 import math
 import numbers
+import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -568,6 +569,8 @@ def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = N
                           | set(schema.topics if schema else ()))
     stance_labels = sorted({r.stance for r in records if r.stance is not None}
                            | set(schema.stances if schema else ()))
+    if schema is None:  # a schema names the labels; without one a typo is a new class
+        warnings += _label_typos(records)
     has_topics = any(r.topics is not None for r in records)
     if has_topics and not topic_labels:
         warnings.append("no record carries any topic: the topic model is skipped")
@@ -577,6 +580,41 @@ def load_dataset(paths: Iterable[str | Path], schema_path: str | Path | None = N
                    files=[str(f) for f in files], conflicts=conflicts,
                    weights={str(f): w for f, w in fweight.items() if w != 1.0},
                    tune_on=[str(f) for f in files if f in marked])
+
+
+def _label_typos(records: Sequence[Record]) -> list[str]:
+    """Warnings for labels that look like typos of others: names that differ only in case,
+    spaces, hyphens or underscores ("Supportive" beside "supportive"), and a stance held by a
+    single record beside stances of many. Each is trained as a class of its own."""
+    out = []
+    for kind in ("topic", "stance"):
+        count: dict[str, int] = {}
+        where: dict[str, str] = {}
+        for r in records:
+            names = (r.topics or []) if kind == "topic" else \
+                ([] if r.stance is None else [r.stance])
+            for x in names:
+                count[x] = count.get(x, 0) + 1
+                where.setdefault(x, r.where)
+        groups: dict[str, list[str]] = {}
+        for x in sorted(count):
+            groups.setdefault(re.sub(r"[\s_-]+", " ", x).strip().casefold(), []).append(x)
+        named: set[str] = set()
+        for same in groups.values():
+            if len(same) > 1:
+                named.update(same)
+                out.append(f"{kind} labels that differ only in case or spacing are trained as "
+                           f"different classes: " + ", ".join(
+                               f"{x!r} ({count[x]} record(s), first {where[x]})"
+                               for x in same))
+        if kind == "stance" and len(count) > 2:
+            most = max(count.values())
+            for x in sorted(count):
+                if count[x] == 1 and most >= 10 and x not in named:
+                    out.append(f"{where[x]}: stance {x!r} is held by this record only, beside "
+                               f"{', '.join(repr(y) for y in sorted(count) if y != x)}: "
+                               "a typo? (a schema.json names the stances)")
+    return out
 
 
 # ---------------------------------------------------------------- decoding

@@ -515,3 +515,24 @@ def test_a_data_directory_that_cannot_be_searched_is_named(tmp_path, monkeypatch
     with pytest.raises(DataError, match=re.escape(f"{d}: cannot read the directory: "
                                                   "Permission denied")):
         declared_schema(d, "recipe.json")
+
+
+def test_labels_that_look_like_typos_are_warned_about(tmp_path):
+    """Before: "Supportive" beside "supportive" became a fourth stance class without a word."""
+    lines = [_rec(f"Sentence number {i} about fares.", ["aviation"],
+                  ["supportive", "critical", "neutral"][i % 3], f"s{i}") for i in range(30)]
+    lines[4] = _rec("They welcomed the new route.", ["Aviation "], "Supportive", "s4")
+    lines[7] = _rec("They liked it.", ["aviation"], "positive", "s7")
+    f = _jsonl(tmp_path / "d.jsonl", lines)
+    ds = load_dataset([f])
+    assert "Supportive" in ds.stance_labels  # still trained as given: a warning, not a guess
+    text = "\n".join(ds.warnings)
+    assert re.search(r"stance labels that differ only in case.*'Supportive' \(1 record\(s\), "
+                     rf"first {re.escape(str(f))}:5\), 'supportive'", text), text
+    assert re.search(r"topic labels that differ only in case.*'Aviation '.*'aviation'", text)
+    assert f"{f}:8: stance 'positive' is held by this record only" in text
+    assert "'Supportive' is held" not in text  # named once, by the first warning
+    clean = _jsonl(tmp_path / "c.jsonl", [_rec(f"Sentence number {i} about fares.",
+                                               ["aviation"], ["supportive", "neutral"][i % 2],
+                                               f"s{i}") for i in range(30)])
+    assert load_dataset([clean]).warnings == []
