@@ -475,6 +475,9 @@ def check_options(opts: object) -> TrainOptions:
             check_fixed_params(opts.params)
         except (ValueError, TypeError, KeyError) as e:
             raise DataError(f"TrainOptions.params cannot be trained with: {e}") from None
+        if opts.C is not None and "topics" in opts.params:  # else C was recorded, not used
+            raise DataError("--C and --params-from both fix the topic model's C "
+                            "(TrainOptions.C and .params['topics']): give one")
     # numpy numbers pass as Python's own, so that meta.json can record them
     return replace(opts, cv_folds=int(opts.cv_folds), seed=int(opts.seed),
                    max_cv_records=int(opts.max_cv_records),

@@ -379,10 +379,12 @@ def _check_rule(meta: dict, path: Path) -> None:
     rule = meta.get("article_rule", {})
     params = rule.get("params", {}) if isinstance(rule, dict) else None
     if not isinstance(params, dict) or not all(
-            k in ("min_sentences", "short_article") and type(v) is int and v >= 0
+            k in ("min_sentences", "short_article") and type(v) is int
+            and v >= (1 if k == "min_sentences" else 0)  # 0 sentences: every topic holds
             for k, v in params.items()):
         raise ModelError(f"{path}: 'article_rule' must be {{\"params\": {{\"min_sentences\": "
-                         f"N, \"short_article\": N}}}} with whole numbers, got {rule!r:.80}")
+                         f"N, \"short_article\": N}}}} with whole numbers (min_sentences at "
+                         f"least 1), got {rule!r:.80}")
 
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_records, write_jsonl
+from conftest import make_records, run_main, write_jsonl
 
 from classify import api
 from classify.errors import ClassifyError, DataError, ModelError
@@ -390,3 +390,16 @@ def test_training_jobs_beyond_the_cores_are_capped(tmp_path, train_file):
     big = api.train([train_file], tmp_path / "big", TrainOptions(jobs=10**30, fast=True))
     one = api.train([train_file], tmp_path / "one", TrainOptions(jobs=1, fast=True))
     assert big.meta["model_sha256"] == one.meta["model_sha256"]
+
+
+def test_C_and_fixed_topic_params_conflict(tmp_path, model_dir, train_file):
+    """Before: trained with the fixed params' C and recorded C=3 in meta.json as if used."""
+    from classify.model import TrainOptions
+
+    opts = TrainOptions(C=3.0, params=api.model_params(model_dir))
+    with pytest.raises(DataError, match="--C and --params-from both fix the topic model's C"):
+        api.train([train_file], tmp_path / "m", opts)
+    assert not (tmp_path / "m").exists()
+    r = run_main(["train", "--data", str(train_file), "--model", str(tmp_path / "m"),
+                  "--params-from", str(model_dir), "--C", "3"])
+    assert r.code == 2 and "--C and --params-from" in r.err and not (tmp_path / "m").exists()

@@ -946,11 +946,12 @@ def test_hand_edited_model_directories_are_one_line_errors(model_copy, tmp_path)
     meta_path = model_copy / "meta.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     good = dict(meta)
-    meta["article_rule"] = 5
-    meta_path.write_text(json.dumps(meta), encoding="utf-8")
-    r = run_main(["tag", str(article), "--model", str(model_copy)])
-    assert_clean_error(r.code, r.err, str(meta_path))
-    assert "'article_rule' must be" in r.err
+    for rule in (5, {"params": {"min_sentences": 0}}):  # 0: every topic of every article
+        meta["article_rule"] = rule
+        meta_path.write_text(json.dumps(meta), encoding="utf-8")
+        r = run_main(["tag", str(article), "--model", str(model_copy)])
+        assert_clean_error(r.code, r.err, str(meta_path))
+        assert "'article_rule' must be" in r.err
 
     npz = model_copy / good["model_file"]
     arrays = dict(np.load(npz, allow_pickle=False))
