@@ -377,6 +377,8 @@ def cmd_tag(args: argparse.Namespace) -> int:
         return cmd_tag_on_cluster(args)
     if args.output_dir is not None or not isinstance(args.partition_size, _DefaultSize):
         raise ClassifyError("--output-dir and --partition-size need --scheduler")
+    if sum(map(is_stdin, args.inputs)) > 1:  # the second would find it read already
+        raise ClassifyError("-: standard input is given more than once; it can be read once")
     tagger = api.load_tagger(args.model, trust=args.trust,
                              thresholds=_thresholds(args.threshold))
     out: TextIO = sys.stdout

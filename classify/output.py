@@ -219,11 +219,11 @@ class Writer:
         elif self.page is not None:
             self.page.add_record(name, index, t)
         else:
-            label = t.id if t.id is not None else f"{name}#{index}"
+            label = one_line(t.id if t.id is not None else f"{name}#{index}")
             if t.error:
-                self.out.write(visible(f"{label}\tERROR {t.error}") + "\n")
+                self.out.write(f"{label}\tERROR {one_line(t.error)}\n")
             else:
-                self.out.write(f"{visible(label)}\t{_tag_summary(t)}\t{_snippet(t.text, 80)}\n")
+                self.out.write(f"{label}\t{_tag_summary(t)}\t{_snippet(t.text, 80)}\n")
 
     def end(self) -> None:
         if self.page is not None:
@@ -243,6 +243,12 @@ def visible(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+def one_line(text: str) -> str:
+    """``visible``, with tabs and line breaks escaped too: a field of a one-line-per-record
+    output (an id, a file name), which an id of "2\\n3" would otherwise split in two."""
+    return visible(text).replace("\t", "\\t").replace("\n", "\\n")
+
+
 def _snippet(text: str, n: int) -> str:
     text = visible(" ".join(text.split()))
     return text if len(text) <= n else text[: n - 1] + "…"
@@ -256,7 +262,7 @@ def _tag_summary(t: Tags) -> str:
 
 def render_article_text(a: ArticleTags, topic_labels: list[str]) -> str:
     n = len(a.sentences)
-    lines = [f"== {visible(a.name)} ({n} sentence{'s' if n != 1 else ''})"]
+    lines = [f"== {one_line(a.name)} ({n} sentence{'s' if n != 1 else ''})"]
     if topic_labels:
         tops = ", ".join(f"{lab} ({int(a.topic_support[lab]['sentences'])} sentences)"
                          for lab in a.topics) or "none"

@@ -163,6 +163,9 @@ def check_model_dir(directory: str | Path) -> Path:
     ModelError: training into a project folder would overwrite its meta.json and delete its
     files."""
     directory = model_path(directory)
+    if directory.is_symlink() and not directory.exists():
+        raise ModelError(f"{directory}: a symlink that leads nowhere (a loop, or its target is "
+                         "gone): give a directory")
     if not directory.exists():
         return directory
     if not directory.is_dir():
@@ -288,6 +291,9 @@ def read_meta(directory: str | Path) -> dict:
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        if not _model_files(directory):  # --trust would find nothing either
+            raise ModelError(f"{directory}: no model here (no {META}, no model file): train "
+                             f"one with 'classify train --model {directory}'") from None
         raise ModelError(f"{path}: missing; the model cannot be verified (a partial model "
                          "directory? pass --trust to load an unverified pickle)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:

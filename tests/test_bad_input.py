@@ -1395,3 +1395,42 @@ def test_a_report_into_a_directory_one_cannot_write_stops_before_the_work(tmp_pa
         r = run_main([*cmd, "--data", str(f), "--fast", "--quiet", "--report",
                       str(ro / "r.md")])
         assert r.code == 2 and f"{ro / 'r.md'}: cannot write: {ro} is not writable" in r.err
+
+
+def test_train_into_a_symlink_loop_is_one_line(tmp_path, train_file):
+    """Before: 'internal error: RuntimeError: Symlink loop', exit 70."""
+    a, b = tmp_path / "loopA", tmp_path / "loopB"
+    a.symlink_to(b)
+    b.symlink_to(a)
+    r = run_main(["train", "--data", str(train_file), "--model", str(a), "--fast"])
+    assert r.code == 2
+    assert_clean_error(r.code, r.err, f"{a}: a symlink that leads nowhere")
+
+
+def test_an_empty_model_directory_is_not_told_to_use_trust(tmp_path):
+    """Before: 'meta.json: missing ... pass --trust', and --trust then found no model file."""
+    d = tmp_path / "empty"
+    d.mkdir()
+    article = tmp_path / "a.txt"
+    article.write_text("A plane landed at the airport.", encoding="utf-8")
+    r = run_main(["tag", str(article), "--model", str(d)])
+    assert_clean_error(r.code, r.err, f"{d}: no model here")
+    assert "--trust" not in r.err and "classify train --model" in r.err
+
+
+def test_standard_input_given_twice_is_refused(model_dir):
+    """Before: tagged once, then '<stdin>: empty input', exit 1."""
+    r = run_main(["tag", "-", "-", "--model", str(model_dir)], stdin=b"A plane landed.\n")
+    assert_clean_error(r.code, r.err, "standard input is given more than once")
+    assert r.out == ""
+
+
+def test_text_output_keeps_one_line_per_record_whatever_the_id(model_dir, tmp_path):
+    """Before: a newline in an id split one record over two lines."""
+    f = tmp_path / "b.jsonl"
+    f.write_text(json.dumps({"id": "2\n3\tx", "text": "A plane landed."}) + "\n"
+                 + json.dumps({"id": "b", "text": "Police seized heroin."}) + "\n")
+    r = run_main(["tag", str(f), "--model", str(model_dir), "--format", "text"])
+    assert r.code == 0, r
+    lines = r.out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("2\\n3\\tx\t") and lines[1].startswith("b\t")
