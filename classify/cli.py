@@ -308,6 +308,8 @@ def _cluster_inputs(args: argparse.Namespace, failures: list[str]) -> list[Path]
         else:
             try:
                 if _is_batch(src, b"", args.input_format):
+                    if not _has_content(Path(src)):  # as a local run says
+                        raise DataError(f"{src}: empty input, no record to tag")
                     files.append(Path(src))
                     continue
                 failures.append(f"{src}: not a .jsonl batch; --scheduler tags JSONL batches "
@@ -316,6 +318,19 @@ def _cluster_inputs(args: argparse.Namespace, failures: list[str]) -> list[Path]
                 failures.append(str(e))
         _err(f"error: {failures[-1]}")
     return files
+
+
+def _has_content(path: Path) -> bool:
+    """Whether a file holds anything but white space (read until it does; unreadable: True,
+    named when it is read)."""
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 16):
+                if chunk.strip():
+                    return True
+    except OSError:
+        return True
+    return False
 
 
 def cmd_tag_on_cluster(args: argparse.Namespace) -> int:

@@ -450,6 +450,7 @@ def _handshake(address: str) -> None:
     from distributed.security import Security
 
     seconds = parse_timedelta(CONNECT_TIMEOUT)
+    _reachable(address, seconds)
     # the credentials Client would use for this address (tls:// needs them): the configured
     # security loader's, else those of dask's configuration
     try:
@@ -467,6 +468,23 @@ def _handshake(address: str) -> None:
     # on a thread of its own: the caller may be inside a running event loop (a notebook)
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, probe()).result()
+
+
+def _reachable(address: str, seconds: float) -> None:
+    """For a tcp:// or tls:// address: a port out of range is a ValueError and a refused
+    connection an OSError at once (Dask's own connect retries those until its timeout)."""
+    import socket
+
+    scheme, sep, rest = address.partition("://")
+    if not sep or scheme not in ("tcp", "tls"):
+        return
+    host, _, port = rest.rpartition(":")
+    if not host:
+        return  # no port given: Dask's default applies
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"invalid port {port!r} (1 to 65535)")
+    with socket.create_connection((host.strip("[]"), int(port)), timeout=seconds):
+        pass
 
 
 def _limit(client: distributed.Client) -> int:

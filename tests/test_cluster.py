@@ -444,6 +444,32 @@ def test_unreachable_scheduler_is_one_line(monkeypatch, model_dir, batch, tmp_pa
     assert not out.exists()
 
 
+@pytest.mark.parametrize("port, says", [("99999", "invalid port '99999'"),
+                                         ("abc", "invalid port 'abc'"),
+                                         (None, "Connection refused")])
+def test_a_bad_or_refused_port_is_told_at_once(model_dir, batch, port, says):
+    """Before: Dask's connect retried a refused connection, and an impossible port, until its
+    30 s timeout, then said 'no answer' or 'Timed out'."""
+    if port is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = str(s.getsockname()[1])  # closed: nothing listens there
+    r = run_main(["tag", str(batch), "--model", str(model_dir), "--format", "jsonl",
+                  "--scheduler", f"tcp://127.0.0.1:{port}"])
+    assert_clean_error(r.code, r.err, "cannot connect to the Dask scheduler")
+    assert says in r.err
+
+
+def test_an_empty_batch_is_an_error_on_the_cluster_too(model_dir, tmp_path):
+    """Before: exit 0 and no word with --scheduler, while a local run says 'empty input'."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n  \n")
+    r = run_main(["tag", str(empty), "--model", str(model_dir), "--format", "jsonl",
+                  "--scheduler", "tcp://127.0.0.1:1"])
+    assert r.code == 1
+    assert_clean_error(r.code, r.err, f"{empty}: empty input, no record to tag")
+
+
 @pytest.mark.parametrize("args, message", [
     (["--format", "text", "--scheduler", "tcp://h:1"], "--scheduler writes JSON records"),
     (["--format", "json", "--scheduler", "tcp://h:1", "--output-dir", "o"],
