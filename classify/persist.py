@@ -21,6 +21,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import math
 import os
 import platform
 import stat
@@ -375,8 +376,36 @@ def load_model(directory: str | Path, trust: bool = False) -> tuple[Model, dict]
     if problem:
         raise ModelError(f"{path}: not a usable model: {problem}")
     _check_rule(meta, directory / META)
+    _warn_if_edited(meta, model, directory / META)
     interrupts.checkpoint("after-load")
     return model, meta
+
+
+def _warn_if_edited(meta: dict, model: Model, path: Path) -> None:
+    """A warning when meta.json's record of the topic thresholds or of the label names no
+    longer matches the model file: a hand edit there changes nothing (the verified model file
+    decides), and it used to be ignored without a word."""
+    recorded = meta.get("thresholds")
+    if isinstance(recorded, dict) and model.topics is not None:
+        actual = dict(zip(model.topic_labels, map(float, model.topics.thresholds), strict=True))
+        moved = [t for t in sorted(set(recorded) | set(actual))
+                 if not (isinstance(recorded.get(t), int | float)
+                         and not isinstance(recorded.get(t), bool)
+                         and abs(recorded[t] - actual.get(t, math.inf)) < 5e-4)]
+        if moved:
+            warnings.warn(f"{path}: 'thresholds' ({', '.join(moved[:3])}) differ from the "
+                          "model file's, which decide: meta.json records them and does not "
+                          "set them (--threshold TOPIC=X sets one for a run)", stacklevel=3)
+    labels = meta.get("labels")
+    if isinstance(labels, dict):
+        named = {"topics": labels.get("topics"), "stances": labels.get("stance")}
+        have = {"topics": model.topic_labels, "stances": model.stance_labels}
+        for kind, given in named.items():
+            names = sorted(given) if isinstance(given, dict | list) else None
+            if names is not None and names != sorted(have[kind]):
+                warnings.warn(f"{path}: 'labels' name other {kind} ({', '.join(names[:4])}) "
+                              f"than the model file ({', '.join(have[kind][:4])}), whose "
+                              "names are used: meta.json only describes them", stacklevel=3)
 
 
 def _check_rule(meta: dict, path: Path) -> None:

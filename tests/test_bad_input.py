@@ -1434,3 +1434,22 @@ def test_text_output_keeps_one_line_per_record_whatever_the_id(model_dir, tmp_pa
     assert r.code == 0, r
     lines = r.out.splitlines()
     assert len(lines) == 2 and lines[0].startswith("2\\n3\\tx\t") and lines[1].startswith("b\t")
+
+
+def test_hand_edits_of_recorded_thresholds_and_labels_are_warned_about(model_copy, tmp_path):
+    """meta.json records the thresholds and label names; the verified model file decides.
+    Before: an edit there changed nothing, without a word."""
+    article = tmp_path / "a.txt"
+    article.write_text("The airline cut fares on its Lahore route.", encoding="utf-8")
+    first = run_main(["tag", str(article), "--model", str(model_copy), "--format", "jsonl"])
+    assert first.code == 0 and "warning" not in first.err
+    meta_path = model_copy / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    topic = sorted(meta["thresholds"])[0]
+    meta["thresholds"][topic] = 0.99
+    meta["labels"]["topics"]["renamed"] = meta["labels"]["topics"].pop(topic)
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    r = run_main(["tag", str(article), "--model", str(model_copy), "--format", "jsonl"])
+    assert r.code == 0 and r.out == first.out  # the model file decides
+    assert f"'thresholds' ({topic}) differ from the model file's" in r.err
+    assert "'labels' name other topics" in r.err and "renamed" in r.err
