@@ -22,9 +22,9 @@ from .data import (
     STDIN,
     Dataset,
     input_name,
+    is_batch_file,
     is_stdin,
     item_id,
-    json_object_line,
     load_dataset,
     open_lines,
     read_text,
@@ -416,37 +416,6 @@ def read_article(path: str | Path, input_format: str = "auto") -> str:
     return text
 
 
-BATCH_SUFFIXES = (".jsonl", ".ndjson")
-
-
-def is_batch_file(path: str | Path) -> bool:
-    """Whether ``classify tag PATH`` reads the file as a JSONL batch (``input_format``
-    "auto"): a .jsonl or .ndjson file, or a .json file whose first line is one JSON object
-    (JSON Lines under another name). A .json document of another shape and a .csv file are a
-    DataError that says what to do: read as prose, their markup would be tagged as
-    sentences."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in BATCH_SUFFIXES:
-        return True
-    if suffix == ".json":
-        try:
-            with open(path, "rb") as fh:
-                first = fh.readline(1 << 20)
-        except OSError:
-            return False  # named when it is read
-        if json_object_line(first):
-            return True
-        raise DataError(f"{path}: a JSON document, not JSON Lines: classify tag reads batches "
-                        "of one {\"text\": ...} object a line (e.g. jq -c '.[]' FILE.json > "
-                        "FILE.jsonl), or --input-format text tags the file as one article")
-    if suffix == ".csv":
-        raise DataError(f"{path}: classify tag reads JSONL batches, not CSV: write one "
-                        "{\"text\": ...} object a line, or --input-format text tags the file "
-                        "as one article")
-    return False
-
-
 def tag_file(path: str | Path, model_dir: str | Path | None = None, *,
              input_format: str = "auto", keep_all: bool = False, explain: bool = True,
              skip_invalid: bool = False, tagger: Tagger | None = None
@@ -717,7 +686,14 @@ def suggest(pool: str | Path, model_dir: str | Path | None = None, n: int = 50,
     ``classify.suggest``). Texts already labelled are left out: those of the training data
     files the model's meta.json names (a warning says if they are not found) and of
     ``exclude`` (files or directories)."""
-    from .suggest import DIVERSITY, SuggestResult, read_pool, texts_of, training_files
+    from .suggest import (
+        DIVERSITY,
+        SuggestResult,
+        check_focus,
+        read_pool,
+        texts_of,
+        training_files,
+    )
     from .suggest import suggest as _suggest
 
     _check_count(n, "n", 1)
@@ -726,6 +702,7 @@ def suggest(pool: str | Path, model_dir: str | Path | None = None, n: int = 50,
     _one_path(pool, "pool")  # checked; "-" (a str) stays standard input
     model_dir = model_dir_or_default(model_dir)
     model, meta = _load_model(model_dir, trust=trust)
+    check_focus(model, focus, model_dir)  # before the pool is read
     items = read_pool(pool)
     warnings: list[str] = []
     found, missing = training_files(meta, model_dir)

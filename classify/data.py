@@ -740,6 +740,37 @@ def json_object_line(line: str | bytes) -> bool:
         return False
 
 
+BATCH_SUFFIXES = (".jsonl", ".ndjson")
+
+
+def is_batch_file(path: str | Path) -> bool:
+    """Whether ``classify tag PATH`` (and ``suggest --pool``) reads the file as a JSONL batch
+    (``input_format`` "auto"): a .jsonl or .ndjson file, or a .json file whose first line is
+    one JSON object (JSON Lines under another name). A .json document of another shape and a
+    .csv file are a DataError that says what to do: read as prose, their markup would be
+    tagged as sentences."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in BATCH_SUFFIXES:
+        return True
+    if suffix == ".json":
+        try:
+            with open(path, "rb") as fh:
+                first = fh.readline(1 << 20)
+        except OSError:
+            return False  # named when it is read
+        if json_object_line(first):
+            return True
+        raise DataError(f"{path}: a JSON document, not JSON Lines: classify reads batches "
+                        "of one {\"text\": ...} object a line (e.g. jq -c '.[]' FILE.json > "
+                        "FILE.jsonl), or --input-format text tags the file as one article")
+    if suffix == ".csv":
+        raise DataError(f"{path}: classify tag reads JSONL batches, not CSV: write one "
+                        "{\"text\": ...} object a line, or --input-format text tags the file "
+                        "as one article")
+    return False
+
+
 @contextlib.contextmanager
 def input_lines(path: str | Path) -> Iterator[Iterator[str]]:
     """The decoded lines of a command-line input: standard input for ``-`` (``is_stdin``),

@@ -12,12 +12,15 @@ come back unchanged.
   (``choice="single-radio"``), and the labelling config (``label_config``) that defines
   those controls. Import reads the JSON export (tasks with ``annotations``: the last one
   not cancelled counts; a task without one is left out) or the JSON-MIN export (flat
-  records: a single choice as a string, several as ``{"choices": [...]}``).
+  records: a single choice as a string, several as ``{"choices": [...]}``). A file in
+  which no item has ``data`` (the JSON export) or a ``topics`` or ``stance`` choice
+  (JSON-MIN) is not a Label Studio export: an error, not so many items nobody annotated.
 - **doccano** (text classification project): JSONL ``{"text", "label": [...], "item_id",
   "source"}``; topics are label names, the stance is ``stance:NAME``, and the guess is the
   pre-annotation doccano shows. Import reads its JSONL (or JSON) export, whose extra
-  fields come back at the top level; an item with no label at all was not annotated and is
-  left out.
+  fields come back at the top level beside doccano's own ``id``; an item with no label at
+  all was not annotated and is left out, and so is a line without ``id``: a task as
+  ``classify export`` wrote it, whose labels are the model's guess, not an annotation.
 - **Prodigy** (``choice`` interface with ``choice_style: multiple``): JSONL ``{"text",
   "options": [{"id", "text"}], "accept": [...], "meta": {...}}``; option ids as for doccano.
   Import reads ``prodigy db-out`` JSONL: answers ``accept`` count, ``reject`` and
@@ -252,10 +255,12 @@ def import_records(path: str | Path, tool: str, schema: Schema) -> Imported:
         raise DataError(f"unknown tool {tool!r}; one of {', '.join(TOOLS)}")
     path = Path(path)
     out = Imported(tool, [])
+    foreign = 0  # Label Studio items with neither 'data' nor a choice of ours
     for where, obj in _read(path):
         if tool == "label-studio":
             got = _label_studio(where, obj)
             if got is None:
+                foreign += isinstance(obj, dict) and "data" not in obj
                 out.left_out.append(where)
                 continue
             data, topics, stances = got
@@ -276,6 +281,9 @@ def import_records(path: str | Path, tool: str, schema: Schema) -> Imported:
                     continue
                 topics, stances = _split(obj.get("accept", []), where)
             else:
+                if "id" not in obj:  # doccano's export gives each item its id; our tasks
+                    out.left_out.append(where)  # have none, their labels are our guess
+                    continue
                 topics, stances = _split(obj.get("label", []), where)
                 if not topics and not stances:  # doccano exports unannotated items too
                     out.left_out.append(where)
@@ -296,4 +304,8 @@ def import_records(path: str | Path, tool: str, schema: Schema) -> Imported:
             rec["id"] = rid
         parse_record(rec, where, schema, need_labels=True)
         out.records.append(rec)
+    if foreign and foreign == len(out.left_out) and not out.records:
+        raise DataError(f"{path}: does not look like a Label Studio export: no item has "
+                        "'data' (the JSON export) or a 'topics' or 'stance' choice "
+                        "(JSON-MIN); export the project from Label Studio as JSON")
     return out

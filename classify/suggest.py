@@ -35,6 +35,7 @@ from .data import (
     STDIN_NAME,
     data_files,
     input_lines,
+    is_batch_file,
     is_stdin,
     item_id,
     item_text,
@@ -47,6 +48,7 @@ from .data import (
 )
 from .errors import DataError
 from .model import Model
+from .output import one_line
 from .sentences import split_sentences
 
 DIVERSITY = 0.5  # weight of the similarity penalty against the uncertainty
@@ -109,7 +111,7 @@ def _pool_file(path: Path, name: str) -> Iterator[PoolItem]:
             rid = obj.get("id") or f"{name}:{lineno}"
             yield PoolItem(str(rid), text, str(obj.get("source") or name))
         return
-    if path.suffix.lower() == ".jsonl":
+    if is_batch_file(path):  # .jsonl, .ndjson, a .json of JSON lines (else an error)
         with open_lines(path) as lines:
             yield from _jsonl_items(lines, name)
         return
@@ -227,12 +229,25 @@ def _logit(p: np.ndarray) -> np.ndarray:
 FOCUS = ("all", "topics", "stance")
 
 
+def check_focus(model: Model, focus: str, model_dir: str | Path | None = None) -> None:
+    """A one-line error for a ``focus`` that is not one of ``FOCUS`` or names a part the
+    model lacks (its suggestions would all be "no reason", in pool order); it names
+    ``model_dir`` if given."""
+    if focus not in FOCUS:
+        raise DataError(f"focus must be one of {', '.join(FOCUS)}, got {focus!r}")
+    if focus != "all" and not (model.topic_labels if focus == "topics" else
+                               model.stance_labels):
+        other = "stance" if focus == "topics" else "topics"
+        raise DataError((f"{model_dir}: " if model_dir else "") + f"the model has no {focus} "
+                        f"(trained without {focus} labels), so focus {focus!r} has nothing to "
+                        f"rank by: use focus {other!r} or 'all'")
+
+
 def uncertainty(model: Model, P: np.ndarray, S: np.ndarray, focus: str = "all"
                 ) -> tuple[np.ndarray, list[str]]:
     """Each item's largest uncertainty over its labels (see the module) and which label;
     ``focus`` "topics" or "stance" looks at that part only."""
-    if focus not in FOCUS:
-        raise DataError(f"focus must be one of {', '.join(FOCUS)}, got {focus!r}")
+    check_focus(model, focus)
     n = len(P)
     cols: list[np.ndarray] = []
     names: list[tuple[str, int]] = []
@@ -293,8 +308,9 @@ def diverse_top(priority: np.ndarray, X: sp.csr_matrix, n: int, diversity: float
         i = int(np.argmax(gain))
         taken[i] = True
         picks.append(int(cand[i]))
-        sim = np.asarray((Xc @ Xc[i].T).todense()).ravel()
-        np.maximum(closest, sim, out=closest)
+        # a dense vector: the same products summed in the same order as the sparse
+        # product Xc @ Xc[i].T, so the same similarities, about ten times faster
+        np.maximum(closest, Xc @ Xc[i].toarray().ravel(), out=closest)
     return picks
 
 
@@ -314,6 +330,7 @@ def suggest(pool: Sequence[PoolItem], model: Model, n: int = 50,
             focus: str = "all") -> tuple[list[Suggestion], int]:
     """The ``n`` items of ``pool`` most worth labelling (see the module), best first, and how
     many pool items ``exclude`` (normalised texts) removed."""
+    check_focus(model, focus)  # before scoring the pool
     exclude = exclude or set()
     items = [it for it in pool if normalise(it.text) not in exclude]
     texts = [it.text for it in items]
@@ -335,13 +352,15 @@ def suggest(pool: Sequence[PoolItem], model: Model, n: int = 50,
 
 
 def render_text(suggestions: Sequence[Suggestion]) -> str:
-    """A human-readable list: rank, reason, the model's guess, the text."""
+    """A human-readable list: rank, reason, the model's guess, the text (its white space
+    collapsed, as ``classify tag --format text`` shows it); two lines per suggestion whatever
+    the pool's texts and ids hold."""
     lines = []
     for k, s in enumerate(suggestions, 1):
         guess = ", ".join(s.topics) or "no topic"
-        lines.append(f"{k:3}. [{guess} | {s.stance}] {s.text}")
-        lines.append(f"       unsure about {s.reason} (uncertainty {s.uncertainty:.2f}); "
-                     f"id {s.id}")
+        lines.append(one_line(f"{k:3}. [{guess} | {s.stance}] {' '.join(s.text.split())}"))
+        lines.append(one_line(f"       unsure about {s.reason} (uncertainty "
+                               f"{s.uncertainty:.2f}); id {s.id}"))
     return "\n".join(lines) + ("\n" if lines else "")
 
 

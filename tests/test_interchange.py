@@ -7,7 +7,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import run_main, write_jsonl
+from conftest import error_lines, run_main, write_jsonl
 
 from classify import api
 from classify.data import load_dataset
@@ -171,13 +171,14 @@ def test_prodigy_round_trip(tmp_path, todo, model_dir):
 
 
 @pytest.mark.parametrize("tool, row, message", [
-    ("doccano", {"text": "x", "label": ["narcotics", "stance:critical", "stance:neutral"]},
+    ("doccano", {"id": 2, "text": "x", "label": ["narcotics", "stance:critical",
+                                                 "stance:neutral"]},
      "2 stances (critical, neutral); a stance is one class"),
-    ("doccano", {"text": "x", "label": ["drugs", "stance:critical"]},
+    ("doccano", {"id": 2, "text": "x", "label": ["drugs", "stance:critical"]},
      "unknown topic 'drugs'"),
     ("prodigy", {"text": "x", "accept": "narcotics", "answer": "accept"},
      "labels must be a list of names"),
-    ("doccano", {"label": ["narcotics"]}, "missing or empty 'text'"),
+    ("doccano", {"id": 2, "label": ["narcotics"]}, "missing or empty 'text'"),
     ("label-studio", {"data": {"text": "x"}, "annotations": [{"result": [
         {"from_name": "topic", "type": "choices", "value": {"choices": ["narcotics"]}}]}]},
      "choices from 'topic'; the labelling config"),
@@ -188,7 +189,8 @@ def test_prodigy_round_trip(tmp_path, todo, model_dir):
      "'stance' given as 'taxonomy', not as choices"),
 ])
 def test_bad_import_names_the_place(tmp_path, model_dir, tool, row, message):
-    first = {"text": "fine", "label": ["stance:neutral"], "accept": ["stance:neutral"]}
+    first = {"id": 1, "text": "fine", "label": ["stance:neutral"],
+             "accept": ["stance:neutral"]}
     if tool == "label-studio":
         first = {"data": {"text": "fine"}, "annotations": [{"result": [
             {"from_name": "stance", "type": "choices", "value": {"choices": ["neutral"]}}]}]}
@@ -258,6 +260,41 @@ def test_prodigy_tasks_nobody_answered_are_not_labels(tmp_path, todo, model_dir)
     assert r.code != 0 and "no annotated item to import" in r.err and not out.exists()
 
 
+def test_doccano_tasks_nobody_reviewed_are_not_labels(tmp_path, todo, model_dir):
+    """Our own doccano export read back as if annotated: its labels are the model's guess,
+    and it lacks the id doccano's export gives every item, so nothing is imported and --out
+    is not written (as for Prodigy and Label Studio)."""
+    tasks, out = tmp_path / "tasks.jsonl", tmp_path / "imported.jsonl"
+    assert run_main(["export", str(todo), "--to", "doccano", "--model", str(model_dir),
+                     "--out", str(tasks)]).code == 0
+    got = api.import_file(tasks, "doccano", model_dir)
+    assert got.records == [] and len(got.left_out) == len(ITEMS)
+    r = run_main(["import", str(tasks), "--from", "doccano", "--model", str(model_dir),
+                  "--out", str(out)])
+    assert r.code != 0 and not out.exists()
+    assert error_lines(r.err) == [f"classify: error: {tasks}: no annotated item to import "
+                                  f"({len(ITEMS)} not annotated); {out} not written"]
+
+
+@pytest.mark.parametrize("content", [
+    '{"a": 1}\n',
+    '[{"id": 1, "text": "Fine.", "label": ["stance:neutral"], "Comments": []}]\n',
+    '{"text": "Fine.", "label": ["stance:neutral"], "item_id": "a#1", "source": "a"}\n' * 2,
+])
+def test_label_studio_import_of_another_tools_file_says_so(tmp_path, model_dir, content):
+    """A file with no Label Studio task (nothing under 'data') and no choice of ours (JSON-MIN)
+    is no Label Studio export, not a file of items nobody annotated."""
+    f, out = tmp_path / "export.json", tmp_path / "o.jsonl"
+    f.write_text(content, encoding="utf-8")
+    r = run_main(["import", str(f), "--from", "label-studio", "--model", str(model_dir),
+                  "--out", str(out)])
+    assert r.code == 2 and "Traceback" not in r.err and not out.exists()
+    assert error_lines(r.err) == [f"classify: error: {f}: does not look like a Label Studio "
+                                  "export: no item has 'data' (the JSON export) or a 'topics' "
+                                  "or 'stance' choice (JSON-MIN); export the project from "
+                                  "Label Studio as JSON"], r.err
+
+
 def test_label_studio_task_position_in_errors(tmp_path, model_dir):
     f = tmp_path / "p.json"
     f.write_text(json.dumps([{"data": {"text": "x"}, "annotations": [{"result": [
@@ -269,7 +306,7 @@ def test_label_studio_task_position_in_errors(tmp_path, model_dir):
 
 @pytest.mark.parametrize("tool, row", [
     ("prodigy", {"text": "x", "answer": "accept", "accept": ["aviation", "stance:angry"]}),
-    ("doccano", {"text": "x", "label": ["stance:neutral"]}),
+    ("doccano", {"id": 1, "text": "x", "label": ["stance:neutral"]}),
 ])
 def test_a_model_without_stance_takes_no_stance(tmp_path, topics_only_model, tool, row):
     f = write_jsonl(tmp_path / "in.jsonl", [row])

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
-from conftest import ARTICLE, FAST, make_records, run_main, write_jsonl
+from conftest import ARTICLE, FAST, error_lines, make_records, run_main, write_jsonl
 
 from classify import api
+from classify.errors import DataError
 from classify.suggest import diverse_top, normalise, uncertainty
 
 KEYS = {"id", "text", "source", "topics", "topic_scores", "stance", "stance_scores", "reason",
@@ -193,6 +195,43 @@ def test_focus_limits_the_labels_considered(pool, model_dir):
         api.suggest(pool, model_dir, n=2, focus="everything")
 
 
+@pytest.mark.parametrize("model, focus", [("topics_only_model", "stance"),
+                                          ("stance_only_model", "topics")])
+def test_focus_on_a_part_the_model_lacks_is_an_error(request, pool, model, focus):
+    """It used to exit 0 with every suggestion's reason "" and uncertainty 0, in pool order."""
+    model_dir = request.getfixturevalue(model)
+    with pytest.raises(DataError, match=f"the model has no {focus} "):
+        api.suggest(pool, model_dir, n=2, focus=focus)
+    r = run_main(["suggest", "--pool", str(pool), "--model", str(model_dir), "--focus", focus])
+    assert r.code == 2 and r.out == "" and "Traceback" not in r.err
+    assert error_lines(r.err) == [f"classify: error: {model_dir}: the model has no {focus} "
+                                  f"(trained without "
+                                  f"{focus} labels), so focus {focus!r} has nothing to rank "
+                                  f"by: use focus {'stance' if focus == 'topics' else 'topics'!r}"
+                                  " or 'all'"], r.err
+    other = "topics" if focus == "stance" else "stance"
+    assert api.suggest(pool, model_dir, n=2, focus=other).suggestions[0].reason
+
+
+def test_cli_suggest_text_shows_control_characters_escaped(tmp_path, model_dir):
+    """Terminal escapes in a pool's text, id or source (retitling the window, clearing the
+    screen, a bell) are shown escaped, as 'tag --format text' and 'label' show them, and a
+    line break in a text or id does not break the two lines per suggestion."""
+    f = write_jsonl(tmp_path / "pool.jsonl", [
+        {"id": "a\nb\u001b[31m", "source": "src\u001b[2J",
+         "text": "Customs found heroin \u001b]0;title\u0007 at the airport.\n\u001b[2JNext."},
+        {"id": "plain", "text": "The minister praised the new border agency."}])
+    r = run_main(["suggest", "--pool", str(f), "--model", str(model_dir), "--format", "text",
+                  "--quiet"])
+    assert r.code == 0 and r.err == "", r.err
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", r.out), repr(r.out)
+    lines = r.out.splitlines()
+    assert len(lines) == 4 and r.out.count("unsure about") == 2
+    assert ("Customs found heroin \\x1b]0;title\\x07 at the airport. \\x1b[2JNext."
+            in r.out)
+    assert any(x.endswith("; id a\\nb\\x1b[31m") for x in lines), lines
+
+
 def test_training_files_are_found_from_the_model_not_the_working_directory(
         tmp_path, pool, monkeypatch):
     """Trained with a relative path; suggest run elsewhere, where a file of the same name is
@@ -215,3 +254,13 @@ def test_training_files_are_found_from_the_model_not_the_working_directory(
     res = api.suggest(pool, project / "m", n=50)
     assert res.excluded == 0 and len(res.warnings) == 1
     assert "train.jsonl:1" in res.warnings[0] and "not excluded" in res.warnings[0]
+
+
+def test_an_ndjson_pool_is_a_batch_not_an_article(tmp_path, model_dir):
+    """Before: each raw JSON line was split into sentences and suggested as text."""
+    f = tmp_path / "pool.ndjson"
+    f.write_text("\n".join(json.dumps({"id": f"p{i}", "text": t}) for i, t in enumerate(
+        ["Police seized heroin at the airport.", "The airline cut fares."])) + "\n")
+    res = api.suggest(f, model_dir, n=2)
+    assert sorted(s.id for s in res.suggestions) == ["p0", "p1"]
+    assert not any("{" in s.text for s in res.suggestions)
