@@ -1052,6 +1052,99 @@ def run_cases(b: Bench) -> None:
            ["tag", "id_inf.jsonl", "--model", "M", "--format", "jsonl"],
            lambda r: error_phrase(r, "id_inf.jsonl:1", "file:line"))
 
+    # ------------------------------------------------ found by the fourth adversarial run
+    ESC = bytes([27])  # noqa: N806
+    shutil.copy(tmp / "batch.jsonl", tmp / "batch.ndjson")
+    b.case("tag: a .ndjson batch", ["tag", "batch.ndjson", "--model", "M", "--format", "jsonl"],
+           lambda r: error_phrase(r) if r.rc else
+           f"tagged as a batch, exit 0; {len(jsonl_rows(r))} records")
+    (tmp / "array.json").write_text('[{"text": "Fares rose."}]\n', encoding="utf-8")
+    b.case("tag: a .json document (an array of records)",
+           ["tag", "array.json", "--model", "M", "--format", "jsonl"],
+           lambda r: error_phrase(r, "array.json", "the file"))
+    (tmp / "records.csv").write_text("text\nFares rose.\n", encoding="utf-8")
+    b.case("tag: a .csv file", ["tag", "records.csv", "--model", "M", "--format", "jsonl"],
+           lambda r: error_phrase(r, "records.csv", "the file"))
+    case = records()
+    case[4] = {**case[4], "stance": "Supportive"}
+    write_jsonl(tmp / "case_stance.jsonl", case)
+    b.case("train: a stance written 'Supportive' beside 'supportive'",
+           ["train", "--fast", "--quiet", "--data", "case_stance.jsonl", "--model", "AR_CASE"],
+           lambda r: error_phrase(r) if r.rc else
+           f"trained, exit 0; {len(r.warning_lines())} warning line(s)"
+           + ("; names case_stance.jsonl:5" if "case_stance.jsonl:5" in r.err else ""))
+    b.case("train --params-from M --C 3 (C fixed twice)",
+           ["train", "--fast", "--quiet", "--data", "tiny.jsonl", "--params-from", "M", "--C",
+            "3", "--model", "AR_PC"],
+           lambda r: error_phrase(r, "--C and --params-from", "both flags")
+           + written("AR_PC", "model"))
+    edited("AR_MS0", lambda m: m.__setitem__("article_rule", {"params": {"min_sentences": 0}}))
+    b.case("meta.json: article rule min_sentences 0", ["tag", "a.txt", "--model", "AR_MS0", *t],
+           lambda r: error_phrase(r, "meta.json", "meta.json"))
+    edited("AR_TH", lambda m: m["thresholds"].__setitem__(sorted(m["thresholds"])[0], 0.99))
+    b.case("meta.json: a recorded threshold edited", ["tag", "a.txt", "--model", "AR_TH", *t],
+           lambda r: error_phrase(r) if r.rc else
+           f"tagged, exit 0; {len(r.warning_lines())} warning line(s) naming meta.json")
+    (tmp / "loopA").symlink_to(tmp / "loopB")
+    (tmp / "loopB").symlink_to(tmp / "loopA")
+    b.case("train --model a symlink loop",
+           ["train", "--fast", "--quiet", "--data", "tiny.jsonl", "--model", "loopA"],
+           lambda r: error_phrase(r, "loopA", "the path"))
+    (tmp / "AR_EMPTY").mkdir()
+    b.case("tag --model an empty directory", ["tag", "a.txt", "--model", "AR_EMPTY", *t],
+           lambda r: error_phrase(r, "AR_EMPTY", "the directory")
+           + ("; suggests --trust" if "--trust" in r.err else ""))
+    with open(tmp / "batch.jsonl", "rb") as fh:
+        b.case("tag - - (standard input twice)", ["tag", "-", "-", "--model", "M", *t],
+               lambda r: error_phrase(r, "standard input", "standard input"), stdin=fh)
+    write_jsonl(tmp / "id_newline.jsonl", [{"id": "2\n3", "text": "Fares rose."}])
+    b.case("tag --format text: a newline in a record id",
+           ["tag", "id_newline.jsonl", "--model", "M", "--format", "text"],
+           lambda r: error_phrase(r) if r.rc else
+           f"exit 0; {len(r.out.splitlines())} output line(s) for 1 record")
+    sentence = "The airline cut fares and passengers praised it. "
+    write_jsonl(tmp / "once.jsonl", [{"id": "x", "text": sentence}])
+    write_jsonl(tmp / "repeat.jsonl", [{"id": "x", "text": sentence * 100_000}])
+    once = b.case("tag: one record of one sentence", ["tag", "once.jsonl", "--model", "M",
+                                                      "--format", "jsonl"],
+                  lambda r: error_phrase(r) if r.rc else
+                  f"exit 0; topics {jsonl_rows(r)[0].get('topics')}")
+
+    def repeated(r: Result) -> str:
+        if r.rc:
+            return error_phrase(r)
+        a, b_ = jsonl_rows(once)[0], jsonl_rows(r)[0]
+        gap = max(abs(a["topic_scores"][k] - b_["topic_scores"][k]) for k in a["topic_scores"])
+        return (f"exit 0; topics {b_.get('topics')}, "
+                f"{'the same as' if a['topics'] == b_['topics'] else 'NOT'} the sentence's "
+                f"once; scores within {gap:.4f} of it")
+
+    b.case("tag: the same record, the sentence 100,000 times (5 MB)",
+           ["tag", "repeat.jsonl", "--model", "M", "--format", "jsonl"], repeated)
+    write_jsonl(tmp / "ctrl_pool.jsonl", [{"id": "a\nb", "text": "Fares rose \u001b[2J\u0007."}])
+    b.case("suggest --format text: control characters in a pool",
+           ["suggest", "--pool", "ctrl_pool.jsonl", "--model", "M", "--format", "text"],
+           lambda r: error_phrase(r) if r.rc else
+           f"exit 0; {'RAW ESC' if ESC in r.out else 'ESC escaped'}; "
+           f"{len(r.out.splitlines())} line(s) for 1 suggestion")
+    b.case("suggest --focus stance on a topics-only model",
+           ["suggest", "--pool", "batch.jsonl", "--model", "MT", "--focus", "stance"],
+           lambda r: error_phrase(r, "MT", "the model"))
+    b.case("export --to doccano, then import it unreviewed",
+           ["export", "batch.jsonl", "--to", "doccano", "--model", "M", "--out",
+            "dc_export.jsonl"], lambda r: error_phrase(r) if r.rc else "exported, exit 0")
+    b.case("import --from doccano: our own unreviewed export",
+           ["import", "dc_export.jsonl", "--from", "doccano", "--model", "M", "--out",
+            "dc_back.jsonl"],
+           lambda r: error_phrase(r, "dc_export.jsonl", "the file")
+           + written("dc_back.jsonl", "--out"))
+    b.case("import --from label-studio: a doccano file",
+           ["import", "dc_export.jsonl", "--from", "label-studio", "--model", "M", "--out",
+            "ls_back.jsonl"],
+           lambda r: error_phrase(r, "dc_export.jsonl", "the file")
+           + ("; says it is not a Label Studio export" if "does not look like" in r.err
+              else ""))
+
     # ------------------------------------------------ full disk and unwritable outputs
     b.case("evaluate --report /dev/full",
            ["evaluate", "--fast", "--quiet", "--data", "tiny.jsonl", "--folds", "2",
