@@ -15,8 +15,6 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from .cluster import DEFAULT_PARTITION_BYTES
 from .data import (
     STDIN,
@@ -276,10 +274,10 @@ def _check_count(value: object, name: str, least: int) -> None:
 
 
 def _check_flags(**flags: object) -> None:
-    """A DataError naming the first flag that is not True or False: a string such as "no" is
-    truthy, and would switch the flag on."""
+    """A DataError naming the first flag given as a string: "no" or "false" is truthy, and
+    would switch the flag on (0, 1 and None keep their usual meaning)."""
     for name, value in flags.items():
-        if not isinstance(value, bool | np.bool_):
+        if isinstance(value, str | bytes):
             raise DataError(f"{name} must be True or False, got {value!r:.40}")
 
 
@@ -430,7 +428,8 @@ def tag_file(path: str | Path, model_dir: str | Path | None = None, *,
     _check_flags(keep_all=keep_all, explain=explain, skip_invalid=skip_invalid)
     path = _one_path(path, "path")
     tagger = _tagger(tagger, model_dir)
-    if input_format == "jsonl" or (input_format == "auto" and is_batch_file(path)):
+    if input_format == "jsonl" or (input_format == "auto" and is_batch_file(
+            path, ', or input_format="text" tags the file as one article')):
         with open_lines(path) as lines:
             out = list(iter_tag_batch(lines, str(path), tagger, explain=explain,
                                       on_invalid=(lambda _: None) if skip_invalid else None))

@@ -255,7 +255,8 @@ def _is_batch(path: Path | str, first_line: bytes, mode: str) -> bool:
     if mode != "auto":
         return mode == "jsonl"
     if isinstance(path, Path):
-        return api.is_batch_file(path)
+        return api.is_batch_file(path, ", or --input-format text tags the file as one "
+                                       "article")
     return json_object_line(first_line)
 
 

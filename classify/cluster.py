@@ -478,12 +478,16 @@ def _reachable(address: str, seconds: float) -> None:
     scheme, sep, rest = address.partition("://")
     if not sep or scheme not in ("tcp", "tls"):
         return
-    host, _, port = rest.rpartition(":")
-    if not host:
-        return  # no port given: Dask's default applies
+    if rest.startswith("["):  # an IPv6 address: [::1]:8786
+        host, _, after = rest[1:].partition("]")
+        port = after[1:] if after.startswith(":") else ""
+    else:
+        host, _, port = rest.rpartition(":")
+    if not host or not port:
+        return  # no port given: Dask says so (or uses its default)
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"invalid port {port!r} (1 to 65535)")
-    with socket.create_connection((host.strip("[]"), int(port)), timeout=seconds):
+    with socket.create_connection((host, int(port)), timeout=seconds):
         pass
 
 

@@ -229,24 +229,30 @@ def jsonl_values(lines: Iterable[str], name: str) -> Iterator[tuple[int, object]
         if line.strip(JSON_SPACE):
             where = f"{name}:{lineno}"
             obj = json_line(line, where)
-            if isinstance(obj, dict) and any(line.count(f'"{k}"') > 1 for k in obj):
-                _no_repeated_key(line, where)  # only then: a key's name can occur in a text
+            if isinstance(obj, dict) and ("\\u" in line
+                                          or any(line.count(f'"{k}"') > 1 for k in obj)):
+                _no_repeated_key(line, where)  # only then: a key may be there twice
             yield lineno, obj
 
 
 def _no_repeated_key(line: str, where: str) -> None:
-    """A DataError if the record on ``line`` gives a key twice: JSON keeps the last value,
-    so a merge that left two "topics" would silently drop the first."""
-    def pairs(items: list[tuple[str, object]]) -> dict:
-        seen: set[str] = set()
-        for k, _ in items:
-            if k in seen:
-                raise DataError(f"{where}: the key {k!r} is given twice (JSON would keep only "
-                                "the last)")
-            seen.add(k)
-        return dict(items)
+    """A DataError if the record on ``line`` gives one of its own (top-level) keys twice,
+    compared as decoded names: JSON keeps the last value, so a merge that left two "topics"
+    would silently drop the first. Objects nested in a record's fields are not ours to
+    check."""
+    repeated: dict[int, str] = {}  # id of an object -> its first repeated key
 
-    json.loads(line, object_pairs_hook=pairs)
+    def pairs(items: list[tuple[str, object]]) -> dict:
+        d = dict(items)
+        if len(d) < len(items):
+            seen: set[str] = set()
+            repeated[id(d)] = next(k for k, _ in items if k in seen or seen.add(k))
+        return d
+
+    top = json.loads(line, object_pairs_hook=pairs)
+    if id(top) in repeated:
+        raise DataError(f"{where}: the key {repeated[id(top)]!r} is given twice (JSON would "
+                        "keep only the last)")
 
 
 def item_text(obj: object, where: str) -> str:
@@ -675,7 +681,10 @@ def decoded_part(raw: BinaryIO, name: str, encoding: str | None, first_line: int
     if encoding is not None:
         text = io.TextIOWrapper(raw, encoding=encoding, newline="")
         try:
-            yield from text
+            # not "yield from": a reader that stops early would close the wrapper, and with
+            # it the caller's file, before the detach below
+            for line in text:
+                yield line
         except UnicodeDecodeError as e:
             raise DataError(f"{name}: invalid {encoding.removesuffix('-sig')} text after the "
                             f"byte-order mark: {e.reason}") from None
@@ -743,31 +752,37 @@ def json_object_line(line: str | bytes) -> bool:
 BATCH_SUFFIXES = (".jsonl", ".ndjson")
 
 
-def is_batch_file(path: str | Path) -> bool:
+def is_batch_file(path: str | Path, hint: str = "") -> bool:
     """Whether ``classify tag PATH`` (and ``suggest --pool``) reads the file as a JSONL batch
-    (``input_format`` "auto"): a .jsonl or .ndjson file, or a .json file whose first line is
-    one JSON object (JSON Lines under another name). A .json document of another shape and a
-    .csv file are a DataError that says what to do: read as prose, their markup would be
-    tagged as sentences."""
+    (``input_format`` "auto"): a .jsonl or .ndjson file, or a .json file whose first line
+    that is not blank, decoded as the batch reader decodes it, is one JSON object (JSON
+    Lines under another name; an empty one is a batch with no record, and a pipe is not read
+    ahead). A .json document of another shape and a .csv file are a DataError that says what
+    to do, with ``hint`` (the caller's way to read a file as one article): read as prose,
+    their markup would be tagged as sentences."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in BATCH_SUFFIXES:
         return True
     if suffix == ".json":
+        if not path.is_file():  # a pipe: reading ahead would lose what it holds
+            return True
         try:
-            with open(path, "rb") as fh:
-                first = fh.readline(1 << 20)
-        except OSError:
-            return False  # named when it is read
-        if json_object_line(first):
+            with open_lines(path) as lines:
+                try:
+                    first = next((ln for ln in lines if ln.strip(JSON_SPACE)), None)
+                finally:
+                    lines.close()  # while the file is open: the decoder cleans up
+        except DataError:
+            return True  # the reader names the problem (unreadable, binary)
+        if first is None or json_object_line(first):
             return True
         raise DataError(f"{path}: a JSON document, not JSON Lines: classify reads batches "
                         "of one {\"text\": ...} object a line (e.g. jq -c '.[]' FILE.json > "
-                        "FILE.jsonl), or --input-format text tags the file as one article")
+                        f"FILE.jsonl){hint}")
     if suffix == ".csv":
         raise DataError(f"{path}: classify tag reads JSONL batches, not CSV: write one "
-                        "{\"text\": ...} object a line, or --input-format text tags the file "
-                        "as one article")
+                        f"{{\"text\": ...}} object a line{hint}")
     return False
 
 

@@ -255,12 +255,16 @@ def import_records(path: str | Path, tool: str, schema: Schema) -> Imported:
         raise DataError(f"unknown tool {tool!r}; one of {', '.join(TOOLS)}")
     path = Path(path)
     out = Imported(tool, [])
-    foreign = 0  # Label Studio items with neither 'data' nor a choice of ours
+    foreign = 0  # Label Studio items with neither 'data' nor a choice of ours, nor its 'id'
+    no_id = 0  # doccano lines without doccano's 'id': tasks as classify export wrote them
     for where, obj in _read(path):
         if tool == "label-studio":
             got = _label_studio(where, obj)
             if got is None:
-                foreign += isinstance(obj, dict) and "data" not in obj
+                # an unannotated JSON-MIN item still has Label Studio's id; another tool's
+                # item has no id, or the fields of its own format
+                foreign += not isinstance(obj, dict) or ("data" not in obj and (
+                    "id" not in obj or not {"label", "accept", "answer"}.isdisjoint(obj)))
                 out.left_out.append(where)
                 continue
             data, topics, stances = got
@@ -283,6 +287,7 @@ def import_records(path: str | Path, tool: str, schema: Schema) -> Imported:
             else:
                 if "id" not in obj:  # doccano's export gives each item its id; our tasks
                     out.left_out.append(where)  # have none, their labels are our guess
+                    no_id += 1
                     continue
                 topics, stances = _split(obj.get("label", []), where)
                 if not topics and not stances:  # doccano exports unannotated items too
@@ -304,6 +309,10 @@ def import_records(path: str | Path, tool: str, schema: Schema) -> Imported:
             rec["id"] = rid
         parse_record(rec, where, schema, need_labels=True)
         out.records.append(rec)
+    if no_id and no_id == len(out.left_out) and not out.records:
+        raise DataError(f"{path}: no line has doccano's 'id': these are tasks as classify "
+                        "export writes them (the model's guesses), not a doccano export; "
+                        "label them in doccano and export the project")
     if foreign and foreign == len(out.left_out) and not out.records:
         raise DataError(f"{path}: does not look like a Label Studio export: no item has "
                         "'data' (the JSON export) or a 'topics' or 'stance' choice "

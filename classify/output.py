@@ -246,7 +246,8 @@ def visible(text: str) -> str:
 def one_line(text: str) -> str:
     """``visible``, with tabs and line breaks escaped too: a field of a one-line-per-record
     output (an id, a file name), which an id of "2\\n3" would otherwise split in two."""
-    return visible(text).replace("\t", "\\t").replace("\n", "\\n")
+    return (visible(text).replace("\t", "\\t").replace("\n", "\\n")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))  # line separators
 
 
 def _snippet(text: str, n: int) -> str:

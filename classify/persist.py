@@ -285,6 +285,9 @@ def read_meta(directory: str | Path) -> dict:
     if directory.exists() and not directory.is_dir():  # training there would fail too
         raise ModelError(f"{directory}: not a model directory (a model is a directory holding "
                          "meta.json and its model file)")
+    if directory.is_symlink() and not directory.exists():
+        raise ModelError(f"{directory}: a symlink that leads nowhere (a loop, or its target is "
+                         "gone): give a model directory")
     if not directory.is_dir():
         raise ModelError(f"{directory}: no model directory here (train one with "
                          f"'classify train --model {directory}')")

@@ -355,7 +355,7 @@ def test_more_arguments_of_the_wrong_kind_say_which(model_dir, call, message):
     lambda t: api.tag_text("A plane landed.", tagger=t, explain="no"),
     lambda t: api.tag_text("A plane landed.", tagger=t, keep_all="false"),
     lambda t: api.tag_records([{"text": "A plane landed."}], tagger=t, skip_invalid="no"),
-    lambda t: list(api.iter_tag_batch(LINES, "b.jsonl", t, explain=1)),
+    lambda t: list(api.iter_tag_batch(LINES, "b.jsonl", t, explain=b"yes")),
 ], ids=["explain", "keep_all", "skip_invalid", "batch-explain"])
 def test_flags_must_be_true_or_false(model_dir, call):
     """A string such as "no" is truthy: it used to switch the flag on."""
@@ -363,8 +363,11 @@ def test_flags_must_be_true_or_false(model_dir, call):
         call(api.load_tagger(model_dir))
 
 
-def test_numpy_bools_are_flags(model_dir):
+def test_numpy_bools_and_numbers_are_flags(model_dir):
     t = api.load_tagger(model_dir)
+    for on, off in ((1, 0), (True, None)):
+        assert api.tag_text("A plane landed.", tagger=t, explain=on).sentences[0].why
+        assert not api.tag_text("A plane landed.", tagger=t, explain=off).sentences[0].why
     on = api.tag_text("Police seized heroin at the airport.", tagger=t, explain=np.bool_(True))
     off = api.tag_text("Police seized heroin at the airport.", tagger=t, explain=np.bool_(False))
     assert on.sentences[0].why and not off.sentences[0].why

@@ -1405,6 +1405,8 @@ def test_train_into_a_symlink_loop_is_one_line(tmp_path, train_file):
     r = run_main(["train", "--data", str(train_file), "--model", str(a), "--fast"])
     assert r.code == 2
     assert_clean_error(r.code, r.err, f"{a}: a symlink that leads nowhere")
+    r = run_main(["tag", str(train_file), "--model", str(a)])  # not "train one there"
+    assert_clean_error(r.code, r.err, f"{a}: a symlink that leads nowhere")
 
 
 def test_an_empty_model_directory_is_not_told_to_use_trust(tmp_path):
@@ -1428,12 +1430,13 @@ def test_standard_input_given_twice_is_refused(model_dir):
 def test_text_output_keeps_one_line_per_record_whatever_the_id(model_dir, tmp_path):
     """Before: a newline in an id split one record over two lines."""
     f = tmp_path / "b.jsonl"
-    f.write_text(json.dumps({"id": "2\n3\tx", "text": "A plane landed."}) + "\n"
+    f.write_text(json.dumps({"id": "2\n3\tx\u2029", "text": "A plane landed."}) + "\n"
                  + json.dumps({"id": "b", "text": "Police seized heroin."}) + "\n")
     r = run_main(["tag", str(f), "--model", str(model_dir), "--format", "text"])
     assert r.code == 0, r
     lines = r.out.splitlines()
-    assert len(lines) == 2 and lines[0].startswith("2\\n3\\tx\t") and lines[1].startswith("b\t")
+    assert len(lines) == 2 and lines[0].startswith("2\\n3\\tx\\u2029\t")
+    assert lines[1].startswith("b\t")
 
 
 def test_hand_edits_of_recorded_thresholds_and_labels_are_warned_about(model_copy, tmp_path):

@@ -75,6 +75,13 @@ def test_a_key_given_twice_is_named_not_overwritten(tmp_path):
     with pytest.raises(DataError, match=re.escape(f"{f}:2: the key 'topics' is given twice")):
         load_dataset([f])
     assert load_dataset([_jsonl(tmp_path / "ok.jsonl", [ok])]).records[0].text.count("topics") == 2
+    escaped = _jsonl(tmp_path / "e.jsonl", [
+        '{"text": "Fares rose.", "topics": [], "stance": "neutral", "t\\u0065xt": "Other."}'])
+    with pytest.raises(DataError, match="the key 'text' is given twice"):
+        load_dataset([escaped])  # the same key, written with an escape
+    nested = _jsonl(tmp_path / "n.jsonl", [  # a field's own object is not ours to check
+        _rec("Fares rose.", [], "neutral", "b")[:-1] + ', "raw": {"tag": "a", "tag": "b"}}'])
+    assert load_dataset([nested]).records[0].text == "Fares rose."
 
 
 def test_record_without_source_gets_its_location_as_source(tmp_path):

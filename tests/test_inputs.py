@@ -133,6 +133,32 @@ def test_json_lines_under_other_names_are_batches(model_dir, tmp_path, suffix):
     assert [t.id for t in api.tag_file(f, model_dir)] == ["a", "b"]
 
 
+
+@pytest.mark.parametrize("form", ["blank first line", "utf-16", "huge first record"])
+def test_json_lines_are_told_as_the_reader_reads_them(model_dir, tmp_path, form):
+    """The .json check decodes as the batch reader does. Before: these valid JSON Lines files
+    were called "a JSON document"."""
+    text = "x " * 600_000 if form == "huge first record" else "Police seized heroin."
+    body = json.dumps({"id": "a", "text": text}) + "\n"
+    f = tmp_path / "batch.json"
+    if form == "blank first line":
+        f.write_text("\n \n" + body)
+    elif form == "utf-16":
+        f.write_bytes(body.encode("utf-16"))
+    else:
+        f.write_text(body)
+    r = run_main(["tag", str(f), "--model", str(model_dir), "--format", "jsonl"])
+    assert r.code == 0, r.err
+    assert [json.loads(x)["id"] for x in r.out.splitlines()] == ["a"]
+
+
+def test_an_empty_json_file_is_empty_input(model_dir, tmp_path):
+    f = tmp_path / "e.json"
+    f.write_text(" \n")
+    r = run_main(["tag", str(f), "--model", str(model_dir), "--format", "jsonl"])
+    assert_clean_error(r.code, r.err, f"{f}: empty input")
+
+
 @pytest.mark.parametrize("name, content, says", [
     ("records.json", '[{"text": "Police seized heroin."}]', "a JSON document, not JSON Lines"),
     ("records.json", '{\n  "text": "Police seized heroin."\n}', "a JSON document, not JSON"),

@@ -267,13 +267,26 @@ def test_doccano_tasks_nobody_reviewed_are_not_labels(tmp_path, todo, model_dir)
     tasks, out = tmp_path / "tasks.jsonl", tmp_path / "imported.jsonl"
     assert run_main(["export", str(todo), "--to", "doccano", "--model", str(model_dir),
                      "--out", str(tasks)]).code == 0
-    got = api.import_file(tasks, "doccano", model_dir)
-    assert got.records == [] and len(got.left_out) == len(ITEMS)
+    says = (f"{tasks}: no line has doccano's 'id': these are tasks as classify export writes "
+            "them (the model's guesses), not a doccano export; label them in doccano and "
+            "export the project")
+    with pytest.raises(DataError, match=re.escape(says)):
+        api.import_file(tasks, "doccano", model_dir)
     r = run_main(["import", str(tasks), "--from", "doccano", "--model", str(model_dir),
                   "--out", str(out)])
     assert r.code != 0 and not out.exists()
-    assert error_lines(r.err) == [f"classify: error: {tasks}: no annotated item to import "
-                                  f"({len(ITEMS)} not annotated); {out} not written"]
+    assert error_lines(r.err) == [f"classify: error: {says}"]
+
+
+def test_an_unannotated_label_studio_json_min_export_is_not_foreign(tmp_path, model_dir):
+    """JSON-MIN items nobody annotated keep Label Studio's id: "not annotated", not "does
+    not look like a Label Studio export"."""
+    f, out = tmp_path / "min.json", tmp_path / "o.jsonl"
+    f.write_text('[{"id": 2, "text": "Flights."}, {"id": 3, "text": "Police."}]')
+    r = run_main(["import", str(f), "--from", "label-studio", "--model", str(model_dir),
+                  "--out", str(out)])
+    assert error_lines(r.err) == [f"classify: error: {f}: no annotated item to import (2 not "
+                                  f"annotated); {out} not written"], r.err
 
 
 @pytest.mark.parametrize("content", [
