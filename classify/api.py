@@ -641,7 +641,7 @@ def tag_on_cluster(paths: Sequence[str | Path], client_or_address: distributed.C
     require_dask("tag_on_cluster")  # the install hint first
     _check_flags(skip_invalid=skip_invalid, explain=explain, trust=trust)
     _check_callable(on_failure, "on_failure")
-    _check_callable(log, "log", optional=False)
+    _check_log(log)
     if not isinstance(client_or_address, str | os.PathLike) \
             and not hasattr(client_or_address, "submit"):
         raise DataError(f"client_or_address must be a scheduler address (\"tcp://host:8786\") "

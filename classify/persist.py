@@ -164,9 +164,7 @@ def check_model_dir(directory: str | Path) -> Path:
     ModelError: training into a project folder would overwrite its meta.json and delete its
     files."""
     directory = model_path(directory)
-    if directory.is_symlink() and not directory.exists():
-        raise ModelError(f"{directory}: a symlink that leads nowhere (a loop, or its target is "
-                         "gone): give a directory")
+    _no_dangling_link(directory)
     if not directory.exists():
         return directory
     if not directory.is_dir():
@@ -181,6 +179,14 @@ def check_model_dir(directory: str | Path) -> Path:
         raise ModelError(f"{directory}: not a classify model directory (it holds {what}); "
                          "saving would replace its files: choose a new or empty directory")
     return directory
+
+
+def _no_dangling_link(directory: Path) -> None:
+    """A ModelError for a model directory given as a symlink that leads nowhere: it cannot be
+    read, nor saved into, and "train one there" would fail the same way."""
+    if directory.is_symlink() and not directory.exists():
+        raise ModelError(f"{directory}: a symlink that leads nowhere (a loop, or its target is "
+                         "gone): give a model directory")
 
 
 def _our_meta(directory: Path) -> bool:
@@ -285,9 +291,7 @@ def read_meta(directory: str | Path) -> dict:
     if directory.exists() and not directory.is_dir():  # training there would fail too
         raise ModelError(f"{directory}: not a model directory (a model is a directory holding "
                          "meta.json and its model file)")
-    if directory.is_symlink() and not directory.exists():
-        raise ModelError(f"{directory}: a symlink that leads nowhere (a loop, or its target is "
-                         "gone): give a model directory")
+    _no_dangling_link(directory)
     if not directory.is_dir():
         raise ModelError(f"{directory}: no model directory here (train one with "
                          f"'classify train --model {directory}')")
